@@ -1,0 +1,128 @@
+# Makefile -- build libperftap.so and perftap; test, demo, bench, install.
+#
+# Sources are found by wildcard so that a new module is one new file:
+#   shim/*.c        -> libperftap.so (shim/hooks*.c and shim/preload*.c only
+#                      there; the rest is also linked into the unit tests)
+#   report/*.c      -> perftap (report/main.c only there)
+#   tests/unit/test_*.c   -> one Criterion binary each, built twice: plain,
+#                      and with AddressSanitizer + UndefinedBehaviorSanitizer
+#   tests/clients/*.c     -> real C clients (libmariadb, hiredis) for the
+#                      integration tests
+
+CC       ?= gcc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+
+PKGS     := libmariadb hiredis libcjson libunwind
+# Missing packages must not break `make clean` or the first line of
+# `make test` (which installs them), hence the 2>/dev/null.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null)
+CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC \
+	-fvisibility=hidden -Iinclude -Ishim -Ireport $(PKG_CFLAGS) -MMD -MP
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+
+SHIM_SRC    := $(wildcard shim/*.c)
+PRELOAD_SRC := $(wildcard shim/hooks*.c shim/preload*.c)
+CORE_SRC    := $(filter-out $(PRELOAD_SRC),$(SHIM_SRC))
+REPORT_SRC  := $(wildcard report/*.c)
+REPORT_LIB_SRC := $(filter-out report/main.c,$(REPORT_SRC))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_HELPER_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+CLIENT_SRC  := $(wildcard tests/clients/*.c)
+BENCH_SRC   := $(wildcard bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+san = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
+
+LIB      := $(BUILD)/libperftap.so
+CMD      := $(BUILD)/perftap
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+SAN_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRC))
+CLIENT_BIN := $(patsubst tests/clients/%.c,$(BUILD)/clients/%,$(CLIENT_SRC))
+BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+LIBS_COMMON := $(CJSON_LIBS) -lm -lpthread -ldl
+
+.PHONY: all test unit-tests build-tests demo bench install uninstall clean format deps
+all: $(LIB) $(CMD)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+# The shim: only interposed symbols are exported (-fvisibility=hidden plus
+# PT_EXPORT on each hook); everything else stays private to the library.
+$(LIB): $(call obj,$(SHIM_SRC))
+	$(CC) -shared -o $@ $^ -Wl,-z,now -Wl,--no-undefined $(LIBS_COMMON)
+
+$(CMD): $(call obj,$(REPORT_SRC) $(CORE_SRC))
+	$(CC) -o $@ $^ $(LIBS_COMMON)
+
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c $(UNIT_HELPER_SRC) $(CORE_SRC) $(REPORT_LIB_SRC))
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(CRIT_LIBS) $(LIBS_COMMON)
+
+$(BUILD)/tests-san/%: $(call san,tests/unit/%.c $(UNIT_HELPER_SRC) $(CORE_SRC) $(REPORT_LIB_SRC))
+	@mkdir -p $(@D)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(CRIT_LIBS) $(LIBS_COMMON)
+
+$(BUILD)/clients/%: tests/clients/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g $(PKG_CFLAGS) -Iinclude -o $@ $< $(PKG_LIBS) -lpthread
+
+$(BUILD)/bench/%: bench/%.c $(call obj,$(CORE_SRC) $(REPORT_LIB_SRC))
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_COMMON)
+
+unit-tests: $(UNIT_BIN) $(SAN_BIN)
+build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN)
+
+deps:
+	bash scripts/install-deps.sh
+
+# `make test` is the one command CI and new users run: it installs what is
+# missing, builds, starts private servers, runs every test, stops them.
+test: deps
+	$(MAKE) build-tests
+	bash scripts/run-tests.sh
+
+demo: deps
+	$(MAKE) all
+	bash scripts/demo.sh
+
+bench:
+	bash scripts/install-deps.sh --bench
+	$(MAKE) all $(BENCH_BIN) $(CLIENT_BIN)
+	bash scripts/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libperftap.so
+	install -m 0755 $(CMD) $(DESTDIR)$(PREFIX)/bin/perftap
+	install -d $(DESTDIR)$(PREFIX)/share/perftap
+	install -m 0644 baselines/*.json $(DESTDIR)$(PREFIX)/share/perftap/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libperftap.so $(DESTDIR)$(PREFIX)/bin/perftap
+	rm -rf $(DESTDIR)$(PREFIX)/share/perftap
+
+format:
+	clang-format -i $(wildcard include/perftap/*.h shim/*.[ch] report/*.[ch] tests/unit/*.[ch] tests/clients/*.c bench/*.c)
+
+clean:
+	@if [ -x scripts/servers.sh ] && [ -d $(BUILD)/servers ]; then bash scripts/servers.sh stop; fi
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,12 @@
+/*
+ * commands.h -- one entry point per perftap subcommand (one file each).
+ * Each takes argv with argv[0] = the subcommand's name and returns the
+ * process exit status: 0 ok, 1 a check failed, 2 bad input or usage.
+ */
+#ifndef PERFTAP_COMMANDS_H
+#define PERFTAP_COMMANDS_H
+
+int cmd_events(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+
+#endif /* PERFTAP_COMMANDS_H */

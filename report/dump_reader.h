@@ -1,0 +1,107 @@
+/*
+ * dump_reader.h -- read a perftap dump: validate it, then iterate its
+ * committed records.
+ *
+ * The reader maps the file read-only and checks every length and offset
+ * against the file before use (dump_format.h, invariants I1-I6).  Records
+ * that cannot be trusted are counted in struct pt_dump_problems, never
+ * returned.  A file that cannot be read at all makes pt_dump_open() fail with
+ * a one-line message naming the problem (the caller prefixes the path).
+ */
+#ifndef PERFTAP_DUMP_READER_H
+#define PERFTAP_DUMP_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perftap/dump_format.h"
+
+/* A record as handed to the caller.  Strings point into the mapping and are
+ * NUL-terminated; they live as long as the pt_dump. */
+struct pt_read_event {
+	uint8_t kind, outcome;
+	uint64_t start_ns, duration_ns;
+	uint32_t tid, conn_id;
+	int32_t status;
+	uint32_t rows, bytes_out, bytes_in;
+	uint16_t cache_hits, cache_misses;
+	uint32_t flags;
+	const char *text; /* "" when the event has none */
+	uint32_t text_len;
+};
+
+struct pt_read_conn {
+	uint8_t event, role, proto, family;
+	uint16_t port;
+	uint8_t addr[16];
+	uint32_t conn_id, server_conn_id, tid;
+	uint64_t time_ns, events, undecoded_bytes;
+	const char *text;
+	uint32_t text_len;
+};
+
+struct pt_read_record {
+	uint16_t type; /* PT_REC_EVENT or PT_REC_CONN */
+	uint64_t chunk_seq;
+	union {
+		struct pt_read_event ev;
+		struct pt_read_conn conn;
+	};
+};
+
+/* What could not be read; none of it makes the dump unusable. */
+struct pt_dump_problems {
+	uint64_t bad_chunks;        /* slot with bad magic/state/seq */
+	uint64_t bad_records;       /* size or bounds wrong: rest of chunk skipped */
+	uint64_t unknown_records;   /* types this reader does not know: skipped */
+	uint64_t unresolved_text;   /* text_id with no string in its chunk */
+	uint64_t partial_chunks;    /* slot cut short by the file's end */
+};
+
+struct pt_dump_info {
+	uint32_t version;
+	int32_t pid, ppid;
+	uint32_t flags;     /* PT_HDR_* */
+	uint32_t mode;
+	uint32_t clock_id;
+	uint64_t max_size;
+	uint32_t chunk_size, chunk_slots;
+	uint64_t realtime_anchor_ns, monotonic_anchor_ns;
+	const char *exe, *host, *settings; /* "" when absent */
+	uint32_t argc;
+	const char *argv;   /* argc NUL-separated strings */
+	uint64_t drops[PT_DROP_CAUSE_COUNT];
+	uint64_t counters[PT_CNT_COUNT];
+	uint64_t chunks_used;   /* chunk tickets handed out */
+};
+
+struct pt_dump; /* opaque */
+
+/* Open and validate path.  On failure returns NULL and writes a one-line
+ * reason (no path, no newline) to err. */
+struct pt_dump *pt_dump_open(const char *path, char *err, size_t errlen);
+void pt_dump_close(struct pt_dump *d);
+
+const struct pt_dump_info *pt_dump_info(const struct pt_dump *d);
+const struct pt_dump_problems *pt_dump_problems(const struct pt_dump *d);
+const char *pt_dump_path(const struct pt_dump *d);
+
+/* Iterate committed records in completion order (start + duration for
+ * events, time for connection records) across chunks, by a k-way merge of
+ * the chunks (each chunk is already in order: one thread wrote it).  Ties
+ * keep chunk order, so each thread's records come in the order it wrote
+ * them.  Returns 1 and fills *out, 0 at the end. */
+void pt_dump_rewind(struct pt_dump *d);
+int pt_dump_next(struct pt_dump *d, struct pt_read_record *out);
+
+/* Fast unordered pass, chunk by chunk (for statistics that do not need
+ * time order).  The callback returns non-zero to stop. */
+typedef int (*pt_dump_visit_fn)(const struct pt_read_record *rec, void *arg);
+int pt_dump_foreach(struct pt_dump *d, pt_dump_visit_fn fn, void *arg);
+
+/* Names for reports. */
+const char *pt_drop_cause_name(enum pt_drop_cause cause);
+const char *pt_counter_name(enum pt_counter counter);
+const char *pt_kind_name(enum pt_event_kind kind);
+
+#endif /* PERFTAP_DUMP_READER_H */

@@ -1,0 +1,76 @@
+/*
+ * proto.h -- what every protocol decoder shares: the direction of bytes,
+ * the operation it reports, and the sink it reports to.
+ *
+ * Decoders are pure (STYLE.md, hiredis read.c): bytes in, operations out
+ * through a callback.  They never touch a file descriptor, never allocate,
+ * never read a clock (the caller passes now_ns with every feed), and keep
+ * all their state in a fixed-size context the caller owns.
+ *
+ * Timing convention (DESIGN.md): the caller passes, with each feed,
+ *   client connection, PT_DIR_OUT: the time just before the send call;
+ *   client connection, PT_DIR_IN : the time just after the recv returned;
+ *   server connection, both      : the time just after the call returned.
+ * A client operation then runs from the feed holding its request's first
+ * byte to the feed holding its reply's last byte; a server request from the
+ * feed holding its first byte to the feed holding its response's last byte.
+ */
+#ifndef PERFTAP_PROTO_H
+#define PERFTAP_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perftap/dump_format.h"
+
+enum pt_dir {
+	PT_DIR_OUT = 0, /* bytes this process sent */
+	PT_DIR_IN = 1,  /* bytes this process received */
+};
+
+/* One finished operation, valid only during the callback. */
+struct pt_op {
+	uint8_t kind;    /* enum pt_event_kind */
+	uint8_t outcome; /* enum pt_outcome */
+	int32_t status;
+	uint64_t start_ns, end_ns;
+	uint64_t rows;   /* rows returned/affected, or keys */
+	uint64_t bytes_out, bytes_in;
+	uint32_t cache_hits, cache_misses;
+	uint32_t flags;  /* PT_EV_* */
+	const char *text; /* normalized text (dump_format.h); may be NULL */
+	size_t text_len;
+};
+
+/* Facts about a connection that are not operations. */
+enum pt_note {
+	PT_NOTE_SERVER_INFO = 1, /* text = server version, value = server conn id */
+	PT_NOTE_TLS,             /* connection upgraded to TLS: decoding stops */
+	PT_NOTE_COMPRESSED,      /* MySQL compression: decoding stops */
+	PT_NOTE_UPGRADED,        /* HTTP Upgrade or HTTP/2: decoding stops */
+	PT_NOTE_DESYNC,          /* frame boundary lost: decoding stops */
+	PT_NOTE_QUEUE_FULL,      /* a request could not be queued: value = count */
+};
+
+struct pt_sink {
+	void (*op)(void *arg, const struct pt_op *op);
+	void (*note)(void *arg, enum pt_note note, const char *text,
+		     size_t text_len, uint64_t value); /* may be NULL */
+	void *arg;
+};
+
+/* Options every decoder honours. */
+struct pt_proto_options {
+	int raw;             /* PERFTAP_RAW=1: keep raw text, cut at raw_max */
+	uint32_t raw_max;    /* bytes of raw text kept (<= PT_TEXT_MAX) */
+	const struct pt_route_table *routes; /* HTTP route templates; may be NULL */
+};
+
+/* What a decoder's feed says about the stream. */
+enum pt_feed_status {
+	PT_FEED_OK = 0,   /* keep feeding */
+	PT_FEED_STOPPED,  /* decoder gave up (desync, TLS, compressed,
+			     upgraded); a note said why; feed no more */
+};
+
+#endif /* PERFTAP_PROTO_H */
