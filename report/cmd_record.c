@@ -1,15 +1,258 @@
 /*
- * cmd_record.c -- PLACEHOLDER for `perftap record`, being written with the
- * shim; fails clearly until then.
+ * cmd_record.c -- `perftap record`: run a program with the shim preloaded.
+ *
+ *   perftap record [-o DIR] [options] [--] PROGRAM [ARGS...]
+ *
+ * Sets PERFTAP_* and LD_PRELOAD (libperftap.so found in $PERFTAP_LIB, next
+ * to this binary, or in ../lib beside it) and execs PROGRAM, so the
+ * program keeps this process's pid, stdio and exit status.  The dump
+ * directory defaults to ./perftap-out and is made absolute, so that a
+ * program that changes directory still writes there.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "config.h"
+
+#define RECORD_DIR_DEFAULT "perftap-out"
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: perftap record [-o DIR] [options] [--] PROGRAM "
+	    "[ARGS...]\n\n"
+	    "Run PROGRAM with libperftap.so preloaded; dumps go to DIR.\n\n"
+	    "  -o, --output DIR       dump directory (default "
+	    "./" RECORD_DIR_DEFAULT ")\n"
+	    "  -s, --max-size SIZE    size limit per dump, e.g. 256M\n"
+	    "  -m, --mode wrap|stop   at the limit: keep newest or oldest\n"
+	    "      --chunk-size SIZE  per-thread slab, e.g. 1M\n"
+	    "      --raw              keep raw text (not redacted)\n"
+	    "      --raw-max N        bytes of raw text kept per event\n"
+	    "      --routes FILE      HTTP route templates\n"
+	    "      --mysql-ports L    ports decoded as MySQL (default "
+	    "3306)\n"
+	    "      --redis-ports L    ports decoded as Redis (default "
+	    "6379)\n"
+	    "      --http-ports L     ports decoded as HTTP (default none)\n"
+	    "  -q, --quiet            the shim never writes to stderr\n"
+	    "  -h, --help             this text\n");
+}
+
+/* libperftap.so: $PERFTAP_LIB, beside /proc/self/exe, or ../lib/. */
+static int find_lib(char *out, size_t cap)
+{
+	const char *env = getenv("PERFTAP_LIB");
+	char self[PATH_MAX];
+	static const char *const rel[] = {"libperftap.so",
+					  "../lib/libperftap.so"};
+
+	if (env && *env) {
+		if (access(env, R_OK) != 0)
+			return -errno;
+		snprintf(out, cap, "%s", env);
+		return 0;
+	}
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -ENOENT;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return -ENOENT;
+	slash[1] = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char cand[PATH_MAX * 2];
+		snprintf(cand, sizeof(cand), "%s%s", self, rel[i]);
+		char *real = realpath(cand, NULL);
+		if (real && access(real, R_OK) == 0) {
+			snprintf(out, cap, "%s", real);
+			free(real);
+			return 0;
+		}
+		free(real);
+	}
+	return -ENOENT;
+}
+
+static int setenv_checked(const char *name, const char *value)
+{
+	if (setenv(name, value, 1) == 0)
+		return 0;
+	fprintf(stderr, "perftap: record: cannot set %s: %s\n", name,
+		strerror(errno));
+	return -1;
+}
+
+/* Prepend lib to LD_PRELOAD, keeping what was there. */
+static int set_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	if (!old || !*old)
+		return setenv_checked("LD_PRELOAD", lib);
+	size_t len = strlen(lib) + strlen(old) + 2;
+	char *v = malloc(len);
+	if (!v)
+		return -1;
+	snprintf(v, len, "%s:%s", lib, old);
+	int rc = setenv_checked("LD_PRELOAD", v);
+	free(v);
+	return rc;
+}
+
+static int make_dir(const char *dir, char *abs, size_t cap)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "perftap: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	char *r = realpath(dir, NULL);
+	if (!r) {
+		fprintf(stderr, "perftap: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(abs, cap, "%s", r);
+	free(r);
+	return 0;
+}
+
+struct opt_env {
+	int id;
+	const char *var;
+};
+
+enum {
+	OPT_CHUNK = 256,
+	OPT_RAW,
+	OPT_RAW_MAX,
+	OPT_ROUTES,
+	OPT_MYSQL,
+	OPT_REDIS,
+	OPT_HTTP
+};
+
+/* Options that map one-to-one on a variable, validated as the shim
+ * would, so that a typo fails here rather than in the program. */
+static int check_value(int id, const char *v)
+{
+	uint64_t n;
+	struct pt_port_list l;
+
+	switch (id) {
+	case 's':
+	case OPT_CHUNK:
+	case OPT_RAW_MAX:
+		return pt_config_parse_size(v, &n);
+	case 'm':
+		return strcmp(v, "wrap") && strcmp(v, "stop") ? -EINVAL : 0;
+	case OPT_MYSQL:
+	case OPT_REDIS:
+	case OPT_HTTP:
+		return pt_config_parse_ports(v, &l);
+	default:
+		return 0;
+	}
+}
 
 int cmd_record(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "perftap: record: not available in this build\n");
-	return 2;
+	static const struct option longopts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"max-size", required_argument, NULL, 's'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"chunk-size", required_argument, NULL, OPT_CHUNK},
+	    {"raw", no_argument, NULL, OPT_RAW},
+	    {"raw-max", required_argument, NULL, OPT_RAW_MAX},
+	    {"routes", required_argument, NULL, OPT_ROUTES},
+	    {"mysql-ports", required_argument, NULL, OPT_MYSQL},
+	    {"redis-ports", required_argument, NULL, OPT_REDIS},
+	    {"http-ports", required_argument, NULL, OPT_HTTP},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
+	static const struct opt_env vars[] = {
+	    {'s', "PERFTAP_MAX_SIZE"},
+	    {'m', "PERFTAP_MODE"},
+	    {OPT_CHUNK, "PERFTAP_CHUNK_SIZE"},
+	    {OPT_RAW_MAX, "PERFTAP_RAW_MAX"},
+	    {OPT_ROUTES, "PERFTAP_ROUTES"},
+	    {OPT_MYSQL, "PERFTAP_MYSQL_PORTS"},
+	    {OPT_REDIS, "PERFTAP_REDIS_PORTS"},
+	    {OPT_HTTP, "PERFTAP_HTTP_PORTS"},
+	};
+	const char *dir = RECORD_DIR_DEFAULT;
+	char abs[PATH_MAX], lib[PATH_MAX];
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	/* '+': stop at the program's name, its options are its own. */
+	while ((c = getopt_long(argc, argv, "+o:s:m:qh", longopts, NULL)) !=
+	       -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == '?' || c == ':') {
+			fprintf(stderr, "perftap: record: bad option '%s'\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return 2;
+		}
+		if (c == 'o') {
+			dir = optarg;
+		} else if (c == 'q') {
+			if (setenv_checked("PERFTAP_QUIET", "1") < 0)
+				return 2;
+		} else if (c == OPT_RAW) {
+			if (setenv_checked("PERFTAP_RAW", "1") < 0)
+				return 2;
+		} else {
+			if (check_value(c, optarg) < 0) {
+				const char *name = "?";
+				for (size_t i = 0; longopts[i].name; i++)
+					if (longopts[i].val == c)
+						name = longopts[i].name;
+				fprintf(stderr,
+					"perftap: record: bad value '%s' for "
+					"--%s\n",
+					optarg, name);
+				return 2;
+			}
+			for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]);
+			     i++)
+				if (vars[i].id == c &&
+				    setenv_checked(vars[i].var, optarg) < 0)
+					return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "perftap: record: no program to run\n");
+		usage(stderr);
+		return 2;
+	}
+	int rc = find_lib(lib, sizeof(lib));
+	if (rc < 0) {
+		fprintf(stderr,
+			"perftap: libperftap.so: %s (set PERFTAP_LIB to its "
+			"path)\n",
+			strerror(-rc));
+		return 2;
+	}
+	if (make_dir(dir, abs, sizeof(abs)) < 0)
+		return 2;
+	if (setenv_checked("PERFTAP_DIR", abs) < 0 || set_preload(lib) < 0)
+		return 2;
+	unsetenv("PERFTAP_DISABLE");
+	execvp(argv[optind], argv + optind);
+	fprintf(stderr, "perftap: %s: %s\n", argv[optind], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
 }

@@ -8,5 +8,9 @@
 
 int cmd_events(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 #endif /* PERFTAP_COMMANDS_H */

@@ -13,6 +13,10 @@ static const struct command {
 } commands[] = {
 	{"record", cmd_record, "run a program with the shim preloaded"},
 	{"events", cmd_events, "print every recorded event as JSON lines"},
+	{"report", cmd_report, "statistics per operation from dumps"},
+	{"check", cmd_check, "evaluate thresholds; exit 1 if one fails"},
+	{"baseline", cmd_baseline, "baseline save: keep a run for compare"},
+	{"compare", cmd_compare, "regressions against a saved baseline"},
 };
 
 static void usage(FILE *out)

@@ -23,13 +23,13 @@
 #include "perftap/dump_format.h"
 
 struct pt_writer_config {
-	const char *dir;      /* existing directory, 0700 and ours (checked) */
-	const char *name_hint;/* file name stem, e.g. the exe's basename */
-	uint64_t max_size;    /* 0 = PT_MAX_SIZE_DEFAULT */
-	uint32_t chunk_size;  /* 0 = PT_CHUNK_SIZE_DEFAULT */
+	const char *dir;       /* existing directory, 0700 and ours (checked) */
+	const char *name_hint; /* file name stem, e.g. the exe's basename */
+	uint64_t max_size;     /* 0 = PT_MAX_SIZE_DEFAULT */
+	uint32_t chunk_size;   /* 0 = PT_CHUNK_SIZE_DEFAULT */
 	enum pt_limit_mode mode; /* 0 = PT_MODE_WRAP */
-	uint32_t flags;       /* PT_HDR_* */
-	const char *exe;      /* may be NULL */
+	uint32_t flags;		 /* PT_HDR_* */
+	const char *exe;	 /* may be NULL */
 	int argc;
 	char *const *argv;    /* may be NULL */
 	const char *settings; /* "KEY=value\n" lines; may be NULL */
@@ -42,56 +42,56 @@ struct pt_writer_config {
 
 struct pt_intern_slot {
 	uint32_t hash;
-	uint32_t id;     /* 0 = empty */
+	uint32_t id;	 /* 0 = empty */
 	uint32_t offset; /* of the pt_string_record within the chunk */
 };
 
 struct pt_writer_cursor {
-	uint8_t *chunk;     /* NULL until the first record */
-	uint64_t seq;       /* this chunk's ticket */
-	uint32_t offset;    /* next free byte in the chunk */
-	uint32_t next_id;   /* next string id in this chunk */
-	uint32_t interned;  /* live slots in `intern` */
+	uint8_t *chunk;	   /* NULL until the first record */
+	uint64_t seq;	   /* this chunk's ticket */
+	uint32_t offset;   /* next free byte in the chunk */
+	uint32_t next_id;  /* next string id in this chunk */
+	uint32_t interned; /* live slots in `intern` */
 	uint32_t tid;
-	uint32_t nesting;   /* > 0 while a record is being written */
+	uint32_t nesting;	    /* > 0 while a record is being written */
 	uint64_t writer_generation; /* detects a reopen (fork) */
 	struct pt_intern_slot intern[PT_INTERN_SLOTS];
 };
 
 struct pt_writer {
 	int fd;
-	uint8_t *map;           /* whole max_size mapping */
+	uint8_t *map; /* whole max_size mapping */
 	struct pt_file_header *hdr;
 	uint64_t map_size;
 	uint32_t header_size;
 	uint32_t chunk_size;
 	uint32_t chunk_slots;
 	enum pt_limit_mode mode;
-	uint64_t generation;    /* bumped by every open */
+	uint64_t generation; /* bumped by every open */
 	char path[4096];
 };
 
 /* What the shim hands the writer for one event; text is not NUL-terminated
  * and is copied (interned) before the call returns. */
 struct pt_event {
-	uint8_t kind;      /* enum pt_event_kind */
-	uint8_t outcome;   /* enum pt_outcome */
+	uint8_t kind;	 /* enum pt_event_kind */
+	uint8_t outcome; /* enum pt_outcome */
 	uint64_t start_ns;
 	uint64_t duration_ns;
 	uint32_t conn_id;
 	int32_t status;
-	uint64_t rows;     /* clamped to the record's field */
+	uint64_t rows; /* clamped to the record's field */
 	uint64_t bytes_out;
 	uint64_t bytes_in;
 	uint32_t cache_hits;
 	uint32_t cache_misses;
-	uint32_t flags;    /* PT_EV_* */
+	uint32_t flags; /* PT_EV_* */
 	const char *text;
 	size_t text_len;
 };
 
 struct pt_conn_info {
-	uint8_t event;     /* PT_CONN_OPEN / PT_CONN_CLOSE */
+	uint8_t event; /* PT_CONN_OPEN / PT_CONN_CLOSE */
 	uint8_t role;
 	uint8_t proto;
 	uint8_t family;
@@ -102,9 +102,24 @@ struct pt_conn_info {
 	uint64_t time_ns;
 	uint64_t events;
 	uint64_t undecoded_bytes;
-	const char *text;  /* server version or socket path; may be NULL */
+	const char *text; /* server version or socket path; may be NULL */
 	size_t text_len;
 };
+
+/* Make sure dir is fit to hold dumps: create it (mode 0700, one level, no
+ * recursion) when missing, then check it is a directory, not a symlink,
+ * owned by geteuid() and closed to group and others.  Returns 0, -ENOTDIR
+ * or -EACCES (unfit), or another -errno. */
+int pt_writer_prepare_dir(const char *dir);
+
+/* Test seam (SQLite os_unix.c style): the calls that allocate file space,
+ * replaceable so that tests can inject ENOSPC.  Both follow their libc
+ * contracts (fallocate: -1 and errno; posix_fallocate: the error number). */
+struct pt_writer_sys {
+	int (*fallocate)(int fd, int mode, off_t off, off_t len);
+	int (*posix_fallocate)(int fd, off_t off, off_t len);
+};
+extern struct pt_writer_sys pt_writer_sys;
 
 /* Create a new dump file in cfg->dir (0600, O_EXCL|O_NOFOLLOW|O_CLOEXEC,
  * never overwriting: a collision picks the next free name) and map it. */

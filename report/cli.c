@@ -1,0 +1,347 @@
+/*
+ * cli.c -- option parsing and the pipeline shared by report, check,
+ * baseline save and compare.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "load.h"
+#include "thresholds.h"
+
+enum {
+	OPT_SINCE = 256,
+	OPT_UNTIL,
+	OPT_FILTER,
+	OPT_TOP,
+	OPT_SORT,
+	OPT_THRESHOLDS,
+	OPT_ALLOW_MISSING,
+	OPT_BASELINE,
+	OPT_FAIL_ON_REGRESSION,
+	OPT_LIMIT,
+	OPT_ALPHA,
+	OPT_MIN_SAMPLES,
+	OPT_COLOR,
+	OPT_FULL,
+};
+
+static const struct option long_opts[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"until", required_argument, NULL, OPT_UNTIL},
+    {"filter", required_argument, NULL, OPT_FILTER},
+    {"top", required_argument, NULL, OPT_TOP},
+    {"sort", required_argument, NULL, OPT_SORT},
+    {"verbose", no_argument, NULL, 'v'},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"full", no_argument, NULL, OPT_FULL},
+    {"thresholds", required_argument, NULL, OPT_THRESHOLDS},
+    {"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
+    {"fail-on-regression", no_argument, NULL, OPT_FAIL_ON_REGRESSION},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"alpha", required_argument, NULL, OPT_ALPHA},
+    {"min-samples", required_argument, NULL, OPT_MIN_SAMPLES},
+    {NULL, 0, NULL, 0}};
+
+void cli_common_usage(FILE *out)
+{
+	fprintf(out,
+		"  -f, --format FMT     text (default), json, markdown, junit, "
+		"csv\n"
+		"  -o, --output FILE    write there instead of stdout\n"
+		"      --since T        only events from T: an offset from the "
+		"capture's\n"
+		"                       start (90s, 5m, 1h, 250ms), @EPOCH, or\n"
+		"                       YYYY-MM-DDTHH:MM:SS (UTC)\n"
+		"      --until T        only events before T (same forms)\n"
+		"      --filter SEL     keep operations matching a selector, "
+		"e.g. 'sql',\n"
+		"                       'http GET /fir/*', 'redis * fir:*' "
+		"(repeatable)\n"
+		"      --top N          at most N rows per table\n"
+		"      --sort KEY       total (time, default), count, p95, p99, "
+		"errors\n"
+		"      --color WHEN     auto (default: a tty without NO_COLOR), "
+		"always, never\n"
+		"  -v, --verbose        more detail (unchanged comparisons, ...)\n"
+		"  -h, --help           this help\n");
+}
+
+static int bad(const char *opt, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "perftap: %s: ", opt);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return -1;
+}
+
+static int parse_sort(const char *s, enum pt_sort *out)
+{
+	static const char *const names[] = {"total", "count", "p95", "p99",
+					    "errors"};
+	for (int i = 0; i < 5; i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum pt_sort)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int add_filter(struct pt_cli *c, const char *s)
+{
+	char err[256];
+	struct pt_selector *n =
+	    realloc(c->filters, (c->nfilters + 1) * sizeof(*n));
+	if (!n)
+		return bad("--filter", "%s", "out of memory");
+	c->filters = n;
+	if (selector_parse(s, &c->filters[c->nfilters], err, sizeof(err)) < 0)
+		return bad("--filter", "%s", err);
+	if (c->filters[c->nfilters].kind == PT_SEL_CONCURRENCY)
+		return bad("--filter", "%s",
+			   "concurrency levels are not a filter");
+	c->nfilters++;
+	return 0;
+}
+
+static int parse_number(const char *opt, const char *s, double lo, double hi,
+			double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno || v < lo || v > hi)
+		return bad(opt, "bad number '%s'", s);
+	*out = v;
+	return 0;
+}
+
+/* One option; returns 0, 1 (help), or -1. */
+static int option(struct pt_cli *c, int ch, const char *arg,
+		  void (*usage)(FILE *))
+{
+	double v;
+	char err[256];
+	switch (ch) {
+	case 'h':
+		usage(stdout);
+		return 1;
+	case 'f':
+		c->fmt = format_find(arg);
+		return c->fmt ? 0 : bad("--format", "unknown format '%s' "
+					"(text, json, markdown, junit, csv)", arg);
+	case 'o':
+		c->output = arg;
+		return 0;
+	case OPT_SINCE:
+	case OPT_UNTIL: {
+		uint64_t ns;
+		int rel;
+		if (load_parse_time(arg, &ns, &rel) < 0)
+			return bad(ch == OPT_SINCE ? "--since" : "--until",
+				   "bad time '%s'", arg);
+		*(ch == OPT_SINCE ? &c->since : &c->until) = arg;
+		return 0;
+	}
+	case OPT_FILTER:
+		return add_filter(c, arg);
+	case OPT_TOP:
+		if (parse_number("--top", arg, 0, 1e9, &v) < 0)
+			return -1;
+		c->top = (size_t)v;
+		return 0;
+	case OPT_SORT:
+		return parse_sort(arg, &c->sort) == 0
+			   ? 0
+			   : bad("--sort", "unknown key '%s' (total, count, "
+				 "p95, p99, errors)", arg);
+	case 'v':
+		c->verbose = 1;
+		return 0;
+	case OPT_COLOR:
+		c->color = !strcmp(arg, "always") ? 1
+			   : !strcmp(arg, "never") ? 0
+			   : !strcmp(arg, "auto")  ? -1
+						   : -2;
+		return c->color == -2 ? bad("--color", "expected auto, always "
+					    "or never, not '%s'", arg)
+				      : 0;
+	case OPT_FULL:
+		c->full = 1;
+		return 0;
+	case OPT_THRESHOLDS:
+		c->thresholds = arg;
+		return 0;
+	case OPT_ALLOW_MISSING:
+		c->allow_missing = 1;
+		return 0;
+	case OPT_BASELINE:
+		c->baseline = arg;
+		return 0;
+	case OPT_FAIL_ON_REGRESSION:
+		c->fail_on_regression = 1;
+		return 0;
+	case OPT_LIMIT:
+		return compare_parse_limit(&c->cmp, arg, err, sizeof(err)) == 0
+			   ? 0
+			   : bad("--limit", "%s", err);
+	case OPT_ALPHA:
+		return parse_number("--alpha", arg, 1e-9, 0.5, &c->cmp.alpha);
+	case OPT_MIN_SAMPLES:
+		if (parse_number("--min-samples", arg, 2, 1e9, &v) < 0)
+			return -1;
+		c->cmp.min_samples = (size_t)v;
+		return 0;
+	default:
+		return -1; /* getopt already said what */
+	}
+}
+
+/* Options the command does not take are refused by name. */
+static int allowed(const struct pt_cli *c, int ch)
+{
+	if (ch == OPT_THRESHOLDS || ch == OPT_ALLOW_MISSING)
+		return c->flags & CLI_THRESHOLDS;
+	if (ch >= OPT_BASELINE && ch <= OPT_MIN_SAMPLES)
+		return c->flags & CLI_BASELINE;
+	if (ch == 'f')
+		return !(c->flags & CLI_NO_FORMAT);
+	return 1;
+}
+
+static int check_required(struct pt_cli *c)
+{
+	if ((c->flags & CLI_NEED_THRESH) && !c->thresholds)
+		return bad("--thresholds", "%s", "required (a thresholds "
+						 "JSON file)");
+	if ((c->flags & CLI_NEED_OUTPUT) && !c->output)
+		return bad("-o", "%s", "required (the baseline file to write)");
+	if ((c->flags & CLI_BASELINE) && !c->baseline)
+		return bad("--baseline", "%s", "required (a saved baseline)");
+	if (c->ninputs == 0) {
+		fprintf(stderr, "perftap: %s: no dump given (see perftap %s "
+				"--help)\n",
+			c->cmd, c->cmd);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_parse(struct pt_cli *c, int argc, char **argv, unsigned flags,
+	      void (*usage)(FILE *out))
+{
+	memset(c, 0, sizeof(*c));
+	c->cmd = argv[0];
+	c->flags = flags;
+	c->fmt = format_find("text");
+	c->color = -1;
+	compare_opts_default(&c->cmp);
+	optind = 1;
+	opterr = 0; /* our own one-line messages */
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+hf:o:v", long_opts, NULL)) != -1) {
+		if (ch == '?' || ch == ':' || !allowed(c, ch)) {
+			const char *o = argv[optind - 1];
+			if (ch == ':' || (ch == '?' && optopt))
+				fprintf(stderr, "perftap: %s: %s\n", o,
+					ch == ':' ? "needs a value"
+						  : "unknown option");
+			else
+				fprintf(stderr, "perftap: %s: not an option of "
+						"'perftap %s'\n",
+					o, c->cmd);
+			return -1;
+		}
+		int rc = option(c, ch, optarg, usage);
+		if (rc)
+			return rc;
+	}
+	c->inputs = argv + optind;
+	c->ninputs = argc - optind;
+	return check_required(c);
+}
+
+void cli_free(struct pt_cli *c)
+{
+	free(c->filters);
+	c->filters = NULL;
+}
+
+static int keep_op(const struct pt_op *op, void *arg)
+{
+	const struct pt_cli *c = arg;
+	for (size_t i = 0; i < c->nfilters; i++)
+		if (selector_match_op(&c->filters[i], op, 0))
+			return 1;
+	return 0;
+}
+
+int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
+{
+	struct pt_thresholds th = {0};
+	char err[512];
+	memset(a, 0, sizeof(*a));
+	/* Bad thresholds fail before minutes of reading. */
+	if (c->thresholds &&
+	    thresholds_load(c->thresholds, &th, err, sizeof(err)) < 0) {
+		fprintf(stderr, "perftap: %s: %s\n", c->thresholds, err);
+		return 2;
+	}
+	if (c->nfilters) {
+		m->filter = keep_op;
+		m->filter_arg = c;
+	}
+	struct pt_load_opts lo = {c->since, c->until, 1};
+	int rc = 0;
+	if (load_inputs(m, c->inputs, c->ninputs, &lo) < 0)
+		rc = 2;
+	else if (analysis_build(a, m, c->sort) < 0 ||
+		 (c->thresholds && thresholds_eval(&th, a, c->allow_missing) < 0)) {
+		fprintf(stderr, "perftap: %s: out of memory\n", c->cmd);
+		rc = 2;
+	}
+	/* The results point at the thresholds: keep them alive with a. */
+	if (rc == 0 && c->thresholds) {
+		struct pt_thresholds *keep = malloc(sizeof(*keep));
+		if (keep) {
+			*keep = th;
+			a->owned_thresholds = keep;
+			return 0;
+		}
+		rc = 2;
+	}
+	thresholds_free(&th);
+	return rc;
+}
+
+int cli_emit(const struct pt_cli *c, const struct pt_analysis *a)
+{
+	FILE *out = stdout;
+	if (c->output && !(out = fopen(c->output, "w"))) {
+		fprintf(stderr, "perftap: %s: %s\n", c->output, strerror(errno));
+		return 2;
+	}
+	struct pt_out_opts o = {c->top, c->color == 1, c->verbose};
+	if (c->color == -1)
+		o.color = !c->output && isatty(1) && !getenv("NO_COLOR") &&
+			  c->fmt == format_find("text");
+	int rc = c->fmt->emit(a, &o, out);
+	if (fflush(out) != 0)
+		rc = -1;
+	if (out != stdout && fclose(out) != 0)
+		rc = -1;
+	if (rc < 0) {
+		fprintf(stderr, "perftap: %s: write error\n",
+			c->output ? c->output : "stdout");
+		return 2;
+	}
+	return 0;
+}

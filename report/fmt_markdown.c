@@ -1,0 +1,160 @@
+/*
+ * fmt_markdown.c -- a report for a CI job summary (GitHub-flavoured
+ * Markdown tables).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "format.h"
+#include "thresholds.h"
+
+/* Table cells: `|` would end the cell, a newline the row. */
+static void cell(FILE *out, const char *s)
+{
+	fputs("`", out);
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else if (*s == '\n' || *s == '`')
+			fputc(' ', out);
+		else
+			fputc(*s, out);
+	}
+	fputs("`", out);
+}
+
+static void row(FILE *out, const struct pt_row *r)
+{
+	char v[6][16];
+	const double x[6] = {r->st.mean, r->st.median, r->st.p95,
+			     r->st.p99,  r->st.max,    r->st.stddev};
+	for (int i = 0; i < 6; i++)
+		fmt_duration(x[i], v[i], sizeof(v[i]));
+	fputs("| ", out);
+	cell(out, fmt_row_label(r));
+	fprintf(out, " | %llu | %llu | %.2f%% | %.2f | %s | %s | %s | %s | %s | "
+		     "%s | %.1f%% |\n",
+		(unsigned long long)r->count, (unsigned long long)r->errors,
+		r->error_rate * 100, r->rate, v[0], v[1], v[2], v[3], v[4],
+		v[5], r->share * 100);
+}
+
+static void table_head(FILE *out, const char *title)
+{
+	fprintf(out, "\n### %s\n\n| operation | count | errors | err%% | "
+		     "rate/s | mean | median | p95 | p99 | max | stddev | "
+		     "share |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+		title);
+}
+
+static void tables(const struct pt_analysis *a, const struct pt_out_opts *o,
+		   FILE *out)
+{
+	const int *kinds;
+	size_t nk = analysis_kind_order(&kinds);
+	for (size_t k = 0; k < nk; k++) {
+		const struct pt_row *rows;
+		size_t n = fmt_kind_rows(a, kinds[k], o->top, &rows);
+		if (!n)
+			continue;
+		table_head(out, analysis_kind_title(kinds[k]));
+		for (size_t i = 0; i < n; i++)
+			row(out, &rows[i]);
+	}
+	if (a->nclasses_used) {
+		table_head(out, "SQL by class");
+		for (int c = 0; c < PT_SQL_CLASS_COUNT; c++)
+			if (a->classes[c].count)
+				row(out, &a->classes[c]);
+	}
+	if (a->nlevels) {
+		table_head(out, "HTTP by concurrency level");
+		for (size_t i = 0; i < a->nlevels; i++)
+			row(out, &a->levels[i]);
+	}
+	if (a->ncache) {
+		fprintf(out, "\n### Cache\n\n| key pattern | hits | misses | "
+			     "hit rate |\n|---|--:|--:|--:|\n");
+		for (size_t i = 0; i < a->ncache; i++) {
+			fputs("| ", out);
+			cell(out, a->cache[i].pattern);
+			fprintf(out, " | %llu | %llu | %.1f%% |\n",
+				(unsigned long long)a->cache[i].hits,
+				(unsigned long long)a->cache[i].misses,
+				a->cache[i].hit_rate * 100);
+		}
+	}
+}
+
+static void thresholds(const struct pt_analysis *a, FILE *out)
+{
+	if (!a->thresholds)
+		return;
+	fprintf(out, "\n### Thresholds: %zu of %zu failed\n\n| | selector | "
+		     "threshold | measured |\n|---|---|---|--:|\n",
+		a->thresholds_failed, a->nthresholds);
+	for (size_t i = 0; i < a->nthresholds; i++) {
+		const struct pt_threshold_result *r = &a->thresholds[i];
+		char v[32] = "-";
+		if (r->status <= PT_TH_FAIL)
+			fmt_threshold_value(r, r->measured, v, sizeof(v));
+		fprintf(out, "| %s | ",
+			r->status == PT_TH_PASS ? "pass" : "**FAIL**");
+		cell(out, r->th->selector);
+		fputs(" | ", out);
+		cell(out, r->th->expr);
+		fprintf(out, " | %s |\n",
+			r->status == PT_TH_NO_MATCH  ? "no operation matched"
+			: r->status == PT_TH_NO_DATA ? "no samples"
+						     : v);
+	}
+}
+
+static void comparisons(const struct pt_analysis *a, FILE *out)
+{
+	if (!a->comparisons)
+		return;
+	fprintf(out, "\n### Compared with baseline: %zu regression%s\n\n"
+		     "| verdict | operation | stat | base | now | change | p |\n"
+		     "|---|---|---|--:|--:|--:|--:|\n",
+		a->regressions, a->regressions == 1 ? "" : "s");
+	for (size_t i = 0; i < a->ncomparisons; i++) {
+		const struct pt_comparison *k = &a->comparisons[i];
+		char b[16] = "-", n[16] = "-", ch[16] = "-";
+		if (k->verdict != PT_V_NEW)
+			fmt_duration(k->base * 1e6, b, sizeof(b));
+		if (k->verdict != PT_V_GONE)
+			fmt_duration(k->cur * 1e6, n, sizeof(n));
+		if (k->verdict < PT_V_NEW && isfinite(k->change))
+			snprintf(ch, sizeof(ch), "%+.1f%%", k->change * 100);
+		fprintf(out, "| %s | ", k->verdict == PT_V_REGRESSION
+					    ? "**regression**"
+					    : verdict_name(k->verdict));
+		cell(out, k->key);
+		fprintf(out, " | %s | %s | %s | %s | %.3g |\n",
+			baseline_agg_name(k->agg), b, n, ch, k->p_value);
+	}
+}
+
+int fmt_markdown_emit(const struct pt_analysis *a,
+		      const struct pt_out_opts *o, FILE *out)
+{
+	const struct pt_model *m = a->m;
+	fprintf(out, "## perftap report\n\n- processes: %zu on %zu host%s\n"
+		     "- window: %.1f s\n- events: %llu (%.1f/s)\n"
+		     "- drops: %llu\n- undecodable connections: %llu\n",
+		m->nprocs, a->nhosts, a->nhosts == 1 ? "" : "s", a->window_s,
+		(unsigned long long)m->events,
+		a->window_s > 0 ? (double)m->events / a->window_s : 0.0,
+		(unsigned long long)a->drops_total,
+		(unsigned long long)a->undecodable);
+	if (m->raw)
+		fprintf(out, "\n> **Warning:** raw mode: texts are not "
+			     "redacted.\n");
+	if (a->show_operations)
+		tables(a, o, out);
+	thresholds(a, out);
+	comparisons(a, out);
+	return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,296 @@
+/*
+ * load.c -- open dumps (files, or directories of them), check them, and
+ * feed their events into a model on the wall clock.
+ *
+ * Each dump is opened and validated before any event is read, so that a
+ * bad input fails fast and the capture's start (for relative --since) is
+ * known.  Events are read in completion order (pt_dump_next), which the
+ * cache-aside detection needs across a thread's chunks.
+ */
+#include "load.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dump_reader.h"
+
+#define PROGRESS_MIN_BYTES (300ull << 20) /* "more than a few hundred MB" */
+#define PROGRESS_EVERY (1u << 20)         /* events between updates */
+
+struct input {
+	char *path;
+	struct pt_dump *d;
+	uint64_t size;
+};
+
+struct inputs {
+	struct input *v;
+	size_t n, cap;
+};
+
+static int push_input(struct inputs *in, const char *path, uint64_t size)
+{
+	if (in->n == in->cap) {
+		size_t cap = in->cap ? in->cap * 2 : 16;
+		struct input *nv = realloc(in->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		in->v = nv;
+		in->cap = cap;
+	}
+	in->v[in->n].path = strdup(path);
+	in->v[in->n].d = NULL;
+	in->v[in->n].size = size;
+	return in->v[in->n++].path ? 0 : -1;
+}
+
+static int has_magic(const char *path)
+{
+	char magic[PT_DUMP_MAGIC_LEN];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(magic, 1, sizeof(magic), f);
+	fclose(f);
+	return n == sizeof(magic) && !memcmp(magic, PT_DUMP_MAGIC, n);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The dumps in a directory, by name; other files are not ours to judge. */
+static int expand_dir(struct inputs *in, const char *dir)
+{
+	DIR *dp = opendir(dir);
+	if (!dp) {
+		fprintf(stderr, "perftap: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(dp)) != NULL && rc == 0) {
+		if (de->d_name[0] == '.')
+			continue;
+		char **nn = realloc(names, (n + 1) * sizeof(*nn));
+		if (!nn || !(nn[n] = malloc(strlen(dir) + strlen(de->d_name) + 2))) {
+			names = nn ? nn : names;
+			rc = -1;
+			break;
+		}
+		names = nn;
+		sprintf(names[n++], "%s/%s", dir, de->d_name);
+	}
+	closedir(dp);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	size_t found = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (rc == 0 && !stat(names[i], &st) && S_ISREG(st.st_mode) &&
+		    has_magic(names[i])) {
+			rc = push_input(in, names[i], (uint64_t)st.st_size);
+			found++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (rc == 0 && !found) {
+		fprintf(stderr, "perftap: %s: no perftap dumps in directory\n",
+			dir);
+		return -1;
+	}
+	return rc;
+}
+
+static int collect(struct inputs *in, char *const *paths, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		if (stat(paths[i], &st) < 0) {
+			fprintf(stderr, "perftap: %s: %s\n", paths[i],
+				strerror(errno));
+			return -1;
+		}
+		int rc = S_ISDIR(st.st_mode)
+			     ? expand_dir(in, paths[i])
+			     : push_input(in, paths[i], (uint64_t)st.st_size);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int load_parse_time(const char *s, uint64_t *ns, int *relative)
+{
+	char *end;
+	*relative = 0;
+	if (s[0] == '@') {
+		double v = strtod(s + 1, &end);
+		*ns = (uint64_t)(v * 1e9);
+		return end != s + 1 && !*end && v >= 0 ? 0 : -1;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end && (!*end || !strcmp(end, "Z"))) {
+		*ns = (uint64_t)timegm(&tm) * 1000000000ull;
+		return 0;
+	}
+	double v = strtod(s, &end);
+	if (end == s || v < 0)
+		return -1;
+	double scale = 1e9;
+	if (!strcmp(end, "ms"))
+		scale = 1e6;
+	else if (!strcmp(end, "m"))
+		scale = 60e9;
+	else if (!strcmp(end, "h"))
+		scale = 3600e9;
+	else if (*end && strcmp(end, "s"))
+		return -1;
+	*ns = (uint64_t)(v * scale);
+	*relative = 1;
+	return 0;
+}
+
+struct window {
+	uint64_t since, until; /* wall clock; until 0 = open */
+};
+
+static int window_resolve(const struct pt_load_opts *o, uint64_t start,
+			  struct window *w)
+{
+	const char *spec[2] = {o->since, o->until};
+	uint64_t *dst[2] = {&w->since, &w->until};
+	w->since = w->until = 0;
+	for (int i = 0; i < 2; i++) {
+		int rel;
+		if (!spec[i])
+			continue;
+		if (load_parse_time(spec[i], dst[i], &rel) < 0) {
+			fprintf(stderr, "perftap: %s: bad time '%s'\n",
+				i ? "--until" : "--since", spec[i]);
+			return -1;
+		}
+		if (rel)
+			*dst[i] += start;
+	}
+	return 0;
+}
+
+static void progress(const struct inputs *in, size_t i, uint64_t done,
+		     uint64_t total)
+{
+	fprintf(stderr, "\rperftap: reading %zu/%zu dumps, %llu/%llu MB",
+		i + 1, in->n, (unsigned long long)(done >> 20),
+		(unsigned long long)(total >> 20));
+}
+
+static int read_dump(struct pt_model *m, struct input *it,
+		     const struct window *w, int show, const struct inputs *in,
+		     size_t idx, uint64_t done, uint64_t total)
+{
+	const struct pt_dump_info *info = pt_dump_info(it->d);
+	if (model_begin_process(m, it->path, info->host, info->exe, info->pid,
+				!!(info->flags & PT_HDR_RAW_TEXT)) < 0)
+		return -1;
+	for (int c = 0; c < PT_DROP_CAUSE_COUNT; c++)
+		m->drops[c] += info->drops[c];
+	for (int c = 0; c < PT_CNT_COUNT; c++)
+		m->counters[c] += info->counters[c];
+	/* Monotonic to wall clock, through the header's pair of anchors. */
+	int64_t shift = (int64_t)(info->realtime_anchor_ns -
+				  info->monotonic_anchor_ns);
+	struct pt_read_record rec;
+	uint64_t seen = 0;
+	while (pt_dump_next(it->d, &rec)) {
+		if (rec.type != PT_REC_EVENT)
+			continue;
+		uint64_t rt = (uint64_t)((int64_t)rec.ev.start_ns + shift);
+		if ((w->since && rt < w->since) || (w->until && rt >= w->until))
+			continue;
+		if (model_add(m, &rec.ev, rt) < 0)
+			return -1;
+		if (show && ++seen % PROGRESS_EVERY == 0)
+			progress(in, idx,
+				 done + seen * sizeof(struct pt_event_record),
+				 total);
+	}
+	const struct pt_dump_problems *pr = pt_dump_problems(it->d);
+	m->problems.bad_chunks += pr->bad_chunks;
+	m->problems.bad_records += pr->bad_records;
+	m->problems.unknown_records += pr->unknown_records;
+	m->problems.unresolved_text += pr->unresolved_text;
+	m->problems.partial_chunks += pr->partial_chunks;
+	return 0;
+}
+
+static void inputs_free(struct inputs *in)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		if (in->v[i].d)
+			pt_dump_close(in->v[i].d);
+		free(in->v[i].path);
+	}
+	free(in->v);
+}
+
+static int open_all(struct inputs *in, uint64_t *start, uint64_t *total)
+{
+	*start = UINT64_MAX;
+	*total = 0;
+	for (size_t i = 0; i < in->n; i++) {
+		char err[256];
+		in->v[i].d = pt_dump_open(in->v[i].path, err, sizeof(err));
+		if (!in->v[i].d) {
+			fprintf(stderr, "perftap: %s: %s\n", in->v[i].path, err);
+			return -1;
+		}
+		const struct pt_dump_info *info = pt_dump_info(in->v[i].d);
+		if (info->realtime_anchor_ns < *start)
+			*start = info->realtime_anchor_ns;
+		*total += in->v[i].size;
+	}
+	return 0;
+}
+
+int load_inputs(struct pt_model *m, char *const *paths, int n,
+		const struct pt_load_opts *o)
+{
+	struct inputs in = {0};
+	uint64_t start = 0, total = 0, done = 0;
+	struct window w;
+	int rc = collect(&in, paths, n);
+	if (rc == 0)
+		rc = open_all(&in, &start, &total);
+	if (rc == 0)
+		rc = window_resolve(o, start, &w);
+	int show = o->progress && isatty(2) && total > PROGRESS_MIN_BYTES;
+	for (size_t i = 0; i < in.n && rc == 0; i++) {
+		if (show)
+			progress(&in, i, done, total);
+		if (read_dump(m, &in.v[i], &w, show, &in, i, done, total) < 0) {
+			fprintf(stderr, "perftap: %s: out of memory\n",
+				in.v[i].path);
+			rc = -1;
+		}
+		/* Release each mapping once read: only the model stays. */
+		pt_dump_close(in.v[i].d);
+		in.v[i].d = NULL;
+		done += in.v[i].size;
+	}
+	if (show)
+		fprintf(stderr, "\r%60s\r", "");
+	inputs_free(&in);
+	return rc;
+}

@@ -1,0 +1,60 @@
+/*
+ * config.h -- the shim's settings, read once from PERFTAP_* variables.
+ *
+ * Parsing is pure (the environment is passed in as a lookup function) so
+ * that unit tests and `perftap record` use the same rules as the shim.
+ */
+#ifndef PERFTAP_CONFIG_H
+#define PERFTAP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perftap/dump_format.h"
+
+#define PT_CONFIG_PATH_MAX 4096
+/* Ports per protocol list: a handful in practice; 32 is ample. */
+#define PT_CONFIG_PORTS_MAX 32
+/* Default raw text kept with PERFTAP_RAW=1 (bytes, <= PT_TEXT_MAX). */
+#define PT_CONFIG_RAW_MAX_DEFAULT 1024u
+/* Settings text stored in the dump header. */
+#define PT_CONFIG_SETTINGS_MAX 2048
+
+struct pt_port_list {
+	uint16_t port[PT_CONFIG_PORTS_MAX];
+	uint32_t n;
+};
+
+struct pt_config {
+	int disabled; /* PERFTAP_DISABLE=1 */
+	int quiet;    /* PERFTAP_QUIET=1: never print */
+	char dir[PT_CONFIG_PATH_MAX];
+	uint64_t max_size;
+	uint32_t chunk_size;
+	enum pt_limit_mode mode;
+	int raw;
+	uint32_t raw_max;
+	char routes[PT_CONFIG_PATH_MAX]; /* "" = none */
+	struct pt_port_list mysql_ports, redis_ports, http_ports;
+	char settings[PT_CONFIG_SETTINGS_MAX]; /* "KEY=value\n" for the dump */
+};
+
+typedef const char *(*pt_getenv_fn)(const char *name);
+
+/* Fill cfg from the variables env() returns (NULL = unset), defaults for
+ * the rest.  uid names the default directory.  Returns 0, or -EINVAL with
+ * "PERFTAP_X: why" in err. */
+int pt_config_load(struct pt_config *cfg, pt_getenv_fn env, unsigned uid,
+		   char *err, size_t errlen);
+
+/* "64M", "1g", "4096", "512k" -> bytes.  Returns 0 or -EINVAL (garbage,
+ * zero, overflow). */
+int pt_config_parse_size(const char *s, uint64_t *out);
+
+/* "3306, 3307" -> list; "" -> empty list.  Returns 0 or -EINVAL. */
+int pt_config_parse_ports(const char *s, struct pt_port_list *out);
+
+/* 1 if port is in the list. */
+int pt_port_list_has(const struct pt_port_list *l, uint16_t port);
+
+#endif /* PERFTAP_CONFIG_H */

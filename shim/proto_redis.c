@@ -1,0 +1,1525 @@
+/*
+ * proto_redis.c -- Redis RESP2/RESP3 client-side decoder.
+ *
+ * Bytes the client sends (PT_DIR_OUT) are requests, bytes it receives
+ * (PT_DIR_IN) are replies.  Requests are parsed into a FIFO of outstanding
+ * entries; each complete top-level reply pairs with the oldest one and
+ * becomes one struct pt_op.  Like hiredis read.c: pure, incremental (any
+ * split of the stream gives the same events), strict integers with overflow
+ * checks, a sticky error (PT_NOTE_DESYNC + PT_FEED_STOPPED) rather than a
+ * guess: a wrong pairing is never produced.
+ *
+ * Sections:
+ *   1. limits and the command table
+ *   2. small helpers (integers, texts, the ring)
+ *   3. request parser: one dispatch switch over per-state functions
+ *   4. reply parser: likewise, plus the pairing of a finished reply
+ *   5. public functions
+ *
+ * Choices (documented here because callers and reports rely on them):
+ *   - Text: "COMMAND pattern" with the first key through
+ *     pt_redis_key_pattern(); "CLIENT SETNAME" for two-word commands
+ *     (the sub-command word only, never its arguments); no key for
+ *     commands whose key position is unknown.  AUTH and HELLO arguments are
+ *     never copied anywhere but a 32-byte scratch word that is not text.
+ *   - rows: keys touched (1, or every key for DEL/MGET/EXISTS..., pairs for
+ *     MSET); EXEC: commands queued; SUBSCRIBE: channels.
+ *   - Cache: GET GETEX GETDEL HGET LINDEX ZSCORE: nil = miss, else hit;
+ *     MGET HMGET per element; HGETALL SMEMBERS: empty = miss; EXISTS
+ *     HEXISTS: the integer is the hits, the other keys misses.  Errors
+ *     count neither.
+ *   - MULTI and commands queued after it give no event; their +OK/+QUEUED
+ *     replies are consumed.  EXEC gives one event, text "EXEC (CMD
+ *     pattern; ...)" cut at PROTO_REDIS_TEXT_CAP (PT_EV_TRANSACTION, plus
+ *     PT_EV_TRUNCATED when cut), rows = commands queued, timed from the
+ *     first byte of MULTI to the last byte of EXEC's reply, bytes_out the
+ *     whole transaction.  A WATCH-aborted EXEC (null reply) is PT_OUT_OK
+ *     with cache counts 0.  DISCARD is an ordinary event.
+ *   - SELECT n: the db is kept (proto_redis_db()), not put in the text.
+ *   - Pub/sub: one event per (P|S)(UN)SUBSCRIBE command, ended by its last
+ *     confirmation (one per channel; UNSUBSCRIBE with no channel: one per
+ *     channel then subscribed, at least one).  RESP2 "message"/"pmessage"/
+ *     "smessage" arrays while subscribed, and every RESP3 push that is not
+ *     an awaited confirmation, are counted in pushes, never paired.
+ *   - Requests past the ring: counted in `untracked`, their replies eaten
+ *     without an event, one PT_NOTE_QUEUE_FULL per request (value 1).
+ *     A request arriving while untracked ones are outstanding is untracked
+ *     too, so order is kept.
+ *   - Not supported (desync): RESP3 streamed strings/aggregates ("$?",
+ *     "*?"), which Redis itself never sends.  Inline quoting ("a b") is not
+ *     unquoted: words split at blanks.
+ *   - A partly sent request at close gives no event.
+ */
+#include "proto_redis.h"
+
+#include <string.h>
+
+#include "normalize.h"
+
+/* ---- 1. limits and the command table ---------------------------------- */
+
+/* Redis' own limits: proto-max-bulk-len defaults to 512 MiB but may be
+ * raised; 4 GiB bounds any sane configuration and keeps sums in int64. */
+#define RESP_BULK_MAX (1LL << 32)
+/* Multibulk argument count: Redis refuses more than 1024*1024*1024... in
+ * practice clients send far fewer; 2^31 keeps counters in range. */
+#define RESP_ARGC_MAX (1LL << 31)
+/* Elements of one aggregate reply (maps count twice). */
+#define RESP_AGG_MAX (1LL << 32)
+/* Redis refuses inline requests longer than 64 KiB (PROTO_INLINE_MAX_SIZE). */
+#define RESP_INLINE_MAX (64 * 1024)
+
+#define NO_TEXT 0xff
+/* Entry flag bits above the PT_EV_* ones (which use bits 0-8). */
+#define ENT_SILENT  (1u << 15) /* MULTI or a queued command: no event */
+#define ENT_EV_MASK 0x01ffu
+/* expect value: UNSUBSCRIBE without channels, resolved at its first
+ * confirmation from the subscription count. */
+#define EXPECT_ALL 0xffff
+
+enum cmd_flag {
+	CF_READ = 1 << 0,	/* cache read: nil is a miss */
+	CF_MULTIKEY = 1 << 1,	/* every argument is a key */
+	CF_PAIRS = 1 << 2,	/* key value pairs (MSET) */
+	CF_BLOCK = 1 << 3,	/* blocking command */
+	CF_SUBCMD = 1 << 4,	/* text is "CMD SUB" */
+	CF_NOARGS = 1 << 5,	/* never look at the arguments (AUTH) */
+	CF_PERELEM = 1 << 6,	/* cache: one hit/miss per reply element */
+	CF_EMPTY_MISS = 1 << 7, /* cache: empty aggregate is a miss */
+	CF_COUNT = 1 << 8,	/* cache: integer reply = keys found */
+	CF_XREAD = 1 << 9,	/* key after STREAMS; BLOCK makes it blocking */
+	CF_EVAL = 1 << 10,	/* key at argument 3 when numkeys > 0 */
+};
+
+enum cmd_special {
+	SP_NONE = 0,
+	SP_MULTI,
+	SP_EXEC,
+	SP_DISCARD,
+	SP_SELECT,
+	SP_HELLO,
+	SP_SUB,
+	SP_UNSUB,
+	SP_RESET,
+};
+
+struct cmd_def {
+	const char *name; /* upper case */
+	uint8_t keypos;	  /* argument index of the first key; 0 = none */
+	uint8_t special;  /* enum cmd_special */
+	uint16_t flags;	  /* enum cmd_flag */
+};
+
+/* Entry cmd ids are index + 1 (0 = unknown), so at most 254 entries. */
+static const struct cmd_def cmd_table[] = {
+    {"ACL", 0, SP_NONE, CF_SUBCMD},
+    {"APPEND", 1, SP_NONE, 0},
+    {"AUTH", 0, SP_NONE, CF_NOARGS},
+    {"BGSAVE", 0, SP_NONE, 0},
+    {"BITCOUNT", 1, SP_NONE, 0},
+    {"BLMOVE", 1, SP_NONE, CF_BLOCK},
+    {"BLMPOP", 3, SP_NONE, CF_BLOCK},
+    {"BLPOP", 1, SP_NONE, CF_BLOCK},
+    {"BRPOP", 1, SP_NONE, CF_BLOCK},
+    {"BRPOPLPUSH", 1, SP_NONE, CF_BLOCK},
+    {"BZMPOP", 3, SP_NONE, CF_BLOCK},
+    {"BZPOPMAX", 1, SP_NONE, CF_BLOCK},
+    {"BZPOPMIN", 1, SP_NONE, CF_BLOCK},
+    {"CLIENT", 0, SP_NONE, CF_SUBCMD},
+    {"CLUSTER", 0, SP_NONE, CF_SUBCMD},
+    {"COMMAND", 0, SP_NONE, CF_SUBCMD},
+    {"CONFIG", 0, SP_NONE, CF_SUBCMD},
+    {"COPY", 1, SP_NONE, 0},
+    {"DBSIZE", 0, SP_NONE, 0},
+    {"DEBUG", 0, SP_NONE, CF_SUBCMD},
+    {"DECR", 1, SP_NONE, 0},
+    {"DECRBY", 1, SP_NONE, 0},
+    {"DEL", 1, SP_NONE, CF_MULTIKEY},
+    {"DISCARD", 0, SP_DISCARD, 0},
+    {"DUMP", 1, SP_NONE, 0},
+    {"ECHO", 0, SP_NONE, 0},
+    {"EVAL", 0, SP_NONE, CF_EVAL},
+    {"EVALSHA", 0, SP_NONE, CF_EVAL},
+    {"EVALSHA_RO", 0, SP_NONE, CF_EVAL},
+    {"EVAL_RO", 0, SP_NONE, CF_EVAL},
+    {"EXEC", 0, SP_EXEC, 0},
+    {"EXISTS", 1, SP_NONE, CF_MULTIKEY | CF_COUNT},
+    {"EXPIRE", 1, SP_NONE, 0},
+    {"EXPIREAT", 1, SP_NONE, 0},
+    {"FCALL", 0, SP_NONE, CF_EVAL},
+    {"FCALL_RO", 0, SP_NONE, CF_EVAL},
+    {"FLUSHALL", 0, SP_NONE, 0},
+    {"FLUSHDB", 0, SP_NONE, 0},
+    {"FUNCTION", 0, SP_NONE, CF_SUBCMD},
+    {"GET", 1, SP_NONE, CF_READ},
+    {"GETBIT", 1, SP_NONE, 0},
+    {"GETDEL", 1, SP_NONE, CF_READ},
+    {"GETEX", 1, SP_NONE, CF_READ},
+    {"GETRANGE", 1, SP_NONE, 0},
+    {"GETSET", 1, SP_NONE, 0},
+    {"HDEL", 1, SP_NONE, 0},
+    {"HELLO", 0, SP_HELLO, 0},
+    {"HEXISTS", 1, SP_NONE, CF_COUNT},
+    {"HGET", 1, SP_NONE, CF_READ},
+    {"HGETALL", 1, SP_NONE, CF_READ | CF_EMPTY_MISS},
+    {"HINCRBY", 1, SP_NONE, 0},
+    {"HINCRBYFLOAT", 1, SP_NONE, 0},
+    {"HKEYS", 1, SP_NONE, 0},
+    {"HLEN", 1, SP_NONE, 0},
+    {"HMGET", 1, SP_NONE, CF_READ | CF_PERELEM},
+    {"HMSET", 1, SP_NONE, 0},
+    {"HSCAN", 1, SP_NONE, 0},
+    {"HSET", 1, SP_NONE, 0},
+    {"HSETNX", 1, SP_NONE, 0},
+    {"HVALS", 1, SP_NONE, 0},
+    {"INCR", 1, SP_NONE, 0},
+    {"INCRBY", 1, SP_NONE, 0},
+    {"INCRBYFLOAT", 1, SP_NONE, 0},
+    {"INFO", 0, SP_NONE, 0},
+    {"KEYS", 1, SP_NONE, 0},
+    {"LASTSAVE", 0, SP_NONE, 0},
+    {"LATENCY", 0, SP_NONE, CF_SUBCMD},
+    {"LINDEX", 1, SP_NONE, CF_READ},
+    {"LINSERT", 1, SP_NONE, 0},
+    {"LLEN", 1, SP_NONE, 0},
+    {"LMOVE", 1, SP_NONE, 0},
+    {"LMPOP", 2, SP_NONE, 0},
+    {"LPOP", 1, SP_NONE, 0},
+    {"LPOS", 1, SP_NONE, 0},
+    {"LPUSH", 1, SP_NONE, 0},
+    {"LPUSHX", 1, SP_NONE, 0},
+    {"LRANGE", 1, SP_NONE, 0},
+    {"LREM", 1, SP_NONE, 0},
+    {"LSET", 1, SP_NONE, 0},
+    {"LTRIM", 1, SP_NONE, 0},
+    {"MEMORY", 2, SP_NONE, CF_SUBCMD},
+    {"MGET", 1, SP_NONE, CF_READ | CF_PERELEM | CF_MULTIKEY},
+    {"MODULE", 0, SP_NONE, CF_SUBCMD},
+    {"MONITOR", 0, SP_NONE, 0},
+    {"MSET", 1, SP_NONE, CF_PAIRS},
+    {"MSETNX", 1, SP_NONE, CF_PAIRS},
+    {"MULTI", 0, SP_MULTI, 0},
+    {"OBJECT", 2, SP_NONE, CF_SUBCMD},
+    {"PERSIST", 1, SP_NONE, 0},
+    {"PEXPIRE", 1, SP_NONE, 0},
+    {"PEXPIREAT", 1, SP_NONE, 0},
+    {"PFADD", 1, SP_NONE, 0},
+    {"PFCOUNT", 1, SP_NONE, 0},
+    {"PFMERGE", 1, SP_NONE, 0},
+    {"PING", 0, SP_NONE, 0},
+    {"PSETEX", 1, SP_NONE, 0},
+    {"PSUBSCRIBE", 0, SP_SUB, 0},
+    {"PTTL", 1, SP_NONE, 0},
+    {"PUBLISH", 1, SP_NONE, 0},
+    {"PUBSUB", 0, SP_NONE, CF_SUBCMD},
+    {"PUNSUBSCRIBE", 0, SP_UNSUB, 0},
+    {"QUIT", 0, SP_NONE, 0},
+    {"RANDOMKEY", 0, SP_NONE, 0},
+    {"RENAME", 1, SP_NONE, 0},
+    {"RENAMENX", 1, SP_NONE, 0},
+    {"RESET", 0, SP_RESET, 0},
+    {"RESTORE", 1, SP_NONE, 0},
+    {"RPOP", 1, SP_NONE, 0},
+    {"RPOPLPUSH", 1, SP_NONE, 0},
+    {"RPUSH", 1, SP_NONE, 0},
+    {"RPUSHX", 1, SP_NONE, 0},
+    {"SADD", 1, SP_NONE, 0},
+    {"SAVE", 0, SP_NONE, 0},
+    {"SCAN", 0, SP_NONE, 0},
+    {"SCARD", 1, SP_NONE, 0},
+    {"SCRIPT", 0, SP_NONE, CF_SUBCMD},
+    {"SDIFF", 1, SP_NONE, 0},
+    {"SDIFFSTORE", 1, SP_NONE, 0},
+    {"SELECT", 0, SP_SELECT, 0},
+    {"SET", 1, SP_NONE, 0},
+    {"SETBIT", 1, SP_NONE, 0},
+    {"SETEX", 1, SP_NONE, 0},
+    {"SETNX", 1, SP_NONE, 0},
+    {"SETRANGE", 1, SP_NONE, 0},
+    {"SINTER", 1, SP_NONE, 0},
+    {"SINTERSTORE", 1, SP_NONE, 0},
+    {"SISMEMBER", 1, SP_NONE, 0},
+    {"SLOWLOG", 0, SP_NONE, CF_SUBCMD},
+    {"SMEMBERS", 1, SP_NONE, CF_READ | CF_EMPTY_MISS},
+    {"SMISMEMBER", 1, SP_NONE, 0},
+    {"SMOVE", 1, SP_NONE, 0},
+    {"SORT", 1, SP_NONE, 0},
+    {"SPOP", 1, SP_NONE, 0},
+    {"SPUBLISH", 1, SP_NONE, 0},
+    {"SRANDMEMBER", 1, SP_NONE, 0},
+    {"SREM", 1, SP_NONE, 0},
+    {"SSCAN", 1, SP_NONE, 0},
+    {"SSUBSCRIBE", 0, SP_SUB, 0},
+    {"STRLEN", 1, SP_NONE, 0},
+    {"SUBSCRIBE", 0, SP_SUB, 0},
+    {"SUNION", 1, SP_NONE, 0},
+    {"SUNIONSTORE", 1, SP_NONE, 0},
+    {"SUNSUBSCRIBE", 0, SP_UNSUB, 0},
+    {"SWAPDB", 0, SP_NONE, 0},
+    {"TIME", 0, SP_NONE, 0},
+    {"TOUCH", 1, SP_NONE, CF_MULTIKEY},
+    {"TTL", 1, SP_NONE, 0},
+    {"TYPE", 1, SP_NONE, 0},
+    {"UNLINK", 1, SP_NONE, CF_MULTIKEY},
+    {"UNSUBSCRIBE", 0, SP_UNSUB, 0},
+    {"UNWATCH", 0, SP_NONE, 0},
+    {"WAIT", 0, SP_NONE, CF_BLOCK},
+    {"WAITAOF", 0, SP_NONE, CF_BLOCK},
+    {"WATCH", 1, SP_NONE, CF_MULTIKEY},
+    {"XACK", 1, SP_NONE, 0},
+    {"XADD", 1, SP_NONE, 0},
+    {"XAUTOCLAIM", 1, SP_NONE, 0},
+    {"XCLAIM", 1, SP_NONE, 0},
+    {"XDEL", 1, SP_NONE, 0},
+    {"XGROUP", 2, SP_NONE, CF_SUBCMD},
+    {"XINFO", 2, SP_NONE, CF_SUBCMD},
+    {"XLEN", 1, SP_NONE, 0},
+    {"XPENDING", 1, SP_NONE, 0},
+    {"XRANGE", 1, SP_NONE, 0},
+    {"XREAD", 0, SP_NONE, CF_XREAD},
+    {"XREADGROUP", 0, SP_NONE, CF_XREAD},
+    {"XREVRANGE", 1, SP_NONE, 0},
+    {"XTRIM", 1, SP_NONE, 0},
+    {"ZADD", 1, SP_NONE, 0},
+    {"ZCARD", 1, SP_NONE, 0},
+    {"ZCOUNT", 1, SP_NONE, 0},
+    {"ZINCRBY", 1, SP_NONE, 0},
+    {"ZMSCORE", 1, SP_NONE, 0},
+    {"ZPOPMAX", 1, SP_NONE, 0},
+    {"ZPOPMIN", 1, SP_NONE, 0},
+    {"ZRANGE", 1, SP_NONE, 0},
+    {"ZRANGEBYSCORE", 1, SP_NONE, 0},
+    {"ZRANK", 1, SP_NONE, 0},
+    {"ZREM", 1, SP_NONE, 0},
+    {"ZREMRANGEBYRANK", 1, SP_NONE, 0},
+    {"ZREMRANGEBYSCORE", 1, SP_NONE, 0},
+    {"ZREVRANGE", 1, SP_NONE, 0},
+    {"ZREVRANGEBYSCORE", 1, SP_NONE, 0},
+    {"ZREVRANK", 1, SP_NONE, 0},
+    {"ZSCAN", 1, SP_NONE, 0},
+    {"ZSCORE", 1, SP_NONE, CF_READ},
+};
+
+#define CMD_COUNT (sizeof(cmd_table) / sizeof(cmd_table[0]))
+
+_Static_assert(CMD_COUNT < 255, "entry cmd ids are uint8_t");
+_Static_assert(PROTO_REDIS_TEXTS < NO_TEXT, "text slot ids are uint8_t");
+_Static_assert(PROTO_REDIS_TEXT_CAP <= PT_TEXT_MAX, "text fits a record");
+_Static_assert((PROTO_REDIS_RING & (PROTO_REDIS_RING - 1)) == 0,
+	       "ring index wraps by mask");
+
+enum rq_state {
+	RQ_START = 0, /* between requests */
+	RQ_MB_LINE,   /* "*N" line, after the '*' */
+	RQ_ARG_TYPE,  /* expecting '$' */
+	RQ_ARG_LINE,  /* "$len" line, after the '$' */
+	RQ_ARG_DATA,  /* argument bytes */
+	RQ_ARG_CR,    /* "\r\n" after the argument */
+	RQ_ARG_LF,
+	RQ_INLINE, /* inline command, up to '\n' */
+};
+
+enum rp_state {
+	RP_TYPE = 0, /* expecting a type byte */
+	RP_LINE,     /* the rest of the line, up to '\r' */
+	RP_LF,	     /* '\n' after the line's '\r' */
+	RP_BULK,     /* bulk bytes */
+	RP_BULK_CR,  /* "\r\n" after the bulk */
+	RP_BULK_LF,
+};
+
+/* Pub/sub words in the first element of a RESP2 array or RESP3 push. */
+enum pubsub_word {
+	PS_NONE = -1,
+	PS_SUB = 0, /* +3: unsubscribe of the same kind */
+	PS_PSUB = 1,
+	PS_SSUB = 2,
+	PS_UNSUB = 3,
+	PS_PUNSUB = 4,
+	PS_SUNSUB = 5,
+	PS_MESSAGE = 6,
+};
+
+/* ---- 2. small helpers --------------------------------------------------- */
+
+/* Strict decimal: optional '-', at least one digit, nothing else, no
+ * overflow.  0 on success. */
+static int parse_i64(const char *s, size_t n, int64_t *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	uint64_t v = 0;
+	/* INT64_MAX + 1 for the negative side. */
+	const uint64_t lim = (uint64_t)INT64_MAX + 1;
+
+	if (n > 0 && s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	if (i == n)
+		return -1;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (lim - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (!neg && v > (uint64_t)INT64_MAX)
+		return -1;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+static char upper(char c)
+{
+	return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+}
+
+static char lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static int word_is(const char *w, size_t n, const char *lit)
+{
+	return strlen(lit) == n && memcmp(w, lit, n) == 0;
+}
+
+static const struct cmd_def *cmd_of(int id)
+{
+	return (id > 0 && (size_t)id <= CMD_COUNT) ? &cmd_table[id - 1] : NULL;
+}
+
+static int cmd_lookup(const char *name, size_t n)
+{
+	for (size_t i = 0; i < CMD_COUNT; i++)
+		if (word_is(name, n, cmd_table[i].name))
+			return (int)i + 1;
+	return 0;
+}
+
+static int cmd_special(int id)
+{
+	const struct cmd_def *d = cmd_of(id);
+	return d ? d->special : SP_NONE;
+}
+
+static unsigned cmd_flags(int id)
+{
+	const struct cmd_def *d = cmd_of(id);
+	return d ? d->flags : 0;
+}
+
+static int redis_error_of(const char *w, size_t n)
+{
+	static const struct {
+		const char *word;
+		int code;
+	} map[] = {
+	    {"ERR", PT_REDIS_ERR_ERR},
+	    {"WRONGTYPE", PT_REDIS_ERR_WRONGTYPE},
+	    {"MOVED", PT_REDIS_ERR_MOVED},
+	    {"ASK", PT_REDIS_ERR_ASK},
+	    {"NOSCRIPT", PT_REDIS_ERR_NOSCRIPT},
+	    {"BUSY", PT_REDIS_ERR_BUSY},
+	    {"READONLY", PT_REDIS_ERR_READONLY},
+	    {"NOAUTH", PT_REDIS_ERR_NOAUTH},
+	    {"NOPERM", PT_REDIS_ERR_NOPERM},
+	    {"OOM", PT_REDIS_ERR_OOM},
+	    {"EXECABORT", PT_REDIS_ERR_EXECABORT},
+	    {"LOADING", PT_REDIS_ERR_LOADING},
+	    {"WRONGPASS", PT_REDIS_ERR_WRONGPASS},
+	};
+	size_t k = 0;
+
+	while (k < n && w[k] != ' ')
+		k++;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (word_is(w, k, map[i].word))
+			return map[i].code;
+	return PT_REDIS_ERR_OTHER;
+}
+
+static int pubsub_word_of(const char *w, size_t n)
+{
+	static const char *const words[] = {
+	    "subscribe",    "psubscribe",   "ssubscribe", "unsubscribe",
+	    "punsubscribe", "sunsubscribe", "message",
+	};
+	for (int i = 0; i < 7; i++)
+		if (word_is(w, n, words[i]))
+			return i;
+	if (word_is(w, n, "pmessage") || word_is(w, n, "smessage"))
+		return PS_MESSAGE;
+	return PS_NONE;
+}
+
+static int desync(struct proto_redis *r, const char *why, size_t left)
+{
+	r->stopped = 1;
+	r->undecoded += left;
+	if (r->sink && r->sink->note)
+		r->sink->note(r->sink->arg, PT_NOTE_DESYNC, why, strlen(why),
+			      0);
+	return -1;
+}
+
+/* Append s to buf (cap bytes with NUL); 1 if cut. */
+static int text_put(char *buf, size_t cap, size_t *n, const char *s, size_t len)
+{
+	int cut = 0;
+
+	if (*n + len > cap - 1) {
+		len = cap - 1 - *n;
+		cut = 1;
+	}
+	memcpy(buf + *n, s, len);
+	*n += len;
+	buf[*n] = '\0';
+	return cut;
+}
+
+/* Find or add a text; NO_TEXT when every slot is held by an entry. */
+static uint8_t text_intern(struct proto_redis *r, const char *s, size_t n)
+{
+	uint32_t i, k;
+
+	for (i = 0; i < PROTO_REDIS_TEXTS; i++)
+		if (r->text_refs[i] && r->text_len[i] == n &&
+		    memcmp(r->texts[i], s, n) == 0) {
+			r->text_refs[i]++;
+			return (uint8_t)i;
+		}
+	for (k = 0; k < PROTO_REDIS_TEXTS; k++) {
+		i = (r->text_clock + k) % PROTO_REDIS_TEXTS;
+		if (r->text_refs[i] == 0) {
+			memcpy(r->texts[i], s, n);
+			r->texts[i][n] = '\0';
+			r->text_len[i] = (uint16_t)n;
+			r->text_refs[i] = 1;
+			r->text_clock = i + 1;
+			return (uint8_t)i;
+		}
+	}
+	return NO_TEXT;
+}
+
+static struct proto_redis_entry *ring_head(struct proto_redis *r)
+{
+	return r->count ? &r->ring[r->head] : NULL;
+}
+
+static void ring_pop(struct proto_redis *r)
+{
+	struct proto_redis_entry *e = &r->ring[r->head];
+
+	if (e->text != NO_TEXT && r->text_refs[e->text])
+		r->text_refs[e->text]--;
+	r->head = (r->head + 1) & (PROTO_REDIS_RING - 1);
+	r->count--;
+}
+
+static void note_queue_full(struct proto_redis *r)
+{
+	static const char why[] = "redis: pipeline deeper than the ring";
+
+	if (r->sink && r->sink->note)
+		r->sink->note(r->sink->arg, PT_NOTE_QUEUE_FULL, why,
+			      sizeof(why) - 1, 1);
+}
+
+/* Queue a finished request; past the ring (or behind untracked ones) it is
+ * only counted, expect replies' worth. */
+static void ring_push(struct proto_redis *r, const struct proto_redis_entry *e,
+		      const char *text, size_t text_len)
+{
+	struct proto_redis_entry *slot;
+
+	if (r->count == PROTO_REDIS_RING || r->untracked) {
+		r->untracked += e->expect == EXPECT_ALL ? 1 : e->expect;
+		note_queue_full(r);
+		return;
+	}
+	slot = &r->ring[(r->head + r->count) & (PROTO_REDIS_RING - 1)];
+	*slot = *e;
+	slot->text = text ? text_intern(r, text, text_len) : NO_TEXT;
+	r->count++;
+}
+
+/* ---- 3. request parser -------------------------------------------------- */
+
+/* Does argument argi need its head word (command, sub-command, keyword,
+ * number)?  AUTH's arguments never do. */
+static int rq_wants_word(const struct proto_redis *r)
+{
+	unsigned f = cmd_flags(r->rq_cmd_id);
+
+	if (r->rq_argi == 0)
+		return 1;
+	if (f & CF_NOARGS)
+		return 0;
+	if (r->rq_argi == 1)
+		return 1;
+	return (f & CF_XREAD) || ((f & CF_EVAL) && r->rq_argi == 2);
+}
+
+static void rq_arg_begin(struct proto_redis *r)
+{
+	const struct cmd_def *d = cmd_of(r->rq_cmd_id);
+	int key = 0;
+
+	r->rq_arg_len = 0;
+	if (r->rq_argi > 0 && d && !r->rq_have_key) {
+		if (d->keypos && r->rq_argi == d->keypos)
+			key = 1;
+		if (r->rq_key_next)
+			key = 1;
+		if ((d->flags & CF_EVAL) && r->rq_argi == 3 && r->rq_num > 0)
+			key = 1;
+	}
+	r->rq_key_next = 0;
+	r->rq_cap_key = key;
+	if (key) {
+		r->rq_key_len = 0;
+		r->rq_key_cut = 0;
+	}
+}
+
+static void rq_arg_bytes(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	if (rq_wants_word(r))
+		for (size_t i = 0; i < n && r->rq_arg_len < PROTO_REDIS_WORD;
+		     i++)
+			r->rq_arg[r->rq_arg_len++] = upper((char)p[i]);
+	if (r->rq_cap_key) {
+		size_t room = PROTO_REDIS_KEY - r->rq_key_len;
+		size_t k = n < room ? n : room;
+
+		memcpy(r->rq_key + r->rq_key_len, p, k);
+		r->rq_key_len += (uint32_t)k;
+		if (k < n)
+			r->rq_key_cut = 1;
+	}
+}
+
+static void rq_arg_end(struct proto_redis *r)
+{
+	unsigned f;
+	int sp;
+	int64_t v;
+
+	if (r->rq_argi == 0) {
+		memcpy(r->rq_cmd, r->rq_arg, r->rq_arg_len);
+		r->rq_cmd_len = r->rq_arg_len;
+		r->rq_cmd_id = cmd_lookup(r->rq_arg, r->rq_arg_len);
+		if (cmd_flags(r->rq_cmd_id) & CF_BLOCK)
+			r->rq_flags |= PT_EV_BLOCKING;
+		return;
+	}
+	f = cmd_flags(r->rq_cmd_id);
+	sp = cmd_special(r->rq_cmd_id);
+	if (r->rq_cap_key)
+		r->rq_have_key = 1;
+	if (r->rq_argi == 1 && (f & CF_SUBCMD)) {
+		memcpy(r->rq_sub, r->rq_arg, r->rq_arg_len);
+		r->rq_sub_len = r->rq_arg_len;
+	}
+	if ((f & CF_XREAD) && !r->rq_have_key) {
+		if (word_is(r->rq_arg, r->rq_arg_len, "BLOCK"))
+			r->rq_flags |= PT_EV_BLOCKING;
+		if (word_is(r->rq_arg, r->rq_arg_len, "STREAMS"))
+			r->rq_key_next = 1;
+	}
+	if (((f & CF_EVAL) && r->rq_argi == 2) ||
+	    ((sp == SP_SELECT || sp == SP_HELLO) && r->rq_argi == 1))
+		r->rq_num =
+		    parse_i64(r->rq_arg, r->rq_arg_len, &v) == 0 ? v : -1;
+}
+
+/* Build "CMD [SUB] [pattern]" into out (PROTO_REDIS_TEXT_CAP). */
+static size_t rq_text(struct proto_redis *r, char *out, int *cut)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	*cut = r->rq_cmd_len == PROTO_REDIS_WORD;
+	*cut |=
+	    text_put(out, PROTO_REDIS_TEXT_CAP, &n, r->rq_cmd, r->rq_cmd_len);
+	if (r->rq_sub_len) {
+		*cut |= text_put(out, PROTO_REDIS_TEXT_CAP, &n, " ", 1);
+		*cut |= text_put(out, PROTO_REDIS_TEXT_CAP, &n, r->rq_sub,
+				 r->rq_sub_len);
+	}
+	if (r->rq_have_key) {
+		size_t room, k;
+
+		*cut |= text_put(out, PROTO_REDIS_TEXT_CAP, &n, " ", 1);
+		room = PROTO_REDIS_TEXT_CAP - n;
+		if (r->raw) {
+			k = r->rq_key_len;
+			if (k > r->raw_max)
+				k = r->raw_max, *cut = 1;
+			*cut |= text_put(out, PROTO_REDIS_TEXT_CAP, &n,
+					 r->rq_key, k);
+		} else if (room > 1) {
+			k = pt_redis_key_pattern(r->rq_key, r->rq_key_len,
+						 out + n, room);
+			/* A pattern filling the room was probably cut. */
+			*cut |= k == room - 1 && r->rq_key_len > 0;
+			n += k;
+		}
+		*cut |= r->rq_key_cut;
+	}
+	return n;
+}
+
+/* Append one queued command's text to the transaction's list. */
+static void tx_append(struct proto_redis *r, const char *t, size_t n)
+{
+	size_t len = r->tx_len;
+
+	if (r->tx_count > 0)
+		r->tx_cut |=
+		    text_put(r->tx_text, sizeof(r->tx_text), &len, "; ", 2);
+	r->tx_cut |= text_put(r->tx_text, sizeof(r->tx_text), &len, t, n);
+	r->tx_len = (uint32_t)len;
+	r->tx_count++;
+}
+
+/* EXEC closing a MULTI: rewrite the entry and its text. */
+static size_t tx_close(struct proto_redis *r, struct proto_redis_entry *e,
+		       char *out)
+{
+	size_t n = 0;
+	int cut = r->tx_cut;
+
+	cut |= text_put(out, PROTO_REDIS_TEXT_CAP, &n, "EXEC (", 6);
+	cut |= text_put(out, PROTO_REDIS_TEXT_CAP, &n, r->tx_text, r->tx_len);
+	cut |= text_put(out, PROTO_REDIS_TEXT_CAP, &n, ")", 1);
+	e->start_ns = r->tx_start_ns;
+	e->bytes_out = (uint32_t)(r->tx_bytes + e->bytes_out > UINT32_MAX
+				      ? UINT32_MAX
+				      : r->tx_bytes + e->bytes_out);
+	e->rows = r->tx_count;
+	e->flags = (uint16_t)((r->tx_flags & ENT_EV_MASK) | PT_EV_TRANSACTION |
+			      (cut ? PT_EV_TRUNCATED : 0));
+	r->tx_open = 0;
+	return n;
+}
+
+static uint32_t rq_rows(const struct proto_redis *r, int64_t argc)
+{
+	unsigned f = cmd_flags(r->rq_cmd_id);
+
+	if (f & CF_MULTIKEY)
+		return (uint32_t)(argc - 1);
+	if (f & CF_PAIRS)
+		return (uint32_t)((argc - 1) / 2);
+	return r->rq_have_key ? 1 : 0;
+}
+
+/* A whole request has been read: queue it. */
+static void rq_done(struct proto_redis *r, int64_t argc)
+{
+	struct proto_redis_entry e;
+	char text[PROTO_REDIS_TEXT_CAP];
+	int cut, sp = cmd_special(r->rq_cmd_id);
+	size_t n = rq_text(r, text, &cut);
+
+	memset(&e, 0, sizeof(e));
+	e.start_ns = r->rq_start_ns;
+	e.bytes_out =
+	    r->rq_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)r->rq_bytes;
+	e.rows = rq_rows(r, argc);
+	e.flags = (uint16_t)(r->rq_flags | (cut ? PT_EV_TRUNCATED : 0));
+	e.expect = 1;
+	e.cmd = (uint8_t)r->rq_cmd_id;
+	if (sp == SP_HELLO || sp == SP_SELECT)
+		e.arg =
+		    r->rq_num >= 0 && r->rq_num <= 255 ? (uint8_t)r->rq_num : 0;
+	if (sp == SP_SELECT)
+		e.rows = r->rq_num >= 0 && r->rq_num <= UINT32_MAX
+			     ? (uint32_t)r->rq_num
+			     : 0;
+	if (sp == SP_SUB || sp == SP_UNSUB) {
+		e.rows = argc > 1 ? (uint32_t)(argc - 1) : 0;
+		e.expect = argc > 1 ? (argc - 1 > 0xfffe ? 0xfffe
+							 : (uint16_t)(argc - 1))
+				    : (sp == SP_UNSUB ? EXPECT_ALL : 1);
+	}
+	if (r->tx_open && sp != SP_EXEC && sp != SP_DISCARD && sp != SP_MULTI) {
+		tx_append(r, text, n);
+		r->tx_bytes += r->rq_bytes;
+		e.flags |= ENT_SILENT;
+		ring_push(r, &e, NULL, 0);
+		return;
+	}
+	if (sp == SP_MULTI && !r->tx_open) {
+		r->tx_open = 1;
+		r->tx_start_ns = e.start_ns;
+		r->tx_bytes = r->rq_bytes;
+		r->tx_count = 0;
+		r->tx_len = 0;
+		r->tx_cut = 0;
+		r->tx_text[0] = '\0';
+		r->tx_flags = e.flags;
+		e.flags |= ENT_SILENT;
+		ring_push(r, &e, NULL, 0);
+		return;
+	}
+	if (sp == SP_EXEC && r->tx_open)
+		n = tx_close(r, &e, text);
+	if (sp == SP_DISCARD)
+		r->tx_open = 0;
+	ring_push(r, &e, text, n);
+}
+
+static void rq_reset(struct proto_redis *r)
+{
+	r->rq_state = RQ_START;
+	r->rq_cmd_id = 0;
+	r->rq_argc = r->rq_argi = r->rq_left = 0;
+	r->rq_num = -1;
+	r->rq_bytes = 0;
+	r->rq_line_len = 0;
+	r->rq_flags = 0;
+	r->rq_in_word = r->rq_cap_key = r->rq_key_next = 0;
+	r->rq_have_key = r->rq_key_cut = 0;
+	r->rq_cmd_len = r->rq_sub_len = r->rq_arg_len = r->rq_key_len = 0;
+}
+
+/* Read a "...\r\n" line into rq_line.  Returns bytes used; *done set when
+ * the line is complete (without CRLF in rq_line); -1 on a malformed line. */
+static long rq_take_line(struct proto_redis *r, const uint8_t *p, size_t n,
+			 int *done)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			if (r->rq_line_len == 0 ||
+			    r->rq_line[r->rq_line_len - 1] != '\r')
+				return -1;
+			r->rq_line_len--;
+			*done = 1;
+			return (long)i + 1;
+		}
+		if (r->rq_line_len == PROTO_REDIS_LINE)
+			return -1;
+		r->rq_line[r->rq_line_len++] = (char)p[i];
+	}
+	return (long)n;
+}
+
+static long rq_start(struct proto_redis *r, const uint8_t *p, size_t n,
+		     uint64_t now)
+{
+	(void)n;
+	if (p[0] == '\r' || p[0] == '\n')
+		return 1; /* blank line between requests: Redis ignores it */
+	rq_reset(r);
+	r->rq_start_ns = now;
+	if (r->count || r->untracked)
+		r->rq_flags |= PT_EV_PIPELINED;
+	if (p[0] == '*') {
+		r->rq_state = RQ_MB_LINE;
+		return 1;
+	}
+	r->rq_state = RQ_INLINE;
+	return 0;
+}
+
+static long rq_mb_line(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	int done = 0;
+	long used = rq_take_line(r, p, n, &done);
+	int64_t argc;
+
+	if (used < 0)
+		return desync(r, "redis: bad multibulk line", n);
+	if (!done)
+		return used;
+	if (parse_i64(r->rq_line, r->rq_line_len, &argc) ||
+	    argc > RESP_ARGC_MAX)
+		return desync(r, "redis: bad multibulk count", n);
+	if (argc <= 0) { /* "*0": Redis reads nothing and replies nothing */
+		r->rq_state = RQ_START;
+		return used;
+	}
+	r->rq_argc = argc;
+	r->rq_argi = 0;
+	r->rq_state = RQ_ARG_TYPE;
+	return used;
+}
+
+static long rq_arg_type(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	if (p[0] != '$')
+		return desync(r, "redis: multibulk argument without '$'", n);
+	r->rq_line_len = 0;
+	r->rq_state = RQ_ARG_LINE;
+	return 1;
+}
+
+static long rq_arg_line(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	int done = 0;
+	long used = rq_take_line(r, p, n, &done);
+	int64_t len;
+
+	if (used < 0)
+		return desync(r, "redis: bad argument length line", n);
+	if (!done)
+		return used;
+	if (parse_i64(r->rq_line, r->rq_line_len, &len) || len < 0 ||
+	    len > RESP_BULK_MAX)
+		return desync(r, "redis: bad argument length", n);
+	r->rq_left = len;
+	rq_arg_begin(r);
+	r->rq_state = len ? RQ_ARG_DATA : RQ_ARG_CR;
+	return used;
+}
+
+static long rq_arg_data(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	size_t k = (int64_t)n < r->rq_left ? n : (size_t)r->rq_left;
+
+	rq_arg_bytes(r, p, k);
+	r->rq_left -= (int64_t)k;
+	if (r->rq_left == 0)
+		r->rq_state = RQ_ARG_CR;
+	return (long)k;
+}
+
+static long rq_arg_crlf(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	if (r->rq_state == RQ_ARG_CR) {
+		if (p[0] != '\r')
+			return desync(r, "redis: argument longer than said", n);
+		r->rq_state = RQ_ARG_LF;
+		return 1;
+	}
+	if (p[0] != '\n')
+		return desync(r, "redis: argument not ended by CRLF", n);
+	r->rq_bytes++; /* count the LF before rq_done reads rq_bytes */
+	rq_arg_end(r);
+	if (++r->rq_argi == r->rq_argc) {
+		rq_done(r, r->rq_argc);
+		r->rq_state = RQ_START;
+	} else {
+		r->rq_state = RQ_ARG_TYPE;
+	}
+	return -2; /* one byte used, already counted */
+}
+
+/* Inline command: words split at blanks, up to '\n' ('\r' is a blank). */
+static long rq_inline(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+		int blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+
+		if (r->rq_bytes + i + 1 > RESP_INLINE_MAX)
+			return desync(r, "redis: inline request too long", n);
+		if (blank && r->rq_in_word) {
+			rq_arg_end(r);
+			r->rq_argi++;
+			r->rq_in_word = 0;
+		} else if (!blank && !r->rq_in_word) {
+			rq_arg_begin(r);
+			r->rq_in_word = 1;
+		}
+		if (!blank)
+			rq_arg_bytes(r, &c, 1);
+		if (c == '\n') {
+			r->rq_bytes += i + 1;
+			if (r->rq_argi > 0)
+				rq_done(r, r->rq_argi);
+			r->rq_state = RQ_START;
+			return -(long)(i + 1) - 2;
+		}
+	}
+	return (long)n;
+}
+
+/* One step of the request parser.  Returns bytes used (>= 0), -1 on
+ * desync, or -(k + 2) when k bytes were used and already counted. */
+static long rq_step(struct proto_redis *r, const uint8_t *p, size_t n,
+		    uint64_t now)
+{
+	switch (r->rq_state) {
+	case RQ_START:
+		return rq_start(r, p, n, now);
+	case RQ_MB_LINE:
+		return rq_mb_line(r, p, n);
+	case RQ_ARG_TYPE:
+		return rq_arg_type(r, p, n);
+	case RQ_ARG_LINE:
+		return rq_arg_line(r, p, n);
+	case RQ_ARG_DATA:
+		return rq_arg_data(r, p, n);
+	case RQ_ARG_CR:
+	case RQ_ARG_LF:
+		return rq_arg_crlf(r, p, n);
+	case RQ_INLINE:
+		return rq_inline(r, p, n);
+	}
+	return desync(r, "redis: bad request state", n);
+}
+
+static enum pt_feed_status rq_feed(struct proto_redis *r, const uint8_t *p,
+				   size_t n, uint64_t now)
+{
+	while (n > 0) {
+		long used = rq_step(r, p, n, now);
+
+		if (used == -1)
+			return PT_FEED_STOPPED;
+		if (used <= -2) {
+			used = -used - 2;
+			if (used == 0) /* rq_arg_crlf: one byte, counted */
+				used = 1;
+		} else {
+			r->rq_bytes += (uint64_t)used;
+		}
+		p += used;
+		n -= (size_t)used;
+	}
+	return PT_FEED_OK;
+}
+
+/* ---- 4. reply parser ---------------------------------------------------- */
+
+static void rp_reset(struct proto_redis *r)
+{
+	r->rp_state = RP_TYPE;
+	r->rp_depth = 0;
+	r->rp_bytes = 0;
+	r->rp_top = 0;
+	r->rp_nil_top = 0;
+	r->rp_hits = r->rp_misses = r->rp_elem1 = 0;
+	r->rp_err = 0;
+	r->rp_int_top = 0;
+	r->rp_have_int3 = 0;
+	r->rp_word_len = 0;
+}
+
+static void emit(struct proto_redis *r, const struct proto_redis_entry *e,
+		 struct pt_op *op)
+{
+	const struct cmd_def *d = cmd_of(e->cmd);
+
+	op->kind = PT_KIND_REDIS;
+	op->start_ns = e->start_ns;
+	op->bytes_out = e->bytes_out;
+	op->flags = e->flags & ENT_EV_MASK;
+	if (r->raw)
+		op->flags |= PT_EV_RAW;
+	if (e->text != NO_TEXT) {
+		op->text = r->texts[e->text];
+		op->text_len = r->text_len[e->text];
+	} else if (d) { /* every text slot busy: the command name at least */
+		op->text = d->name;
+		op->text_len = strlen(d->name);
+		op->flags |= PT_EV_TRUNCATED;
+	}
+	if (r->sink && r->sink->op)
+		r->sink->op(r->sink->arg, op);
+}
+
+/* Cache hits and misses of a successful reply to a read command. */
+static void cache_count(const struct proto_redis *r, unsigned f, uint32_t rows,
+			struct pt_op *op)
+{
+	int agg = r->rp_top == '*' || r->rp_top == '~' || r->rp_top == '%';
+
+	if (f & CF_COUNT) {
+		uint64_t hit = r->rp_int_top < 0 ? 0 : (uint64_t)r->rp_int_top;
+
+		if (hit > rows)
+			hit = rows;
+		op->cache_hits = (uint32_t)hit;
+		op->cache_misses = rows - (uint32_t)hit;
+	} else if ((f & CF_PERELEM) && agg) {
+		op->cache_hits = r->rp_hits;
+		op->cache_misses = r->rp_misses;
+	} else if (f & CF_EMPTY_MISS) {
+		int miss = r->rp_nil_top || (agg && r->rp_elem1 == 0);
+
+		op->cache_hits = !miss;
+		op->cache_misses = miss;
+	} else if (f & CF_READ) {
+		op->cache_hits = !r->rp_nil_top;
+		op->cache_misses = r->rp_nil_top;
+	}
+}
+
+/* The head entry's reply is complete: report it and apply its effects. */
+static void rp_finish_head(struct proto_redis *r, uint64_t now)
+{
+	struct proto_redis_entry *e = ring_head(r);
+	struct pt_op op;
+	int err = r->rp_top == '-' || r->rp_top == '!';
+	int sp = cmd_special(e->cmd);
+
+	if (e->flags & ENT_SILENT) {
+		ring_pop(r);
+		return;
+	}
+	memset(&op, 0, sizeof(op));
+	op.end_ns = now;
+	op.bytes_in = r->rp_bytes;
+	op.rows = e->rows;
+	if (err) {
+		op.outcome = PT_OUT_ERROR;
+		op.status = r->rp_err;
+	} else {
+		cache_count(r, cmd_flags(e->cmd), e->rows, &op);
+		if (sp == SP_SELECT)
+			r->db = e->rows;
+		if (sp == SP_HELLO && e->arg)
+			r->resp3 = e->arg == 3;
+		if (sp == SP_RESET) {
+			r->resp3 = 0;
+			r->db = 0;
+			memset(r->subs, 0, sizeof(r->subs));
+		}
+	}
+	if (sp == SP_SELECT)
+		op.rows = 0;
+	emit(r, e, &op);
+	ring_pop(r);
+}
+
+/* Track subscriptions from a confirmation's count (its third element). */
+static void subs_update(struct proto_redis *r, int word)
+{
+	int kind = word % 3;
+	int64_t total, delta;
+
+	if (!r->rp_have_int3)
+		return;
+	/* Channels and patterns share one count; shard channels their own. */
+	total = kind == 2 ? r->subs[2] : r->subs[0] + r->subs[1];
+	delta = r->rp_int3 - total;
+	r->subs[kind] += delta;
+	if (r->subs[kind] < 0)
+		r->subs[kind] = 0;
+}
+
+/* A (un)subscribe confirmation for the head entry. */
+static void rp_confirm(struct proto_redis *r, int word, uint64_t now)
+{
+	struct proto_redis_entry *e = ring_head(r);
+
+	if (e->expect == EXPECT_ALL) {
+		int64_t s = r->subs[word % 3];
+
+		e->expect = s < 1 ? 1 : (s > 0xfffe ? 0xfffe : (uint16_t)s);
+		if (e->rows == 0)
+			e->rows = e->expect;
+	}
+	subs_update(r, word);
+	if (--e->expect == 0)
+		rp_finish_head(r, now);
+}
+
+static int subscribed(const struct proto_redis *r)
+{
+	return r->subs[0] + r->subs[1] + r->subs[2] > 0;
+}
+
+/* A whole top-level reply has been read: pair it (or count it). */
+static int rp_reply_done(struct proto_redis *r, uint64_t now, size_t left)
+{
+	struct proto_redis_entry *e = ring_head(r);
+	int word = pubsub_word_of(r->rp_word, r->rp_word_len);
+	int sp = e ? cmd_special(e->cmd) : SP_NONE;
+	int head_sub = sp == SP_SUB || sp == SP_UNSUB;
+	int conf = word >= PS_SUB && word <= PS_SUNSUB;
+
+	if (r->rp_top == '>' || (r->rp_top == '*' && !r->resp3 && word >= 0)) {
+		if (conf && head_sub) {
+			rp_confirm(r, word, now);
+			rp_reset(r);
+			return 0;
+		}
+		if (r->rp_top == '>' || (word == PS_MESSAGE && subscribed(r))) {
+			if (conf)
+				subs_update(r, word);
+			r->pushes++;
+			rp_reset(r);
+			return 0;
+		}
+	}
+	if (e) {
+		rp_finish_head(r, now);
+	} else if (r->untracked) {
+		r->untracked--;
+	} else {
+		return desync(r, "redis: reply without a request", left);
+	}
+	rp_reset(r);
+	return 0;
+}
+
+/* A value ended (nil: it was a null).  Climbs finished aggregates. */
+static int rp_value_done(struct proto_redis *r, int nil, uint64_t now,
+			 size_t left)
+{
+	for (;;) {
+		struct proto_redis_frame *f;
+
+		if (r->rp_depth == 0) {
+			r->rp_nil_top = nil;
+			return rp_reply_done(r, now, left);
+		}
+		f = &r->stack[r->rp_depth - 1];
+		if (r->rp_depth == 1 && !f->attr) {
+			r->rp_elem1++;
+			if (nil)
+				r->rp_misses++;
+			else
+				r->rp_hits++;
+		}
+		if (--f->left > 0)
+			return 0;
+		r->rp_depth--;
+		nil = 0;
+		if (f->attr) {
+			/* An attribute annotates the next value; it is not
+			 * one.  At the top, forget what it held. */
+			if (r->rp_depth == 0) {
+				r->rp_hits = r->rp_misses = r->rp_elem1 = 0;
+				r->rp_word_len = 0;
+				r->rp_have_int3 = 0;
+			}
+			return 0;
+		}
+	}
+}
+
+static int rp_is_type(uint8_t c)
+{
+	return strchr("+-:$*%~|>_#,(=!", c) != NULL && c != '\0';
+}
+
+static long rp_type(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	if (!rp_is_type(p[0]))
+		return desync(r, "redis: bad reply type byte", n);
+	r->rp_type = p[0];
+	if (r->rp_depth == 0)
+		r->rp_top = p[0];
+	r->rp_line_len = 0;
+	r->rp_state = RP_LINE;
+	return 1;
+}
+
+/* Lines that may be long: only their head is kept. */
+static int rp_long_ok(uint8_t t)
+{
+	return t == '+' || t == '-' || t == '(' || t == ',';
+}
+
+static long rp_line(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\r') {
+			r->rp_state = RP_LF;
+			return (long)i + 1;
+		}
+		if (p[i] == '\n')
+			return desync(r, "redis: reply line without CR", n);
+		if (r->rp_line_len < PROTO_REDIS_LINE)
+			r->rp_line[r->rp_line_len] = (char)p[i];
+		else if (!rp_long_ok(r->rp_type))
+			return desync(r, "redis: reply line too long", n);
+		r->rp_line_len++;
+	}
+	return (long)n;
+}
+
+/* First depth-1 element that is a string: keep it (pub/sub kind). */
+static void rp_keep_word(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	if (r->rp_depth != 1 || r->rp_elem1 != 0 || r->stack[0].attr)
+		return;
+	for (size_t i = 0; i < n && r->rp_word_len < PROTO_REDIS_WORD; i++)
+		r->rp_word[r->rp_word_len++] = lower((char)p[i]);
+}
+
+static int rp_check_simple(struct proto_redis *r, const char *s, size_t n)
+{
+	int64_t v;
+	size_t i = 0;
+
+	switch (r->rp_type) {
+	case ':':
+		if (parse_i64(s, n, &v))
+			return -1;
+		if (r->rp_depth == 0)
+			r->rp_int_top = v;
+		if (r->rp_depth == 1 && r->rp_elem1 == 2) {
+			r->rp_int3 = v;
+			r->rp_have_int3 = 1;
+		}
+		return 0;
+	case '_':
+		return n == 0 ? 0 : -1;
+	case '#':
+		return n == 1 && (s[0] == 't' || s[0] == 'f') ? 0 : -1;
+	case '(':
+		if (n > 0 && s[0] == '-')
+			i = 1;
+		if (i == n)
+			return -1;
+		for (; i < n; i++)
+			if (s[i] < '0' || s[i] > '9')
+				return -1;
+		return 0;
+	case ',':
+		return n > 0 ? 0 : -1;
+	}
+	return 0;
+}
+
+/* Start an aggregate of n elements (maps and attributes: 2n). */
+static long rp_open(struct proto_redis *r, int64_t n, uint64_t now, size_t left)
+{
+	int pair = r->rp_type == '%' || r->rp_type == '|';
+
+	if (n == 0) {
+		if (r->rp_type == '|')
+			return 0; /* empty attribute: nothing to annotate */
+		return rp_value_done(r, 0, now, left) ? -1 : 0;
+	}
+	if (r->rp_depth == PROTO_REDIS_DEPTH)
+		return desync(r, "redis: reply nested too deep", left);
+	r->stack[r->rp_depth].left = pair ? 2 * n : n;
+	r->stack[r->rp_depth].attr = r->rp_type == '|';
+	r->rp_depth++;
+	return 0;
+}
+
+/* The line after a type byte is complete (CRLF read). */
+static long rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
+{
+	size_t n = r->rp_line_len < PROTO_REDIS_LINE ? r->rp_line_len
+						     : PROTO_REDIS_LINE;
+	int64_t v;
+	uint8_t t = r->rp_type;
+
+	r->rp_state = RP_TYPE;
+	if (strchr("$=!*%~|>", t)) {
+		if (parse_i64(r->rp_line, n, &v))
+			return desync(r, "redis: bad reply length", left);
+		if (v == -1 && (t == '$' || t == '*'))
+			return rp_value_done(r, 1, now, left) ? -1 : 0;
+		if (v < 0 ||
+		    v > (t == '$' || t == '=' || t == '!' ? RESP_BULK_MAX
+							  : RESP_AGG_MAX))
+			return desync(r, "redis: bad reply length", left);
+		if (t == '$' || t == '=' || t == '!') {
+			r->rp_left = v;
+			r->rp_line_len = 0;
+			r->rp_state = v ? RP_BULK : RP_BULK_CR;
+			return 0;
+		}
+		return rp_open(r, v, now, left);
+	}
+	if (rp_check_simple(r, r->rp_line, n))
+		return desync(r, "redis: bad reply value", left);
+	if (t == '-' && r->rp_depth == 0)
+		r->rp_err = redis_error_of(r->rp_line, n);
+	if (t == '+')
+		rp_keep_word(r, (const uint8_t *)r->rp_line, n);
+	return rp_value_done(r, t == '_', now, left) ? -1 : 0;
+}
+
+static long rp_lf(struct proto_redis *r, const uint8_t *p, size_t n,
+		  uint64_t now)
+{
+	if (p[0] != '\n')
+		return desync(r, "redis: reply line CR without LF", n);
+	r->rp_bytes++;
+	return rp_line_done(r, now, n - 1) ? -1 : -2;
+}
+
+static long rp_bulk(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	size_t k = (int64_t)n < r->rp_left ? n : (size_t)r->rp_left;
+
+	rp_keep_word(r, p, k);
+	/* A blob error's first word, for its status. */
+	if (r->rp_type == '!' && r->rp_depth == 0)
+		for (size_t i = 0; i < k && r->rp_line_len < PROTO_REDIS_LINE;
+		     i++)
+			r->rp_line[r->rp_line_len++] = (char)p[i];
+	r->rp_left -= (int64_t)k;
+	if (r->rp_left == 0)
+		r->rp_state = RP_BULK_CR;
+	return (long)k;
+}
+
+static long rp_bulk_crlf(struct proto_redis *r, const uint8_t *p, size_t n,
+			 uint64_t now)
+{
+	if (r->rp_state == RP_BULK_CR) {
+		if (p[0] != '\r')
+			return desync(r, "redis: bulk longer than said", n);
+		r->rp_state = RP_BULK_LF;
+		return 1;
+	}
+	if (p[0] != '\n')
+		return desync(r, "redis: bulk not ended by CRLF", n);
+	r->rp_bytes++;
+	r->rp_state = RP_TYPE;
+	if (r->rp_type == '!' && r->rp_depth == 0)
+		r->rp_err = redis_error_of(r->rp_line, r->rp_line_len);
+	return rp_value_done(r, 0, now, n - 1) ? -1 : -2;
+}
+
+/* One step of the reply parser; same return convention as rq_step. */
+static long rp_step(struct proto_redis *r, const uint8_t *p, size_t n,
+		    uint64_t now)
+{
+	switch (r->rp_state) {
+	case RP_TYPE:
+		return rp_type(r, p, n);
+	case RP_LINE:
+		return rp_line(r, p, n);
+	case RP_LF:
+		return rp_lf(r, p, n, now);
+	case RP_BULK:
+		return rp_bulk(r, p, n);
+	case RP_BULK_CR:
+	case RP_BULK_LF:
+		return rp_bulk_crlf(r, p, n, now);
+	}
+	return desync(r, "redis: bad reply state", n);
+}
+
+static enum pt_feed_status rp_feed(struct proto_redis *r, const uint8_t *p,
+				   size_t n, uint64_t now)
+{
+	while (n > 0) {
+		long used = rp_step(r, p, n, now);
+
+		if (used == -1)
+			return PT_FEED_STOPPED;
+		if (used == -2) { /* one byte, counted (reply may be done) */
+			used = 1;
+		} else {
+			r->rp_bytes += (uint64_t)used;
+		}
+		p += used;
+		n -= (size_t)used;
+	}
+	return PT_FEED_OK;
+}
+
+/* ---- 5. public functions ------------------------------------------------ */
+
+void proto_redis_init(struct proto_redis *r, const struct pt_proto_options *opt,
+		      const struct pt_sink *sink)
+{
+	memset(r, 0, sizeof(*r));
+	r->sink = sink;
+	if (opt && opt->raw) {
+		r->raw = 1;
+		r->raw_max = opt->raw_max < PROTO_REDIS_TEXT_CAP
+				 ? opt->raw_max
+				 : PROTO_REDIS_TEXT_CAP;
+	}
+	rq_reset(r);
+	rp_reset(r);
+}
+
+enum pt_feed_status proto_redis_feed(struct proto_redis *r, enum pt_dir dir,
+				     const uint8_t *buf, size_t len,
+				     uint64_t now_ns)
+{
+	if (r->stopped) {
+		r->undecoded += len;
+		return PT_FEED_STOPPED;
+	}
+	if (dir == PT_DIR_OUT)
+		return rq_feed(r, buf, len, now_ns);
+	return rp_feed(r, buf, len, now_ns);
+}
+
+void proto_redis_close(struct proto_redis *r, uint64_t now_ns)
+{
+	while (r->count) {
+		struct proto_redis_entry *e = ring_head(r);
+		struct pt_op op;
+
+		if (!(e->flags & ENT_SILENT)) {
+			memset(&op, 0, sizeof(op));
+			op.outcome = PT_OUT_ABORTED;
+			op.end_ns = now_ns;
+			op.rows = e->rows;
+			op.bytes_in = r->rp_bytes; /* head only: zeroed below */
+			emit(r, e, &op);
+		}
+		ring_pop(r);
+		r->rp_bytes = 0;
+	}
+	r->untracked = 0;
+	r->stopped = 1;
+}
+
+/* Inline: a word the table knows, ended by a blank or line end. */
+static int sniff_inline(const uint8_t *buf, size_t len)
+{
+	char w[PROTO_REDIS_WORD];
+	size_t n = 0;
+
+	while (n < len && n < sizeof(w)) {
+		uint8_t c = buf[n];
+
+		if (c == ' ' || c == '\r' || c == '\n' || c == '\t')
+			return n > 0 && cmd_lookup(w, n) != 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      c == '_'))
+			return 0;
+		w[n++] = upper((char)c);
+	}
+	return 0;
+}
+
+int proto_redis_sniff(const uint8_t *buf, size_t len)
+{
+	size_t i = 1;
+
+	if (len == 0)
+		return 0;
+	if (buf[0] != '*')
+		return sniff_inline(buf, len);
+	/* "*N\r\n$": N of 1 to 10 digits, not starting with 0. */
+	if (i >= len || buf[i] < '1' || buf[i] > '9')
+		return 0;
+	while (i < len && buf[i] >= '0' && buf[i] <= '9' && i <= 10)
+		i++;
+	if (i == len)
+		return 1;
+	if (buf[i] != '\r')
+		return 0;
+	if (++i == len)
+		return 1;
+	if (buf[i] != '\n')
+		return 0;
+	if (++i == len)
+		return 1;
+	return buf[i] == '$';
+}
+
+int64_t proto_redis_db(const struct proto_redis *r)
+{
+	return r->db;
+}
+
+uint64_t proto_redis_pushes(const struct proto_redis *r)
+{
+	return r->pushes;
+}
