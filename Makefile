@@ -51,6 +51,11 @@ BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 LIBS_COMMON := $(CJSON_LIBS) -lm -lpthread -ldl
 
+# Objects are built through pattern rules named in other pattern rules'
+# prerequisites, which would make them intermediate (deleted after every
+# link, so every build recompiled everything).
+.SECONDARY:
+
 .PHONY: all test unit-tests build-tests demo bench install uninstall clean format deps
 all: $(LIB) $(CMD)
 
@@ -96,16 +101,16 @@ deps:
 # missing, builds, starts private servers, runs every test, stops them.
 test: deps
 	$(MAKE) build-tests
-	bash scripts/run-tests.sh
+	PERFTAP_BUILD=$(BUILD) bash scripts/run-tests.sh
 
 demo: deps
 	$(MAKE) all
-	bash scripts/demo.sh
+	BUILD=$(abspath $(BUILD)) bash scripts/demo.sh
 
 bench:
 	bash scripts/install-deps.sh --bench
 	$(MAKE) all $(BENCH_BIN) $(CLIENT_BIN)
-	bash scripts/bench.sh
+	PERFTAP_BUILD=$(BUILD) bash scripts/bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
@@ -122,7 +127,7 @@ format:
 	clang-format -i $(wildcard include/perftap/*.h shim/*.[ch] report/*.[ch] tests/unit/*.[ch] tests/clients/*.c bench/*.c)
 
 clean:
-	@if [ -x scripts/servers.sh ] && [ -d $(BUILD)/servers ]; then bash scripts/servers.sh stop; fi
+	@if [ -x scripts/servers.sh ] && [ -d $(BUILD)/servers ]; then PERFTAP_BUILD=$(BUILD) bash scripts/servers.sh stop; fi
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -184,10 +184,11 @@ static void search(struct gen *g, int th, uint64_t *t)
 static uint64_t request(struct gen *g, int th, uint64_t t0)
 {
 	static const char *const routes[] = {
-	    "GET /fir/{id}",   "GET /session/{id}/status", "GET /list_firs",
-	    "POST /validate",  "GET /metrics",             "GET /search",
-	    "POST /process",   "GET /fir/{id}/content"};
-	static const double mix[] = {0.40, 0.55, 0.65, 0.85,
+	    "GET /fir/{id}",  "GET /session/{id}/status",
+	    "GET /list_firs", "POST /validate",
+	    "GET /metrics",   "GET /search",
+	    "POST /process",  "GET /fir/{id}/content"};
+	static const double mix[] = {0.40, 0.55,  0.65, 0.85,
 				     0.90, 0.945, 0.95, 1.0};
 	double u = uniform(g);
 	int r = 0;
@@ -205,8 +206,9 @@ static uint64_t request(struct gen *g, int th, uint64_t t0)
 	else if (r == 5)
 		search(g, th, &t);
 	else if (r == 6 && !g->no_process)
-		emit(g, th, &t, PT_KIND_HTTP_OUT, "POST 127.0.0.1:8001/inference",
-		     lognormal(g, 12e6, 0.15), PT_OUT_HTTP, 200, 0, 0);
+		emit(g, th, &t, PT_KIND_HTTP_OUT,
+		     "POST 127.0.0.1:8001/inference", lognormal(g, 12e6, 0.15),
+		     PT_OUT_HTTP, 200, 0, 0);
 	t += lognormal(g, 800, 0.3); /* framework overhead */
 	int fail = uniform(g) < 0.005;
 	uint64_t t_req = t0;
@@ -225,32 +227,65 @@ struct opts {
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-	    {"duration", 1, 0, 'd'}, {"threads", 1, 0, 't'},
-	    {"slow-op", 1, 0, 'S'},  {"slow-factor", 1, 0, 'F'},
-	    {"scale", 1, 0, 'k'},    {"jitter", 1, 0, 'j'},
+	    {"duration", 1, 0, 'd'},	 {"threads", 1, 0, 't'},
+	    {"slow-op", 1, 0, 'S'},	 {"slow-factor", 1, 0, 'F'},
+	    {"scale", 1, 0, 'k'},	 {"jitter", 1, 0, 'j'},
 	    {"start-offset", 1, 0, 'O'}, {"drops", 1, 0, 'D'},
-	    {"undecodable", 1, 0, 'U'}, {"raw", 0, 0, 'R'},
-	    {"no-process", 0, 0, 'P'}, {0, 0, 0, 0}};
-	*o = (struct opts){.events = 10000, .seed = 1, .duration = 60,
-			   .slow_factor = 1, .scale = 1, .threads = 16};
+	    {"undecodable", 1, 0, 'U'},	 {"raw", 0, 0, 'R'},
+	    {"no-process", 0, 0, 'P'},	 {0, 0, 0, 0}};
+	*o = (struct opts){.events = 10000,
+			   .seed = 1,
+			   .duration = 60,
+			   .slow_factor = 1,
+			   .scale = 1,
+			   .threads = 16};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "o:n:s:", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'o': o->dir = optarg; break;
-		case 'n': o->events = strtoull(optarg, NULL, 10); break;
-		case 's': o->seed = strtoull(optarg, NULL, 10); break;
-		case 'd': o->duration = atof(optarg); break;
-		case 't': o->threads = atoi(optarg); break;
-		case 'S': o->slow_op = optarg; break;
-		case 'F': o->slow_factor = atof(optarg); break;
-		case 'k': o->scale = atof(optarg); break;
-		case 'j': o->jitter = atof(optarg); break;
-		case 'O': o->offset = atof(optarg); break;
-		case 'D': o->drops = strtoull(optarg, NULL, 10); break;
-		case 'U': o->undecodable = strtoull(optarg, NULL, 10); break;
-		case 'R': o->raw = 1; break;
-		case 'P': o->no_process = 1; break;
-		default: return -1;
+		case 'o':
+			o->dir = optarg;
+			break;
+		case 'n':
+			o->events = strtoull(optarg, NULL, 10);
+			break;
+		case 's':
+			o->seed = strtoull(optarg, NULL, 10);
+			break;
+		case 'd':
+			o->duration = atof(optarg);
+			break;
+		case 't':
+			o->threads = atoi(optarg);
+			break;
+		case 'S':
+			o->slow_op = optarg;
+			break;
+		case 'F':
+			o->slow_factor = atof(optarg);
+			break;
+		case 'k':
+			o->scale = atof(optarg);
+			break;
+		case 'j':
+			o->jitter = atof(optarg);
+			break;
+		case 'O':
+			o->offset = atof(optarg);
+			break;
+		case 'D':
+			o->drops = strtoull(optarg, NULL, 10);
+			break;
+		case 'U':
+			o->undecodable = strtoull(optarg, NULL, 10);
+			break;
+		case 'R':
+			o->raw = 1;
+			break;
+		case 'P':
+			o->no_process = 1;
+			break;
+		default:
+			return -1;
 		}
 	}
 	if (!o->dir || o->threads < 1 || o->threads > MAX_THREADS ||
@@ -299,11 +334,16 @@ int main(int argc, char **argv)
 	g.scale = o.scale;
 	g.jitter = o.jitter;
 	g.no_process = o.no_process;
-	struct pt_writer_config cfg = {
-	    .dir = o.dir, .name_hint = "gen_dump",
-	    .max_size = o.events * 96 + (64ull << 20), .mode = PT_MODE_STOP,
-	    .flags = o.raw ? PT_HDR_RAW_TEXT : 0, .exe = "/usr/bin/gen_dump",
-	    .argc = argc, .argv = argv, .settings = "PERFTAP_SYNTHETIC=1\n"};
+	struct pt_writer_config cfg = {.dir = o.dir,
+				       .name_hint = "gen_dump",
+				       .max_size =
+					   o.events * 96 + (64ull << 20),
+				       .mode = PT_MODE_STOP,
+				       .flags = o.raw ? PT_HDR_RAW_TEXT : 0,
+				       .exe = "/usr/bin/gen_dump",
+				       .argc = argc,
+				       .argv = argv,
+				       .settings = "PERFTAP_SYNTHETIC=1\n"};
 	int rc = pt_writer_open(&g.w, &cfg);
 	if (rc < 0) {
 		fprintf(stderr, "gen_dump: %s: %s\n", o.dir, strerror(-rc));

@@ -15,8 +15,8 @@
 #include "thresholds.h"
 #include "baseline.h"
 
-static const int kind_order[] = {PT_KIND_HTTP_IN, PT_KIND_HTTP_OUT,
-				 PT_KIND_MYSQL,   PT_KIND_REDIS,
+static const int kind_order[] = {PT_KIND_HTTP_IN,     PT_KIND_HTTP_OUT,
+				 PT_KIND_MYSQL,	      PT_KIND_REDIS,
 				 PT_OPK_GET_OR_FETCH, PT_KIND_SQLITE};
 
 size_t analysis_kind_order(const int **kinds)
@@ -101,8 +101,8 @@ static int op_row(struct pt_analysis *a, struct pt_op *op, struct pt_row *r)
 	r->key = make_key(model_kind_word(op->kind), op->text);
 	if (!r->key || op_stats(op, &r->st) < 0)
 		return -1;
-	r->has_split = op->kind == PT_OPK_GET_OR_FETCH ||
-		       op->cache_hits || op->cache_misses;
+	r->has_split = op->kind == PT_OPK_GET_OR_FETCH || op->cache_hits ||
+		       op->cache_misses;
 	if (r->has_split) {
 		struct pt_samples *h = &op->split[PT_SPLIT_HIT];
 		struct pt_samples *mi = &op->split[PT_SPLIT_MISS];
@@ -414,15 +414,15 @@ static void shares(struct pt_analysis *a)
 		r->share = total[r->kind] > 0 ? r->st.sum / total[r->kind] : 0;
 	}
 	for (size_t i = 0; i < a->nlevels; i++)
-		a->levels[i].share = total[PT_KIND_HTTP_IN] > 0
-					 ? a->levels[i].st.sum /
-					       total[PT_KIND_HTTP_IN]
-					 : 0;
+		a->levels[i].share =
+		    total[PT_KIND_HTTP_IN] > 0
+			? a->levels[i].st.sum / total[PT_KIND_HTTP_IN]
+			: 0;
 	for (int c = 0; c < PT_SQL_CLASS_COUNT; c++)
-		a->classes[c].share = total[PT_KIND_MYSQL] > 0
-					  ? a->classes[c].st.sum /
-						total[PT_KIND_MYSQL]
-					  : 0;
+		a->classes[c].share =
+		    total[PT_KIND_MYSQL] > 0
+			? a->classes[c].st.sum / total[PT_KIND_MYSQL]
+			: 0;
 }
 
 static void overview(struct pt_analysis *a)
@@ -443,8 +443,7 @@ static void overview(struct pt_analysis *a)
 	a->undecodable = m->counters[PT_CNT_CONN_UNDECODABLE];
 }
 
-int analysis_build(struct pt_analysis *a, struct pt_model *m,
-		   enum pt_sort sort)
+int analysis_build(struct pt_analysis *a, struct pt_model *m, enum pt_sort sort)
 {
 	memset(a, 0, sizeof(*a));
 	a->m = m;

@@ -26,21 +26,21 @@ enum pt_sort {
 
 struct pt_row {
 	enum pt_row_type type;
-	int kind;          /* op kind; PT_KIND_MYSQL for classes; HTTP_IN levels */
-	char *key;         /* selector naming the row: "http GET /fir/{id}" */
-	const char *text;  /* operation text, class name, or level */
+	int kind;  /* op kind; PT_KIND_MYSQL for classes; HTTP_IN levels */
+	char *key; /* selector naming the row: "http GET /fir/{id}" */
+	const char *text;	/* operation text, class name, or level */
 	const struct pt_op *op; /* PT_ROW_OP only */
-	int sql_class;     /* PT_ROW_SQL_CLASS, or an SQL op's class; else -1 */
-	int level;         /* PT_ROW_LEVEL */
+	int sql_class; /* PT_ROW_SQL_CLASS, or an SQL op's class; else -1 */
+	int level;     /* PT_ROW_LEVEL */
 	struct pt_stats st;
-	int has_split;     /* cache reads and get_or_fetch: hit/miss stats */
+	int has_split; /* cache reads and get_or_fetch: hit/miss stats */
 	struct pt_stats hit, miss;
 	uint64_t count, errors, http_4xx, http_5xx;
 	uint64_t cache_hits, cache_misses;
-	double rate;       /* count per second of the window */
+	double rate;	   /* count per second of the window */
 	double error_rate; /* errors / count */
-	double hit_rate;   /* hits / (hits + misses); -1 when not a cache read */
-	double share;      /* of the total time of its kind (0..1) */
+	double hit_rate; /* hits / (hits + misses); -1 when not a cache read */
+	double share;	 /* of the total time of its kind (0..1) */
 };
 
 struct pt_cache_row {
@@ -76,7 +76,7 @@ struct pt_analysis {
 	struct pt_row *levels;
 	size_t nlevels;
 	struct pt_samples *level_samples; /* per level slot (1, 5, 10 ...) */
-	uint64_t *levels_errors;          /* per level slot */
+	uint64_t *levels_errors;	  /* per level slot */
 	struct pt_cache_row *cache;
 	size_t ncache;
 	uint64_t cache_hits, cache_misses;
@@ -88,8 +88,9 @@ struct pt_analysis {
 	struct pt_comparison *comparisons;
 	size_t ncomparisons, regressions;
 	const char *baseline_path;
-	void *owned_thresholds; /* struct pt_thresholds the results point into */
-	int show_operations; /* report: the tables; check/compare: not */
+	void
+	    *owned_thresholds; /* struct pt_thresholds the results point into */
+	int show_operations;   /* report: the tables; check/compare: not */
 };
 
 /* Compute everything from m (reorders the model's sample arrays).

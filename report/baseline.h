@@ -23,10 +23,16 @@
 #include "analysis.h"
 
 #define PT_BASELINE_VERSION 1
-#define PT_BASELINE_SAMPLE 2000
+#define PT_BASELINE_SAMPLE  2000
 
-enum pt_base_agg { PT_BA_MEAN = 0, PT_BA_MEDIAN, PT_BA_P95, PT_BA_P99,
-		   PT_BA_MAX, PT_BA_COUNT };
+enum pt_base_agg {
+	PT_BA_MEAN = 0,
+	PT_BA_MEDIAN,
+	PT_BA_P95,
+	PT_BA_P99,
+	PT_BA_MAX,
+	PT_BA_COUNT
+};
 
 struct pt_baseline_op {
 	char *key;
@@ -52,10 +58,10 @@ enum pt_verdict {
 	PT_V_UNCHANGED = 0, /* within the limit */
 	PT_V_REGRESSION,    /* worse past the limit, significant */
 	PT_V_IMPROVEMENT,   /* better past the limit, significant */
-	PT_V_NOISE,         /* past the limit, not significant */
+	PT_V_NOISE,	    /* past the limit, not significant */
 	PT_V_INSUFFICIENT,  /* past the limit, too few samples to tell */
-	PT_V_NEW,           /* operation absent from the baseline */
-	PT_V_GONE           /* operation absent from this run */
+	PT_V_NEW,	    /* operation absent from the baseline */
+	PT_V_GONE	    /* operation absent from this run */
 };
 
 struct pt_comparison {
@@ -63,9 +69,9 @@ struct pt_comparison {
 	enum pt_base_agg agg;
 	enum pt_verdict verdict;
 	double base, cur; /* ms */
-	double change;    /* (cur - base) / base */
-	double limit;     /* fraction */
-	double p_value;   /* 1 when not tested */
+	double change;	  /* (cur - base) / base */
+	double limit;	  /* fraction */
+	double p_value;	  /* 1 when not tested */
 	uint64_t n_base, n_cur;
 };
 

@@ -53,26 +53,27 @@ static const struct option long_opts[] = {
 
 void cli_common_usage(FILE *out)
 {
-	fprintf(out,
-		"  -f, --format FMT     text (default), json, markdown, junit, "
-		"csv\n"
-		"  -o, --output FILE    write there instead of stdout\n"
-		"      --since T        only events from T: an offset from the "
-		"capture's\n"
-		"                       start (90s, 5m, 1h, 250ms), @EPOCH, or\n"
-		"                       YYYY-MM-DDTHH:MM:SS (UTC)\n"
-		"      --until T        only events before T (same forms)\n"
-		"      --filter SEL     keep operations matching a selector, "
-		"e.g. 'sql',\n"
-		"                       'http GET /fir/*', 'redis * fir:*' "
-		"(repeatable)\n"
-		"      --top N          at most N rows per table\n"
-		"      --sort KEY       total (time, default), count, p95, p99, "
-		"errors\n"
-		"      --color WHEN     auto (default: a tty without NO_COLOR), "
-		"always, never\n"
-		"  -v, --verbose        more detail (unchanged comparisons, ...)\n"
-		"  -h, --help           this help\n");
+	fprintf(
+	    out,
+	    "  -f, --format FMT     text (default), json, markdown, junit, "
+	    "csv\n"
+	    "  -o, --output FILE    write there instead of stdout\n"
+	    "      --since T        only events from T: an offset from the "
+	    "capture's\n"
+	    "                       start (90s, 5m, 1h, 250ms), @EPOCH, or\n"
+	    "                       YYYY-MM-DDTHH:MM:SS (UTC)\n"
+	    "      --until T        only events before T (same forms)\n"
+	    "      --filter SEL     keep operations matching a selector, "
+	    "e.g. 'sql',\n"
+	    "                       'http GET /fir/*', 'redis * fir:*' "
+	    "(repeatable)\n"
+	    "      --top N          at most N rows per table\n"
+	    "      --sort KEY       total (time, default), count, p95, p99, "
+	    "errors\n"
+	    "      --color WHEN     auto (default: a tty without NO_COLOR), "
+	    "always, never\n"
+	    "  -v, --verbose        more detail (unchanged comparisons, ...)\n"
+	    "  -h, --help           this help\n");
 }
 
 static int bad(const char *opt, const char *fmt, const char *arg)
@@ -136,8 +137,11 @@ static int option(struct pt_cli *c, int ch, const char *arg,
 		return 1;
 	case 'f':
 		c->fmt = format_find(arg);
-		return c->fmt ? 0 : bad("--format", "unknown format '%s' "
-					"(text, json, markdown, junit, csv)", arg);
+		return c->fmt ? 0
+			      : bad("--format",
+				    "unknown format '%s' "
+				    "(text, json, markdown, junit, csv)",
+				    arg);
 	case 'o':
 		c->output = arg;
 		return 0;
@@ -161,18 +165,22 @@ static int option(struct pt_cli *c, int ch, const char *arg,
 	case OPT_SORT:
 		return parse_sort(arg, &c->sort) == 0
 			   ? 0
-			   : bad("--sort", "unknown key '%s' (total, count, "
-				 "p95, p99, errors)", arg);
+			   : bad("--sort",
+				 "unknown key '%s' (total, count, "
+				 "p95, p99, errors)",
+				 arg);
 	case 'v':
 		c->verbose = 1;
 		return 0;
 	case OPT_COLOR:
-		c->color = !strcmp(arg, "always") ? 1
+		c->color = !strcmp(arg, "always")  ? 1
 			   : !strcmp(arg, "never") ? 0
 			   : !strcmp(arg, "auto")  ? -1
 						   : -2;
-		return c->color == -2 ? bad("--color", "expected auto, always "
-					    "or never, not '%s'", arg)
+		return c->color == -2 ? bad("--color",
+					    "expected auto, always "
+					    "or never, not '%s'",
+					    arg)
 				      : 0;
 	case OPT_FULL:
 		c->full = 1;
@@ -220,15 +228,17 @@ static int allowed(const struct pt_cli *c, int ch)
 static int check_required(struct pt_cli *c)
 {
 	if ((c->flags & CLI_NEED_THRESH) && !c->thresholds)
-		return bad("--thresholds", "%s", "required (a thresholds "
-						 "JSON file)");
+		return bad("--thresholds", "%s",
+			   "required (a thresholds "
+			   "JSON file)");
 	if ((c->flags & CLI_NEED_OUTPUT) && !c->output)
 		return bad("-o", "%s", "required (the baseline file to write)");
 	if ((c->flags & CLI_BASELINE) && !c->baseline)
 		return bad("--baseline", "%s", "required (a saved baseline)");
 	if (c->ninputs == 0) {
-		fprintf(stderr, "perftap: %s: no dump given (see perftap %s "
-				"--help)\n",
+		fprintf(stderr,
+			"perftap: %s: no dump given (see perftap %s "
+			"--help)\n",
 			c->cmd, c->cmd);
 		return -1;
 	}
@@ -246,23 +256,33 @@ int cli_parse(struct pt_cli *c, int argc, char **argv, unsigned flags,
 	compare_opts_default(&c->cmp);
 	optind = 1;
 	opterr = 0; /* our own one-line messages */
-	int ch;
-	while ((ch = getopt_long(argc, argv, "+hf:o:v", long_opts, NULL)) != -1) {
+	int ch, li = -1;
+	while ((ch = getopt_long(argc, argv, "+hf:o:v", long_opts, &li)) !=
+	       -1) {
 		if (ch == '?' || ch == ':' || !allowed(c, ch)) {
-			const char *o = argv[optind - 1];
+			char name[64];
+			if (li >= 0 && ch != '?')
+				snprintf(name, sizeof(name), "--%s",
+					 long_opts[li].name);
+			else
+				snprintf(name, sizeof(name), "%s",
+					 argv[optind - 1]);
+			const char *o = name;
 			if (ch == ':' || (ch == '?' && optopt))
 				fprintf(stderr, "perftap: %s: %s\n", o,
 					ch == ':' ? "needs a value"
 						  : "unknown option");
 			else
-				fprintf(stderr, "perftap: %s: not an option of "
-						"'perftap %s'\n",
+				fprintf(stderr,
+					"perftap: %s: not an option of "
+					"'perftap %s'\n",
 					o, c->cmd);
 			return -1;
 		}
 		int rc = option(c, ch, optarg, usage);
 		if (rc)
 			return rc;
+		li = -1;
 	}
 	c->inputs = argv + optind;
 	c->ninputs = argc - optind;
@@ -304,7 +324,8 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 	if (load_inputs(m, c->inputs, c->ninputs, &lo) < 0)
 		rc = 2;
 	else if (analysis_build(a, m, c->sort) < 0 ||
-		 (c->thresholds && thresholds_eval(&th, a, c->allow_missing) < 0)) {
+		 (c->thresholds &&
+		  thresholds_eval(&th, a, c->allow_missing) < 0)) {
 		fprintf(stderr, "perftap: %s: out of memory\n", c->cmd);
 		rc = 2;
 	}
@@ -326,7 +347,8 @@ int cli_emit(const struct pt_cli *c, const struct pt_analysis *a)
 {
 	FILE *out = stdout;
 	if (c->output && !(out = fopen(c->output, "w"))) {
-		fprintf(stderr, "perftap: %s: %s\n", c->output, strerror(errno));
+		fprintf(stderr, "perftap: %s: %s\n", c->output,
+			strerror(errno));
 		return 2;
 	}
 	struct pt_out_opts o = {c->top, c->color == 1, c->verbose};

@@ -14,11 +14,11 @@
 #include "select.h"
 
 /* Options a subcommand accepts, beyond the common ones. */
-#define CLI_THRESHOLDS (1u << 0)  /* --thresholds FILE, --allow-missing */
-#define CLI_BASELINE (1u << 1)    /* --baseline FILE, --limit, --alpha ... */
+#define CLI_THRESHOLDS	(1u << 0) /* --thresholds FILE, --allow-missing */
+#define CLI_BASELINE	(1u << 1) /* --baseline FILE, --limit, --alpha ... */
 #define CLI_NEED_THRESH (1u << 2) /* --thresholds is mandatory */
 #define CLI_NEED_OUTPUT (1u << 3) /* -o is mandatory */
-#define CLI_NO_FORMAT (1u << 4)   /* writes its own file format */
+#define CLI_NO_FORMAT	(1u << 4) /* writes its own file format */
 
 struct pt_cli {
 	const char *cmd;

@@ -10,23 +10,24 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: perftap baseline save -o FILE [options] DUMP|DIR...\n\n"
-		"Write a baseline: per operation (and per SQL class and "
-		"concurrency\nlevel) the AFIRGen suite's fields (mean_time_ms, "
-		"median_time_ms,\np95_time_ms, p99_time_ms, std_dev_ms, "
-		"throughput_ops_per_sec, ...) and\nsample_ms, up to 2000 evenly "
-		"spaced order statistics for the\nsignificance test of perftap "
-		"compare.\n\noptions:\n"
-		"  -o, --output FILE    the baseline to write (required)\n");
+	fprintf(
+	    out,
+	    "usage: perftap baseline save -o FILE [options] DUMP|DIR...\n\n"
+	    "Write a baseline: per operation (and per SQL class and "
+	    "concurrency\nlevel) the AFIRGen suite's fields (mean_time_ms, "
+	    "median_time_ms,\np95_time_ms, p99_time_ms, std_dev_ms, "
+	    "throughput_ops_per_sec, ...) and\nsample_ms, up to 2000 evenly "
+	    "spaced order statistics for the\nsignificance test of perftap "
+	    "compare.\n\noptions:\n"
+	    "  -o, --output FILE    the baseline to write (required)\n");
 	cli_common_usage(out);
 }
 
 int cmd_baseline(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "save")) {
-		if (argc >= 2 && (!strcmp(argv[1], "--help") ||
-				  !strcmp(argv[1], "-h"))) {
+		if (argc >= 2 &&
+		    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 			usage(stdout);
 			return 0;
 		}

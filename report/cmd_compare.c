@@ -9,24 +9,25 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: perftap compare --baseline FILE [options] DUMP|DIR...\n\n"
-		"Compare each operation with a baseline saved by 'perftap "
-		"baseline save'.\nA change is a regression only when it is worse "
-		"than its limit AND the\nMann-Whitney U test (two-sided, normal "
-		"approximation with tie\ncorrection) finds it significant; past "
-		"the limit but not significant is\nnoise; too few samples on "
-		"either side is insufficient data.\n\noptions:\n"
-		"      --baseline FILE      the saved baseline (required)\n"
-		"      --limit AGG:PCT      limit per aggregate (mean, median, "
-		"p95, p99, max),\n"
-		"                           e.g. mean:5%% (default), p95:10%% "
-		"(repeatable)\n"
-		"      --alpha A            significance level (default 0.05)\n"
-		"      --min-samples N      samples needed on each side "
-		"(default 20)\n"
-		"      --fail-on-regression exit 1 when a regression is found\n"
-		"      --full               print the operation tables too\n");
+	fprintf(
+	    out,
+	    "usage: perftap compare --baseline FILE [options] DUMP|DIR...\n\n"
+	    "Compare each operation with a baseline saved by 'perftap "
+	    "baseline save'.\nA change is a regression only when it is worse "
+	    "than its limit AND the\nMann-Whitney U test (two-sided, normal "
+	    "approximation with tie\ncorrection) finds it significant; past "
+	    "the limit but not significant is\nnoise; too few samples on "
+	    "either side is insufficient data.\n\noptions:\n"
+	    "      --baseline FILE      the saved baseline (required)\n"
+	    "      --limit AGG:PCT      limit per aggregate (mean, median, "
+	    "p95, p99, max),\n"
+	    "                           e.g. mean:5%% (default), p95:10%% "
+	    "(repeatable)\n"
+	    "      --alpha A            significance level (default 0.05)\n"
+	    "      --min-samples N      samples needed on each side "
+	    "(default 20)\n"
+	    "      --fail-on-regression exit 1 when a regression is found\n"
+	    "      --full               print the operation tables too\n");
 	cli_common_usage(out);
 	fprintf(out, "\nExit status: 0 done (or no regression), 1 regression "
 		     "with\n--fail-on-regression, 2 bad input or usage.\n");

@@ -8,22 +8,24 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: perftap report [options] DUMP|DIR...\n\n"
-		"Statistics per operation from one or more dumps (many "
-		"processes, many\nhosts), merged exactly: HTTP by method and "
-		"route, outbound HTTP by host\nand route, SQL by fingerprint and "
-		"by class, Redis by command and key\npattern with hit rates, "
-		"cache-aside sequences, concurrency levels,\nhistograms, slowest "
-		"samples and errors.\n\noptions:\n");
+	fprintf(
+	    out,
+	    "usage: perftap report [options] DUMP|DIR...\n\n"
+	    "Statistics per operation from one or more dumps (many "
+	    "processes, many\nhosts), merged exactly: HTTP by method and "
+	    "route, outbound HTTP by host\nand route, SQL by fingerprint and "
+	    "by class, Redis by command and key\npattern with hit rates, "
+	    "cache-aside sequences, concurrency levels,\nhistograms, slowest "
+	    "samples and errors.\n\noptions:\n");
 	cli_common_usage(out);
-	fprintf(out,
-		"      --thresholds FILE  also evaluate thresholds (see perftap "
-		"check)\n"
-		"      --allow-missing    a selector matching nothing is not a "
-		"failure\n\n"
-		"Exit status: 0 the report was written (whatever the "
-		"thresholds say),\n2 bad input or usage.\n");
+	fprintf(
+	    out,
+	    "      --thresholds FILE  also evaluate thresholds (see perftap "
+	    "check)\n"
+	    "      --allow-missing    a selector matching nothing is not a "
+	    "failure\n\n"
+	    "Exit status: 0 the report was written (whatever the "
+	    "thresholds say),\n2 bad input or usage.\n");
 }
 
 int cmd_report(int argc, char **argv)

@@ -25,8 +25,9 @@ static void row(FILE *out, const char *kind, const struct pt_row *r)
 	quoted(out, r->text);
 	fputc(',', out);
 	quoted(out, r->sql_class >= 0 ? sql_class_name(r->sql_class) : "");
-	fprintf(out, ",%llu,%llu,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,"
-		     "%.6f,%.6g,%llu,%llu,",
+	fprintf(out,
+		",%llu,%llu,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,"
+		"%.6f,%.6g,%llu,%llu,",
 		(unsigned long long)r->count, (unsigned long long)r->errors,
 		r->error_rate, r->rate, s->min / 1e6, s->mean / 1e6,
 		s->median / 1e6, s->p90 / 1e6, s->p95 / 1e6, s->p99 / 1e6,

@@ -67,18 +67,19 @@ static void add_op_extras(cJSON *o, const struct pt_row *r)
 	cJSON *sl = cJSON_AddArrayToObject(o, "slowest");
 	for (int i = 0; i < r->op->nslow; i++) {
 		cJSON *s = cJSON_CreateObject();
-		cJSON_AddNumberToObject(s, "duration_ms",
-					(double)r->op->slow[i].duration_ns / 1e6);
+		cJSON_AddNumberToObject(
+		    s, "duration_ms", (double)r->op->slow[i].duration_ns / 1e6);
 		add_time(s, "time", r->op->slow[i].start_rt_ns);
 		cJSON_AddItemToArray(sl, s);
 	}
 	cJSON *er = cJSON_AddArrayToObject(o, "error_codes");
-	static const char *const outcomes[] = {"ok", "error", "http", "aborted"};
+	static const char *const outcomes[] = {"ok", "error", "http",
+					       "aborted"};
 	for (int i = 0; i < PT_ERR_SLOTS && r->op->errs[i].count; i++) {
 		const struct pt_err_count *e = &r->op->errs[i];
 		cJSON *x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "outcome",
-					e->outcome < 4 ? outcomes[e->outcome] : "?");
+		cJSON_AddStringToObject(
+		    x, "outcome", e->outcome < 4 ? outcomes[e->outcome] : "?");
 		cJSON_AddNumberToObject(x, "code", e->code);
 		cJSON_AddNumberToObject(x, "count", (double)e->count);
 		cJSON_AddItemToArray(er, x);
@@ -129,7 +130,8 @@ static cJSON *overview_json(const struct pt_analysis *a)
 		cJSON_AddNumberToObject(p, "pid", m->procs[i].pid);
 		cJSON_AddStringToObject(p, "host", m->procs[i].host);
 		cJSON_AddStringToObject(p, "exe", m->procs[i].exe);
-		cJSON_AddNumberToObject(p, "events", (double)m->procs[i].events);
+		cJSON_AddNumberToObject(p, "events",
+					(double)m->procs[i].events);
 		cJSON_AddBoolToObject(p, "raw_text", m->procs[i].raw);
 		cJSON_AddItemToArray(ps, p);
 	}
@@ -141,9 +143,9 @@ static cJSON *overview_json(const struct pt_analysis *a)
 	}
 	cJSON_AddNumberToObject(w, "seconds", a->window_s);
 	cJSON_AddNumberToObject(o, "events", (double)m->events);
-	cJSON_AddNumberToObject(o, "throughput_per_sec",
-				a->window_s > 0 ? (double)m->events / a->window_s
-						: 0);
+	cJSON_AddNumberToObject(
+	    o, "throughput_per_sec",
+	    a->window_s > 0 ? (double)m->events / a->window_s : 0);
 	cJSON *d = cJSON_AddObjectToObject(o, "drops");
 	cJSON_AddNumberToObject(d, "total", (double)a->drops_total);
 	for (int i = 0; i < PT_DROP_CAUSE_COUNT; i++)
@@ -161,7 +163,8 @@ static cJSON *overview_json(const struct pt_analysis *a)
 				(double)a->undecodable);
 	cJSON_AddBoolToObject(o, "raw_mode", m->raw);
 	cJSON *pr = cJSON_AddObjectToObject(o, "skipped");
-	cJSON_AddNumberToObject(pr, "bad_chunks", (double)m->problems.bad_chunks);
+	cJSON_AddNumberToObject(pr, "bad_chunks",
+				(double)m->problems.bad_chunks);
 	cJSON_AddNumberToObject(pr, "bad_records",
 				(double)m->problems.bad_records);
 	cJSON_AddNumberToObject(pr, "partial_chunks",
@@ -245,7 +248,8 @@ static cJSON *comparisons_json(const struct pt_analysis *a)
 		const struct pt_comparison *k = &a->comparisons[i];
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "key", k->key);
-		cJSON_AddStringToObject(o, "aggregate", baseline_agg_name(k->agg));
+		cJSON_AddStringToObject(o, "aggregate",
+					baseline_agg_name(k->agg));
 		cJSON_AddStringToObject(o, "verdict", verdict_name(k->verdict));
 		add_num(o, "base_ms", k->base);
 		add_num(o, "current_ms", k->cur);

@@ -46,19 +46,24 @@ static void threshold_case(FILE *out, const struct pt_threshold_result *r)
 	fmt_threshold_value(r, r->th->e.limit, lim, sizeof(lim));
 	if (r->status == PT_TH_FAIL) {
 		fmt_threshold_value(r, r->measured, v, sizeof(v));
-		fprintf(out, "      <failure type=\"threshold\" message=\"measured "
-			     "%s, limit ", v);
+		fprintf(out,
+			"      <failure type=\"threshold\" message=\"measured "
+			"%s, limit ",
+			v);
 		xml(out, r->th->expr);
 		fprintf(out, "\">measured %s; limit %s</failure>\n", v, lim);
 	} else if (r->status != PT_TH_PASS) {
 		fprintf(out, "      <failure type=\"%s\" message=\"%s\"/>\n",
 			threshold_status_name(r->status),
-			r->status == PT_TH_NO_MATCH ? "selector matches no operation"
-						    : "no samples to measure");
+			r->status == PT_TH_NO_MATCH
+			    ? "selector matches no operation"
+			    : "no samples to measure");
 	} else {
 		fmt_threshold_value(r, r->measured, v, sizeof(v));
-		fprintf(out, "      <system-out>measured %s; limit %s</system-out>\n",
-			v, lim);
+		fprintf(
+		    out,
+		    "      <system-out>measured %s; limit %s</system-out>\n", v,
+		    lim);
 	}
 	fputs("    </testcase>\n", out);
 }
@@ -69,17 +74,19 @@ static void comparison_case(FILE *out, const struct pt_comparison *k)
 	xml(out, k->key);
 	fprintf(out, ": %s\">\n", baseline_agg_name(k->agg));
 	if (k->verdict == PT_V_REGRESSION)
-		fprintf(out, "      <failure type=\"regression\" message=\"%s "
-			     "%.3fms vs baseline %.3fms (%+.1f%%, limit %.1f%%, "
-			     "p=%.3g)\"/>\n",
+		fprintf(out,
+			"      <failure type=\"regression\" message=\"%s "
+			"%.3fms vs baseline %.3fms (%+.1f%%, limit %.1f%%, "
+			"p=%.3g)\"/>\n",
 			baseline_agg_name(k->agg), k->cur, k->base,
 			k->change * 100, k->limit * 100, k->p_value);
 	else if (k->verdict >= PT_V_INSUFFICIENT)
 		fprintf(out, "      <skipped message=\"%s\"/>\n",
 			verdict_name(k->verdict));
 	else
-		fprintf(out, "      <system-out>%s: %.3fms vs %.3fms "
-			     "(%+.1f%%)</system-out>\n",
+		fprintf(out,
+			"      <system-out>%s: %.3fms vs %.3fms "
+			"(%+.1f%%)</system-out>\n",
 			verdict_name(k->verdict), k->cur, k->base,
 			isfinite(k->change) ? k->change * 100 : 0.0);
 	fputs("    </testcase>\n", out);
@@ -92,19 +99,22 @@ int fmt_junit_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 	size_t skipped = 0;
 	for (size_t i = 0; i < a->ncomparisons; i++)
 		skipped += a->comparisons[i].verdict >= PT_V_INSUFFICIENT;
-	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		     "<testsuites name=\"perftap\" tests=\"%zu\" "
-		     "failures=\"%zu\">\n",
+	fprintf(out,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<testsuites name=\"perftap\" tests=\"%zu\" "
+		"failures=\"%zu\">\n",
 		a->nthresholds + a->ncomparisons,
 		a->thresholds_failed + a->regressions);
-	fprintf(out, "  <testsuite name=\"perftap.thresholds\" tests=\"%zu\" "
-		     "failures=\"%zu\">\n",
+	fprintf(out,
+		"  <testsuite name=\"perftap.thresholds\" tests=\"%zu\" "
+		"failures=\"%zu\">\n",
 		a->nthresholds, a->thresholds_failed);
 	for (size_t i = 0; i < a->nthresholds; i++)
 		threshold_case(out, &a->thresholds[i]);
 	fputs("  </testsuite>\n", out);
-	fprintf(out, "  <testsuite name=\"perftap.regressions\" tests=\"%zu\" "
-		     "failures=\"%zu\" skipped=\"%zu\">\n",
+	fprintf(out,
+		"  <testsuite name=\"perftap.regressions\" tests=\"%zu\" "
+		"failures=\"%zu\" skipped=\"%zu\">\n",
 		a->ncomparisons, a->regressions, skipped);
 	for (size_t i = 0; i < a->ncomparisons; i++)
 		comparison_case(out, &a->comparisons[i]);

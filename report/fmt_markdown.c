@@ -28,13 +28,14 @@ static void row(FILE *out, const struct pt_row *r)
 {
 	char v[6][16];
 	const double x[6] = {r->st.mean, r->st.median, r->st.p95,
-			     r->st.p99,  r->st.max,    r->st.stddev};
+			     r->st.p99,	 r->st.max,    r->st.stddev};
 	for (int i = 0; i < 6; i++)
 		fmt_duration(x[i], v[i], sizeof(v[i]));
 	fputs("| ", out);
 	cell(out, fmt_row_label(r));
-	fprintf(out, " | %llu | %llu | %.2f%% | %.2f | %s | %s | %s | %s | %s | "
-		     "%s | %.1f%% |\n",
+	fprintf(out,
+		" | %llu | %llu | %.2f%% | %.2f | %s | %s | %s | %s | %s | "
+		"%s | %.1f%% |\n",
 		(unsigned long long)r->count, (unsigned long long)r->errors,
 		r->error_rate * 100, r->rate, v[0], v[1], v[2], v[3], v[4],
 		v[5], r->share * 100);
@@ -42,9 +43,10 @@ static void row(FILE *out, const struct pt_row *r)
 
 static void table_head(FILE *out, const char *title)
 {
-	fprintf(out, "\n### %s\n\n| operation | count | errors | err%% | "
-		     "rate/s | mean | median | p95 | p99 | max | stddev | "
-		     "share |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+	fprintf(out,
+		"\n### %s\n\n| operation | count | errors | err%% | "
+		"rate/s | mean | median | p95 | p99 | max | stddev | "
+		"share |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
 		title);
 }
 
@@ -91,8 +93,9 @@ static void thresholds(const struct pt_analysis *a, FILE *out)
 {
 	if (!a->thresholds)
 		return;
-	fprintf(out, "\n### Thresholds: %zu of %zu failed\n\n| | selector | "
-		     "threshold | measured |\n|---|---|---|--:|\n",
+	fprintf(out,
+		"\n### Thresholds: %zu of %zu failed\n\n| | selector | "
+		"threshold | measured |\n|---|---|---|--:|\n",
 		a->thresholds_failed, a->nthresholds);
 	for (size_t i = 0; i < a->nthresholds; i++) {
 		const struct pt_threshold_result *r = &a->thresholds[i];
@@ -115,9 +118,10 @@ static void comparisons(const struct pt_analysis *a, FILE *out)
 {
 	if (!a->comparisons)
 		return;
-	fprintf(out, "\n### Compared with baseline: %zu regression%s\n\n"
-		     "| verdict | operation | stat | base | now | change | p |\n"
-		     "|---|---|---|--:|--:|--:|--:|\n",
+	fprintf(out,
+		"\n### Compared with baseline: %zu regression%s\n\n"
+		"| verdict | operation | stat | base | now | change | p |\n"
+		"|---|---|---|--:|--:|--:|--:|\n",
 		a->regressions, a->regressions == 1 ? "" : "s");
 	for (size_t i = 0; i < a->ncomparisons; i++) {
 		const struct pt_comparison *k = &a->comparisons[i];
@@ -128,22 +132,24 @@ static void comparisons(const struct pt_analysis *a, FILE *out)
 			fmt_duration(k->cur * 1e6, n, sizeof(n));
 		if (k->verdict < PT_V_NEW && isfinite(k->change))
 			snprintf(ch, sizeof(ch), "%+.1f%%", k->change * 100);
-		fprintf(out, "| %s | ", k->verdict == PT_V_REGRESSION
-					    ? "**regression**"
-					    : verdict_name(k->verdict));
+		fprintf(out, "| %s | ",
+			k->verdict == PT_V_REGRESSION
+			    ? "**regression**"
+			    : verdict_name(k->verdict));
 		cell(out, k->key);
 		fprintf(out, " | %s | %s | %s | %s | %.3g |\n",
 			baseline_agg_name(k->agg), b, n, ch, k->p_value);
 	}
 }
 
-int fmt_markdown_emit(const struct pt_analysis *a,
-		      const struct pt_out_opts *o, FILE *out)
+int fmt_markdown_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
+		      FILE *out)
 {
 	const struct pt_model *m = a->m;
-	fprintf(out, "## perftap report\n\n- processes: %zu on %zu host%s\n"
-		     "- window: %.1f s\n- events: %llu (%.1f/s)\n"
-		     "- drops: %llu\n- undecodable connections: %llu\n",
+	fprintf(out,
+		"## perftap report\n\n- processes: %zu on %zu host%s\n"
+		"- window: %.1f s\n- events: %llu (%.1f/s)\n"
+		"- drops: %llu\n- undecodable connections: %llu\n",
 		m->nprocs, a->nhosts, a->nhosts == 1 ? "" : "s", a->window_s,
 		(unsigned long long)m->events,
 		a->window_s > 0 ? (double)m->events / a->window_s : 0.0,

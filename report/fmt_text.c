@@ -13,11 +13,11 @@
 #include "format.h"
 #include "thresholds.h"
 
-#define RED "\033[31m"
-#define GREEN "\033[32m"
-#define YELLOW "\033[33m"
-#define BOLD "\033[1m"
-#define RESET "\033[0m"
+#define RED	   "\033[31m"
+#define GREEN	   "\033[32m"
+#define YELLOW	   "\033[33m"
+#define BOLD	   "\033[1m"
+#define RESET	   "\033[0m"
 #define HIST_WIDTH 50 /* characters for the longest histogram bar */
 #define NAME_WIDTH 99 /* an operation's own line: cut with "..." */
 
@@ -37,8 +37,8 @@ static void wall_time(uint64_t ns, char *buf, size_t len, int with_date)
 	time_t t = (time_t)(ns / 1000000000ull);
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	size_t n = strftime(buf, len, with_date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S",
-			    &tm);
+	size_t n = strftime(buf, len,
+			    with_date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", &tm);
 	snprintf(buf + n, len - n, ".%03uZ",
 		 (unsigned)(ns % 1000000000ull / 1000000));
 }
@@ -65,28 +65,32 @@ static void overview(const struct ctx *c)
 			(unsigned long long)a->drops_total, c_(c, RESET));
 		for (int d = 0; d < PT_DROP_CAUSE_COUNT; d++)
 			if (m->drops[d])
-				fprintf(c->out, " %s %llu",
-					pt_drop_cause_name((enum pt_drop_cause)d),
-					(unsigned long long)m->drops[d]);
+				fprintf(
+				    c->out, " %s %llu",
+				    pt_drop_cause_name((enum pt_drop_cause)d),
+				    (unsigned long long)m->drops[d]);
 	} else {
 		fprintf(c->out, ", no drops");
 	}
 	fprintf(c->out, ", undecodable connections %llu\n",
 		(unsigned long long)a->undecodable);
 	if (m->problems.bad_chunks || m->problems.bad_records)
-		fprintf(c->out, "%snote:%s %llu damaged chunks and %llu damaged "
-				"records were skipped\n",
+		fprintf(c->out,
+			"%snote:%s %llu damaged chunks and %llu damaged "
+			"records were skipped\n",
 			c_(c, YELLOW), c_(c, RESET),
 			(unsigned long long)m->problems.bad_chunks,
 			(unsigned long long)m->problems.bad_records);
 	if (m->raw)
-		fprintf(c->out, "%sWARNING: raw mode: texts are not redacted%s\n",
+		fprintf(c->out,
+			"%sWARNING: raw mode: texts are not redacted%s\n",
 			c_(c, RED), c_(c, RESET));
 }
 
 static void header_row(const struct ctx *c)
 {
-	fprintf(c->out, "  %6s %6s %6s %7s %7s %7s %7s %7s %7s %7s %7s %7s %6s\n",
+	fprintf(c->out,
+		"  %6s %6s %6s %6s %7s %7s %7s %7s %7s %7s %7s %7s %6s\n",
 		"count", "errors", "err%", "rate/s", "min", "mean", "median",
 		"p90", "p95", "p99", "max", "stddev", "share");
 }
@@ -95,18 +99,20 @@ static void stats_row(const struct ctx *c, const struct pt_row *r)
 {
 	char v[8][16], cnt[16], err[16], rate[16];
 	const double x[8] = {r->st.min, r->st.mean, r->st.median, r->st.p90,
-			     r->st.p95, r->st.p99,  r->st.max,    r->st.stddev};
+			     r->st.p95, r->st.p99,  r->st.max,	  r->st.stddev};
 	for (int i = 0; i < 8; i++)
 		fmt_duration(x[i], v[i], sizeof(v[i]));
 	fmt_count((double)r->count, cnt, sizeof(cnt));
 	fmt_count((double)r->errors, err, sizeof(err));
 	snprintf(rate, sizeof(rate), r->rate >= 100 ? "%.0f" : "%.2f", r->rate);
+	if (r->rate >= 1e6)
+		fmt_count(r->rate, rate, sizeof(rate));
 	fprintf(c->out,
-		"  %6s %s%6s%s %5.1f%% %7s %7s %7s %7s %7s %7s %7s %7s %7s "
+		"  %6s %s%6s%s %5.1f%% %6s %7s %7s %7s %7s %7s %7s %7s %7s "
 		"%5.1f%%\n",
-		cnt, r->errors ? c_(c, RED) : "", err, r->errors ? c_(c, RESET) : "",
-		r->error_rate * 100, rate, v[0], v[1], v[2], v[3], v[4], v[5],
-		v[6], v[7], r->share * 100);
+		cnt, r->errors ? c_(c, RED) : "", err,
+		r->errors ? c_(c, RESET) : "", r->error_rate * 100, rate, v[0],
+		v[1], v[2], v[3], v[4], v[5], v[6], v[7], r->share * 100);
 }
 
 static void name_line(const struct ctx *c, const char *name)
@@ -141,11 +147,11 @@ static void errors_line(const struct ctx *c, const struct pt_row *r)
 	fprintf(c->out, "    errors:");
 	for (int i = 0; i < PT_ERR_SLOTS && op->errs[i].count; i++) {
 		const struct pt_err_count *e = &op->errs[i];
-		const char *what = e->outcome == PT_OUT_HTTP      ? "HTTP "
+		const char *what = e->outcome == PT_OUT_HTTP	  ? "HTTP "
 				   : e->outcome == PT_OUT_ABORTED ? "aborted "
-				   : r->kind == PT_KIND_MYSQL    ? "MySQL "
-				   : r->kind == PT_KIND_REDIS    ? "Redis#"
-								 : "code ";
+				   : r->kind == PT_KIND_MYSQL	  ? "MySQL "
+				   : r->kind == PT_KIND_REDIS	  ? "Redis#"
+								  : "code ";
 		fprintf(c->out, " %s%d x%llu", what, e->code,
 			(unsigned long long)e->count);
 	}
@@ -210,8 +216,8 @@ static void cache(const struct ctx *c)
 		fmt_duration(r->hit.p95, hp, sizeof(hp));
 		fmt_duration(r->miss.p95, mp, sizeof(mp));
 		fprintf(c->out, "  %-44.44s %8s %8s %6.1f%% %9s %9s\n",
-			r->pattern, h, m, r->hit_rate * 100, r->hit.n ? hp : "-",
-			r->miss.n ? mp : "-");
+			r->pattern, h, m, r->hit_rate * 100,
+			r->hit.n ? hp : "-", r->miss.n ? mp : "-");
 	}
 	fprintf(c->out, "  %-44s %8llu %8llu %6.1f%%\n", "overall",
 		(unsigned long long)a->cache_hits,
@@ -223,11 +229,12 @@ static void concurrency(const struct ctx *c)
 	const struct pt_concurrency *k = &c->a->conc;
 	if (!k->requests)
 		return;
-	fprintf(c->out, "\n%sConcurrency%s (HTTP requests in flight): max %u, "
-			"p95 %.1f\n",
+	fprintf(c->out,
+		"\n%sConcurrency%s (HTTP requests in flight): max %u, "
+		"p95 %.1f\n",
 		c_(c, BOLD), c_(c, RESET), k->max_inflight, k->p95_inflight);
-	fprintf(c->out, "  max in flight per %.0f s:",
-		(double)k->bucket_ns / 1e9);
+	fprintf(c->out,
+		"  max in flight per %.0f s:", (double)k->bucket_ns / 1e9);
 	int col = 27;
 	for (size_t i = 0; i < k->nbuckets; i++) {
 		if (col > 94) {
@@ -316,9 +323,10 @@ static void thresholds(const struct ctx *c)
 		const struct pt_threshold_result *r = &a->thresholds[i];
 		char v[32];
 		int ok = r->status == PT_TH_PASS;
-		const char *tag = ok ? "PASS" : r->status == PT_TH_FAIL ? "FAIL"
-					    : r->status == PT_TH_NO_MATCH ? "NONE"
-									  : "NODATA";
+		const char *tag = ok				? "PASS"
+				  : r->status == PT_TH_FAIL	? "FAIL"
+				  : r->status == PT_TH_NO_MATCH ? "NONE"
+								: "NODATA";
 		fprintf(c->out, "  %s%-6s%s %-44.44s %-16s ",
 			c_(c, ok ? GREEN : RED), tag, c_(c, RESET),
 			r->th->selector, r->th->expr);
@@ -357,7 +365,7 @@ static void comparisons(const struct ctx *c)
 			snprintf(ch, sizeof(ch), "%+.1f%%", k->change * 100);
 		if (k->p_value < 1.0)
 			snprintf(p, sizeof(p), "%.3g", k->p_value);
-		const char *col = k->verdict == PT_V_REGRESSION ? RED
+		const char *col = k->verdict == PT_V_REGRESSION	   ? RED
 				  : k->verdict == PT_V_IMPROVEMENT ? GREEN
 								   : YELLOW;
 		fprintf(c->out, "  %s%-11.11s%s %-6s %8s %8s %8s %7s  %.50s\n",

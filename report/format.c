@@ -8,10 +8,11 @@
 
 #include "thresholds.h"
 
-static const struct pt_format formats[] = {
-    {"text", fmt_text_emit},   {"json", fmt_json_emit},
-    {"markdown", fmt_markdown_emit}, {"junit", fmt_junit_emit},
-    {"csv", fmt_csv_emit}};
+static const struct pt_format formats[] = {{"text", fmt_text_emit},
+					   {"json", fmt_json_emit},
+					   {"markdown", fmt_markdown_emit},
+					   {"junit", fmt_junit_emit},
+					   {"csv", fmt_csv_emit}};
 
 const struct pt_format *format_find(const char *name)
 {

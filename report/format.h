@@ -35,8 +35,8 @@ int fmt_text_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		  FILE *out);
 int fmt_json_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		  FILE *out);
-int fmt_markdown_emit(const struct pt_analysis *a,
-		      const struct pt_out_opts *o, FILE *out);
+int fmt_markdown_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
+		      FILE *out);
 int fmt_junit_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		   FILE *out);
 int fmt_csv_emit(const struct pt_analysis *a, const struct pt_out_opts *o,

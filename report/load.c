@@ -21,7 +21,7 @@
 #include "dump_reader.h"
 
 #define PROGRESS_MIN_BYTES (300ull << 20) /* "more than a few hundred MB" */
-#define PROGRESS_EVERY (1u << 20)         /* events between updates */
+#define PROGRESS_EVERY	   (1u << 20)	  /* events between updates */
 
 struct input {
 	char *path;
@@ -82,7 +82,8 @@ static int expand_dir(struct inputs *in, const char *dir)
 		if (de->d_name[0] == '.')
 			continue;
 		char **nn = realloc(names, (n + 1) * sizeof(*nn));
-		if (!nn || !(nn[n] = malloc(strlen(dir) + strlen(de->d_name) + 2))) {
+		if (!nn ||
+		    !(nn[n] = malloc(strlen(dir) + strlen(de->d_name) + 2))) {
 			names = nn ? nn : names;
 			rc = -1;
 			break;
@@ -191,8 +192,8 @@ static int window_resolve(const struct pt_load_opts *o, uint64_t start,
 static void progress(const struct inputs *in, size_t i, uint64_t done,
 		     uint64_t total)
 {
-	fprintf(stderr, "\rperftap: reading %zu/%zu dumps, %llu/%llu MB",
-		i + 1, in->n, (unsigned long long)(done >> 20),
+	fprintf(stderr, "\rperftap: reading %zu/%zu dumps, %llu/%llu MB", i + 1,
+		in->n, (unsigned long long)(done >> 20),
 		(unsigned long long)(total >> 20));
 }
 
@@ -209,8 +210,8 @@ static int read_dump(struct pt_model *m, struct input *it,
 	for (int c = 0; c < PT_CNT_COUNT; c++)
 		m->counters[c] += info->counters[c];
 	/* Monotonic to wall clock, through the header's pair of anchors. */
-	int64_t shift = (int64_t)(info->realtime_anchor_ns -
-				  info->monotonic_anchor_ns);
+	int64_t shift =
+	    (int64_t)(info->realtime_anchor_ns - info->monotonic_anchor_ns);
 	struct pt_read_record rec;
 	uint64_t seen = 0;
 	while (pt_dump_next(it->d, &rec)) {
@@ -253,7 +254,8 @@ static int open_all(struct inputs *in, uint64_t *start, uint64_t *total)
 		char err[256];
 		in->v[i].d = pt_dump_open(in->v[i].path, err, sizeof(err));
 		if (!in->v[i].d) {
-			fprintf(stderr, "perftap: %s: %s\n", in->v[i].path, err);
+			fprintf(stderr, "perftap: %s: %s\n", in->v[i].path,
+				err);
 			return -1;
 		}
 		const struct pt_dump_info *info = pt_dump_info(in->v[i].d);

@@ -11,7 +11,7 @@
 
 struct pt_load_opts {
 	const char *since, *until; /* time window specs, NULL = open */
-	int progress;              /* allow a progress line on a tty */
+	int progress;		   /* allow a progress line on a tty */
 };
 
 /* Parse a --since/--until spec.  Forms: an offset from the capture's start

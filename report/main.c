@@ -11,12 +11,12 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"record", cmd_record, "run a program with the shim preloaded"},
-	{"events", cmd_events, "print every recorded event as JSON lines"},
-	{"report", cmd_report, "statistics per operation from dumps"},
-	{"check", cmd_check, "evaluate thresholds; exit 1 if one fails"},
-	{"baseline", cmd_baseline, "baseline save: keep a run for compare"},
-	{"compare", cmd_compare, "regressions against a saved baseline"},
+    {"record", cmd_record, "run a program with the shim preloaded"},
+    {"events", cmd_events, "print every recorded event as JSON lines"},
+    {"report", cmd_report, "statistics per operation from dumps"},
+    {"check", cmd_check, "evaluate thresholds; exit 1 if one fails"},
+    {"baseline", cmd_baseline, "baseline save: keep a run for compare"},
+    {"compare", cmd_compare, "regressions against a saved baseline"},
 };
 
 static void usage(FILE *out)
@@ -25,7 +25,8 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name,
 			commands[i].summary);
-	fprintf(out, "\nRun 'perftap COMMAND --help' for a command's options.\n");
+	fprintf(out,
+		"\nRun 'perftap COMMAND --help' for a command's options.\n");
 }
 
 int main(int argc, char **argv)

@@ -14,7 +14,7 @@
 
 #include "sql_class.h"
 
-#define TCACHE_SLOTS 1024 /* direct-mapped; a chunk rarely has more texts */
+#define TCACHE_SLOTS  1024 /* direct-mapped; a chunk rarely has more texts */
 #define PENDING_SLOTS 1024
 
 struct pt_text_cache {
@@ -25,8 +25,8 @@ struct pt_text_cache {
 
 /* A GET miss waiting for its SET, per thread. */
 struct pt_pending {
-	uint32_t tid;   /* 0 = empty */
-	uint32_t op;    /* the GET's operation: its key pattern */
+	uint32_t tid;	/* 0 = empty */
+	uint32_t op;	/* the GET's operation: its key pattern */
 	uint64_t start; /* the GET's start, wall clock */
 };
 
@@ -65,8 +65,7 @@ static int samples_reserve(struct pt_samples *s, size_t more)
 	return 0;
 }
 
-int samples_append_op(struct pt_samples *buf, const struct pt_op *op,
-		      int split)
+int samples_append_op(struct pt_samples *buf, const struct pt_op *op, int split)
 {
 	for (int i = 0; i < PT_SPLIT_COUNT; i++) {
 		if (split >= 0 && i != split)
@@ -158,8 +157,8 @@ static struct pt_op *op_create(struct pt_model *m, uint8_t kind,
 		return NULL;
 	op->kind = kind;
 	op->hash = h;
-	op->sql_class = kind == PT_KIND_MYSQL ? (int8_t)sql_classify(op->text)
-					      : -1;
+	op->sql_class =
+	    kind == PT_KIND_MYSQL ? (int8_t)sql_classify(op->text) : -1;
 	op->excluded = m->filter && !m->filter(op, m->filter_arg);
 	size_t at = h & (m->index_cap - 1);
 	while (m->index[at])
@@ -275,7 +274,8 @@ static struct pt_pending *pending_slot(struct pt_model *m, uint32_t tid)
 {
 	size_t at = (tid * 2654435761u) & (PENDING_SLOTS - 1);
 	for (size_t i = 0; i < PENDING_SLOTS; i++) {
-		struct pt_pending *p = &m->pending[(at + i) & (PENDING_SLOTS - 1)];
+		struct pt_pending *p =
+		    &m->pending[(at + i) & (PENDING_SLOTS - 1)];
 		if (p->tid == tid || p->tid == 0)
 			return p;
 	}
@@ -289,7 +289,7 @@ static int track_cache_aside(struct pt_model *m, struct pt_op *op,
 			     const struct pt_read_event *ev, uint64_t start)
 {
 	static const char *const reads[] = {"GET", "HGET", "HGETALL", NULL};
-	static const char *const writes[] = {"SET", "SETEX", "PSETEX", "HSET",
+	static const char *const writes[] = {"SET",   "SETEX", "PSETEX", "HSET",
 					     "HMSET", "SETNX", NULL};
 	uint32_t tid = ev->tid ? ev->tid : ev->conn_id | 0x80000000u;
 	struct pt_pending *p = pending_slot(m, tid);
@@ -299,8 +299,8 @@ static int track_cache_aside(struct pt_model *m, struct pt_op *op,
 	if (cmd_is(op->text, reads) && (ev->cache_hits || ev->cache_misses)) {
 		if (ev->cache_misses == 0) {
 			p->tid = 0;
-			struct pt_op *g = model_op(m, PT_OPK_GET_OR_FETCH, pat,
-						   strlen(pat));
+			struct pt_op *g =
+			    model_op(m, PT_OPK_GET_OR_FETCH, pat, strlen(pat));
 			if (!g)
 				return -1;
 			if (g->excluded)
@@ -393,8 +393,8 @@ void model_free(struct pt_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int model_begin_process(struct pt_model *m, const char *path,
-			const char *host, const char *exe, int32_t pid, int raw)
+int model_begin_process(struct pt_model *m, const char *path, const char *host,
+			const char *exe, int32_t pid, int raw)
 {
 	if (!m->pending)
 		m->pending = calloc(PENDING_SLOTS, sizeof(*m->pending));
@@ -445,7 +445,8 @@ int model_add(struct pt_model *m, const struct pt_read_event *ev,
 	if (start_rt + ev->duration_ns > m->last_ns)
 		m->last_ns = start_rt + ev->duration_ns;
 	if (add_to_op(m, op, ev, start_rt) < 0 ||
-	    (ev->kind == PT_KIND_REDIS && track_cache_aside(m, op, ev, start_rt) < 0)) {
+	    (ev->kind == PT_KIND_REDIS &&
+	     track_cache_aside(m, op, ev, start_rt) < 0)) {
 		m->oom = 1;
 		return -1;
 	}

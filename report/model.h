@@ -20,13 +20,13 @@
 
 /* Operation kinds beyond enum pt_event_kind, made by the model itself. */
 #define PT_OPK_GET_OR_FETCH 8 /* cache-aside sequence, text = key pattern */
-#define PT_OPK_COUNT 9
+#define PT_OPK_COUNT	    9
 
 /* Which outcome of a cache read a duration belongs to. */
 enum pt_split {
 	PT_SPLIT_HIT = 0, /* every key found */
-	PT_SPLIT_MISS,    /* every key nil */
-	PT_SPLIT_OTHER,   /* not a cache read, an error, or mixed (MGET) */
+	PT_SPLIT_MISS,	  /* every key nil */
+	PT_SPLIT_OTHER,	  /* not a cache read, an error, or mixed (MGET) */
 	PT_SPLIT_COUNT
 };
 
@@ -35,7 +35,7 @@ struct pt_samples {
 	size_t n, cap;
 };
 
-#define PT_SLOWEST 5   /* slowest samples kept per operation */
+#define PT_SLOWEST   5 /* slowest samples kept per operation */
 #define PT_ERR_SLOTS 8 /* distinct error codes kept per operation */
 
 struct pt_slow_sample {
@@ -45,12 +45,12 @@ struct pt_slow_sample {
 
 struct pt_err_count {
 	uint8_t outcome; /* enum pt_outcome */
-	int32_t code;    /* MySQL code, PT_REDIS_ERR_*, HTTP status, errno */
+	int32_t code;	 /* MySQL code, PT_REDIS_ERR_*, HTTP status, errno */
 	uint64_t count;
 };
 
 struct pt_op {
-	uint8_t kind;     /* enum pt_event_kind or PT_OPK_* */
+	uint8_t kind;	  /* enum pt_event_kind or PT_OPK_* */
 	int8_t sql_class; /* enum pt_sql_class for MySQL, else -1 */
 	uint8_t excluded; /* removed by --filter: counted nowhere */
 	uint32_t hash;
@@ -70,7 +70,7 @@ struct pt_interval {
 
 /* The request failed.  Kept in the end time's top bit (wall clock ns reach
  * 2^63 in 2262) so that a request costs 16 bytes, not 24. */
-#define PT_IV_ERROR (1ull << 63)
+#define PT_IV_ERROR   (1ull << 63)
 #define PT_IV_END(iv) ((iv)->end & ~PT_IV_ERROR)
 
 struct pt_proc_info {
@@ -98,16 +98,16 @@ struct pt_model {
 	uint64_t drops[PT_DROP_CAUSE_COUNT];
 	uint64_t counters[PT_CNT_COUNT];
 	struct pt_dump_problems problems;
-	uint64_t events;       /* events kept */
-	uint64_t first_ns;     /* earliest start, wall clock */
-	uint64_t last_ns;      /* latest end */
-	int raw;               /* some dump holds raw (unredacted) text */
+	uint64_t events;   /* events kept */
+	uint64_t first_ns; /* earliest start, wall clock */
+	uint64_t last_ns;  /* latest end */
+	int raw;	   /* some dump holds raw (unredacted) text */
 	pt_op_filter_fn filter;
 	void *filter_arg;
 	struct pt_pending *pending; /* cache-aside: last GET miss per thread */
 	size_t pending_cap;
 	struct pt_text_cache *tcache; /* text pointer -> op, per dump */
-	int oom;                      /* an allocation failed: results wrong */
+	int oom;		      /* an allocation failed: results wrong */
 };
 
 void model_init(struct pt_model *m);
@@ -115,9 +115,8 @@ void model_free(struct pt_model *m);
 
 /* A new process's events follow: resets per-process state (thread ids and
  * string pointers mean nothing across dumps).  Strings are copied. */
-int model_begin_process(struct pt_model *m, const char *path,
-			const char *host, const char *exe, int32_t pid,
-			int raw);
+int model_begin_process(struct pt_model *m, const char *path, const char *host,
+			const char *exe, int32_t pid, int raw);
 
 /* Add one event whose start is start_rt (wall clock ns).  Returns 0, or
  * -1 when out of memory. */

@@ -30,9 +30,12 @@ static int parse_kind(const char *word, size_t len, struct pt_selector *out,
 	static const struct {
 		const char *name;
 		enum pt_sel_kind kind;
-	} plain[] = {{"http", PT_SEL_HTTP},   {"http_out", PT_SEL_HTTP_OUT},
-		     {"sql", PT_SEL_SQL},     {"mysql", PT_SEL_SQL},
-		     {"redis", PT_SEL_REDIS}, {"cache", PT_SEL_CACHE},
+	} plain[] = {{"http", PT_SEL_HTTP},
+		     {"http_out", PT_SEL_HTTP_OUT},
+		     {"sql", PT_SEL_SQL},
+		     {"mysql", PT_SEL_SQL},
+		     {"redis", PT_SEL_REDIS},
+		     {"cache", PT_SEL_CACHE},
 		     {"get_or_fetch", PT_SEL_GET_OR_FETCH},
 		     {"sqlite", PT_SEL_SQLITE}};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)

@@ -4,10 +4,10 @@
  *
  *   http METHOD ROUTE          served requests       "http GET /fir/{id}"
  *   http_out METHOD HOST/ROUTE outbound requests     "http_out POST *:8001/asr"
- *   sql FINGERPRINT            one SQL fingerprint   "sql select * from t where id = ?"
- *   sql:CLASS [FINGERPRINT]    an SQL class          "sql:point_select"
- *   redis CMD PATTERN [hit|miss]                     "redis GET fir:record:* hit"
- *   cache PATTERN              cache reads by key pattern (hit_rate)
+ *   sql FINGERPRINT            one SQL fingerprint   "sql select * from t where
+ * id = ?" sql:CLASS [FINGERPRINT]    an SQL class          "sql:point_select"
+ *   redis CMD PATTERN [hit|miss]                     "redis GET fir:record:*
+ * hit" cache PATTERN              cache reads by key pattern (hit_rate)
  *   get_or_fetch PATTERN [hit|miss]  cache-aside sequences
  *   concurrency:N              requests that started with N in flight
  *                              (levels 1, 5, 10, 15, ...; `*` for all)

@@ -15,9 +15,9 @@
 #include <strings.h>
 
 static const char *const class_names[PT_SQL_CLASS_COUNT] = {
-    "point_select", "indexed_select", "join",  "aggregation",
-    "pagination",   "fulltext",       "bulk_insert", "write",
-    "ddl",          "transaction",    "other"};
+    "point_select", "indexed_select", "join",	     "aggregation",
+    "pagination",   "fulltext",	      "bulk_insert", "write",
+    "ddl",	    "transaction",    "other"};
 
 static int is_word_char(char c)
 {
@@ -52,9 +52,9 @@ static int starts_with_word(const char *s, const char *w)
 
 static int is_transaction(const char *s)
 {
-	static const char *const words[] = {"begin",   "commit",   "rollback",
-					    "savepoint", "release", "xa",
-					    "start transaction"};
+	static const char *const words[] = {
+	    "begin",   "commit", "rollback",	     "savepoint",
+	    "release", "xa",	 "start transaction"};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (starts_with_word(s, words[i]))
 			return 1;
@@ -85,8 +85,8 @@ static int has_multi_row_values(const char *s)
 
 static int has_aggregate(const char *s)
 {
-	static const char *const fns[] = {"count", "sum", "avg", "min", "max",
-					  "group_concat"};
+	static const char *const fns[] = {"count", "sum", "avg",
+					  "min",   "max", "group_concat"};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		const char *p = find_word(s, fns[i]);
 		if (p) {

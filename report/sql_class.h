@@ -7,16 +7,16 @@
 
 enum pt_sql_class {
 	PT_SQL_POINT_SELECT = 0, /* one equality on one column: by key */
-	PT_SQL_INDEXED_SELECT,   /* other filtered selects */
+	PT_SQL_INDEXED_SELECT,	 /* other filtered selects */
 	PT_SQL_JOIN,
 	PT_SQL_AGGREGATION, /* count/sum/avg/min/max or group by */
 	PT_SQL_PAGINATION,  /* keyset (order by + range + limit) or offset */
 	PT_SQL_FULLTEXT,    /* match (...) against (...) */
 	PT_SQL_BULK_INSERT, /* insert with several value rows */
-	PT_SQL_WRITE,       /* other insert/update/delete/replace */
+	PT_SQL_WRITE,	    /* other insert/update/delete/replace */
 	PT_SQL_DDL,
 	PT_SQL_TRANSACTION, /* begin/commit/rollback/savepoint/autocommit */
-	PT_SQL_OTHER,       /* selects without where, set, show, commands */
+	PT_SQL_OTHER,	    /* selects without where, set, show, commands */
 	PT_SQL_CLASS_COUNT
 };
 

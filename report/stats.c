@@ -112,34 +112,44 @@ int stats_hist_bucket(uint64_t ns)
 const char *stats_hist_label(int b)
 {
 	static const char *const labels[PT_HIST_BUCKETS] = {
-	    "<1us", "1us", "10us", "100us", "1ms", "10ms", "100ms", "1s", "10s+"};
+	    "<1us", "1us",   "10us", "100us", "1ms",
+	    "10ms", "100ms", "1s",   "10s+"};
 	return b >= 0 && b < PT_HIST_BUCKETS ? labels[b] : "?";
 }
 
+/* Integer sums are exact and so independent of the order of v: a merge
+ * of dumps gives bit-for-bit the figures of one dump of the union.  The
+ * squared deviations are taken around the rounded mean q and corrected:
+ * sum (v-m)^2 = sum (v-q)^2 - n (m-q)^2. */
+__extension__ typedef unsigned __int128 pt_u128;
+
 static void moments(const uint64_t *v, size_t n, struct pt_stats *out)
 {
-	double sum = 0.0;
+	pt_u128 sum = 0;
 	uint64_t mn = v[0], mx = v[0];
 	for (size_t i = 0; i < n; i++) {
-		sum += (double)v[i];
+		sum += v[i];
 		if (v[i] < mn)
 			mn = v[i];
 		if (v[i] > mx)
 			mx = v[i];
 		out->hist[stats_hist_bucket(v[i])]++;
 	}
-	out->sum = sum;
+	out->sum = (double)sum;
 	out->min = (double)mn;
 	out->max = (double)mx;
-	out->mean = sum / (double)n;
-	/* Second pass around the mean: the one-pass formula loses digits when
-	 * the spread is small next to the mean (a steady 10 s model call). */
-	double ss = 0.0;
+	out->mean = (double)sum / (double)n;
+	uint64_t q = (uint64_t)(sum / n);
+	pt_u128 ss = 0;
 	for (size_t i = 0; i < n; i++) {
-		double d = (double)v[i] - out->mean;
-		ss += d * d;
+		uint64_t d = v[i] > q ? v[i] - q : q - v[i];
+		ss += (pt_u128)d * d;
 	}
-	out->stddev = n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
+	double off = out->mean - (double)q;
+	double var =
+	    n > 1 ? ((double)ss - (double)n * off * off) / (double)(n - 1)
+		  : 0.0;
+	out->stddev = var > 0 ? sqrt(var) : 0.0;
 }
 
 void stats_compute(uint64_t *v, size_t n, struct pt_stats *out)
@@ -183,8 +193,9 @@ size_t stats_quantile_sample(uint64_t *v, size_t n, double *out, size_t k)
 		return 1;
 	}
 	for (size_t i = 0; i < k; i++) {
-		size_t at = (size_t)((double)i * (double)(n - 1) / (double)(k - 1) +
-				     0.5);
+		size_t at =
+		    (size_t)((double)i * (double)(n - 1) / (double)(k - 1) +
+			     0.5);
 		out[i] = (double)v[at < n ? at : n - 1];
 	}
 	return k;

@@ -18,17 +18,13 @@
 static const struct {
 	const char *name;
 	enum pt_agg agg;
-} agg_names[] = {{"avg", PT_AGG_AVG},
-		 {"mean", PT_AGG_AVG},
-		 {"min", PT_AGG_MIN},
-		 {"max", PT_AGG_MAX},
-		 {"med", PT_AGG_MED},
-		 {"median", PT_AGG_MED},
-		 {"stddev", PT_AGG_STDDEV},
-		 {"count", PT_AGG_COUNT},
-		 {"rate", PT_AGG_RATE},
-		 {"error_rate", PT_AGG_ERROR_RATE},
-		 {"hit_rate", PT_AGG_HIT_RATE}};
+} agg_names[] = {
+    {"avg", PT_AGG_AVG},	  {"mean", PT_AGG_AVG},
+    {"min", PT_AGG_MIN},	  {"max", PT_AGG_MAX},
+    {"med", PT_AGG_MED},	  {"median", PT_AGG_MED},
+    {"stddev", PT_AGG_STDDEV},	  {"count", PT_AGG_COUNT},
+    {"rate", PT_AGG_RATE},	  {"error_rate", PT_AGG_ERROR_RATE},
+    {"hit_rate", PT_AGG_HIT_RATE}};
 
 static enum pt_unit agg_unit(enum pt_agg a)
 {
@@ -74,7 +70,7 @@ static const char *parse_cmp(const char *s, struct pt_expr *e)
 		const char *op;
 		enum pt_cmp cmp;
 	} ops[] = {{"<=", PT_CMP_LE}, {">=", PT_CMP_GE}, {"==", PT_CMP_EQ},
-		   {"!=", PT_CMP_NE}, {"<", PT_CMP_LT},  {">", PT_CMP_GT},
+		   {"!=", PT_CMP_NE}, {"<", PT_CMP_LT},	 {">", PT_CMP_GT},
 		   {"=", PT_CMP_EQ}};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		size_t l = strlen(ops[i].op);
@@ -189,18 +185,18 @@ static int parse_entry(const cJSON *it, struct pt_thresholds *t, char *err,
 	if (cJSON_IsString(it))
 		return add_item(t, it->string, it->valuestring, err, errlen);
 	if (!cJSON_IsArray(it)) {
-		snprintf(err, errlen,
-			 "\"%s\": expected a list of expressions", it->string);
+		snprintf(err, errlen, "\"%s\": expected a list of expressions",
+			 it->string);
 		return -1;
 	}
 	const cJSON *ex;
 	cJSON_ArrayForEach(ex, it)
 	{
 		/* k6 also allows {"threshold": "...", "abortOnFail": ...}. */
-		const cJSON *s = cJSON_IsObject(ex)
-				     ? cJSON_GetObjectItemCaseSensitive(
-					   ex, "threshold")
-				     : ex;
+		const cJSON *s =
+		    cJSON_IsObject(ex)
+			? cJSON_GetObjectItemCaseSensitive(ex, "threshold")
+			: ex;
 		if (!cJSON_IsString(s)) {
 			snprintf(err, errlen, "\"%s\": expressions are strings",
 				 it->string);
@@ -260,7 +256,7 @@ int thresholds_load(const char *path, struct pt_thresholds *t, char *err,
 	if (!buf || bad || n > THRESHOLDS_FILE_MAX) {
 		free(buf);
 		snprintf(err, errlen, "%s",
-			 !buf ? "out of memory"
+			 !buf  ? "out of memory"
 			 : bad ? "read error"
 			       : "too large for a thresholds file");
 		return -1;
@@ -410,8 +406,9 @@ static int eval_one(const struct pt_threshold *th, struct pt_analysis *a,
 	memset(&p, 0, sizeof(p));
 	memset(r, 0, sizeof(*r));
 	r->th = th;
-	int rc = th->sel.kind == PT_SEL_CONCURRENCY ? pool_levels(&p, a, &th->sel)
-						    : pool_ops(&p, a, &th->sel);
+	int rc = th->sel.kind == PT_SEL_CONCURRENCY
+		     ? pool_levels(&p, a, &th->sel)
+		     : pool_ops(&p, a, &th->sel);
 	if (rc == 0) {
 		r->matched = p.matched;
 		r->samples = p.count;

@@ -32,8 +32,14 @@ enum pt_agg {
 	PT_AGG_HIT_RATE
 };
 
-enum pt_cmp { PT_CMP_LT = 0, PT_CMP_LE, PT_CMP_GT, PT_CMP_GE, PT_CMP_EQ,
-	      PT_CMP_NE };
+enum pt_cmp {
+	PT_CMP_LT = 0,
+	PT_CMP_LE,
+	PT_CMP_GT,
+	PT_CMP_GE,
+	PT_CMP_EQ,
+	PT_CMP_NE
+};
 
 /* How a measured value reads: ms, per second, a ratio, a count. */
 enum pt_unit { PT_UNIT_MS = 0, PT_UNIT_PER_S, PT_UNIT_RATIO, PT_UNIT_COUNT };
@@ -42,7 +48,7 @@ enum pt_th_status { PT_TH_PASS = 0, PT_TH_FAIL, PT_TH_NO_MATCH, PT_TH_NO_DATA };
 
 struct pt_expr {
 	enum pt_agg agg;
-	double p;     /* PT_AGG_P */
+	double p; /* PT_AGG_P */
 	enum pt_cmp cmp;
 	double limit; /* in the unit below (ms for times) */
 	enum pt_unit unit;
@@ -63,7 +69,7 @@ struct pt_threshold_result {
 	const struct pt_threshold *th;
 	enum pt_th_status status;
 	double measured; /* in th->e.unit */
-	size_t matched;  /* operations (or levels) pooled */
+	size_t matched;	 /* operations (or levels) pooled */
 	uint64_t samples;
 };
 

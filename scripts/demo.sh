@@ -24,6 +24,7 @@ N_FIRS=${N_FIRS:-3000}
 BACKEND_PORT=${BACKEND_PORT:-18080}
 MODEL_PORT=${MODEL_PORT:-18001}
 OUT=${OUT:-$BUILD/demo/$(date +%Y%m%d-%H%M%S)}
+export PERFTAP_BUILD=$BUILD    # scripts/servers.sh keeps its servers there
 PY=/usr/bin/python3
 PERFTAP=$BUILD/perftap
 THRESHOLDS=$ROOT/baselines/afirgen-thresholds.json
@@ -106,8 +107,12 @@ wait_port "$MODEL_PORT" "the model stub"
 wait_port "$BACKEND_PORT" "the backend"
 
 echo "demo: ${DURATION}s of load: $USERS users, $DRIVER, uvicorn $SERVER"
+# Locust runs past the load window by more than the slowest request (three
+# model calls), so that it stops with no request in flight.
+export DEMO_LOAD_SECONDS=$DURATION
+grace=$("$PY" -c "print(int(3 * $MODEL_DELAY) + 5)")
 locust -f "$ROOT/scripts/demo/locustfile.py" --headless \
-	-u "$USERS" -r "$SPAWN_RATE" -t "${DURATION}s" --stop-timeout 60 \
+	-u "$USERS" -r "$SPAWN_RATE" -t "$((DURATION + grace))s" --stop-timeout 60 \
 	--host "http://127.0.0.1:$BACKEND_PORT" --csv "$OUT/locust" \
 	--only-summary --loglevel WARNING >"$OUT/locust.log" 2>&1 || {
 	echo "demo: locust failed; see $OUT/locust.log" >&2

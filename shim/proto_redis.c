@@ -52,6 +52,7 @@
  */
 #include "proto_redis.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "normalize.h"
@@ -305,6 +306,13 @@ static const struct cmd_def cmd_table[] = {
 _Static_assert(CMD_COUNT < 255, "entry cmd ids are uint8_t");
 _Static_assert(PROTO_REDIS_TEXTS < NO_TEXT, "text slot ids are uint8_t");
 _Static_assert(PROTO_REDIS_TEXT_CAP <= PT_TEXT_MAX, "text fits a record");
+/* proto_redis_init clears all but ring[] and texts[]: they must sit
+ * between the cleared parts. */
+_Static_assert(offsetof(struct proto_redis, untracked) <
+		       offsetof(struct proto_redis, ring) &&
+		   offsetof(struct proto_redis, texts) <
+		       offsetof(struct proto_redis, text_len),
+	       "init's cleared ranges");
 _Static_assert((PROTO_REDIS_RING & (PROTO_REDIS_RING - 1)) == 0,
 	       "ring index wraps by mask");
 
@@ -1420,10 +1428,17 @@ static enum pt_feed_status rp_feed(struct proto_redis *r, const uint8_t *p,
 
 /* ---- 5. public functions ------------------------------------------------ */
 
+/* Note: the ring and the text bodies (40 of the context's 42 KiB) are not
+ * cleared: a ring slot is written before it is counted, a text before its
+ * refcount is set.  A connection table of mostly idle slots thus only
+ * touches the pages it uses. */
 void proto_redis_init(struct proto_redis *r, const struct pt_proto_options *opt,
 		      const struct pt_sink *sink)
 {
-	memset(r, 0, sizeof(*r));
+	size_t lens = offsetof(struct proto_redis, text_len);
+
+	memset(r, 0, offsetof(struct proto_redis, ring));
+	memset((char *)r + lens, 0, sizeof(*r) - lens);
 	r->sink = sink;
 	if (opt && opt->raw) {
 		r->raw = 1;
@@ -1478,6 +1493,9 @@ static int sniff_inline(const uint8_t *buf, size_t len)
 	while (n < len && n < sizeof(w)) {
 		uint8_t c = buf[n];
 
+		/* "GET /path HTTP/1.1" is HTTP, not an inline GET */
+		if (c == ' ' && n + 1 < len && buf[n + 1] == '/')
+			return 0;
 		if (c == ' ' || c == '\r' || c == '\n' || c == '\t')
 			return n > 0 && cmd_lookup(w, n) != 0;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

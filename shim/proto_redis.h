@@ -110,9 +110,10 @@ struct proto_redis {
 	char tx_text[PROTO_REDIS_TEXT_CAP];
 
 	/* --- the FIFO of outstanding requests --- */
-	struct proto_redis_entry ring[PROTO_REDIS_RING];
 	uint32_t head, count;
 	uint64_t untracked; /* requests past the ring: replies eaten silently */
+	/* init leaves ring[] and texts[] as found (only used parts are read) */
+	struct proto_redis_entry ring[PROTO_REDIS_RING];
 
 	/* interned texts, shared by ring entries (refcounted) */
 	char texts[PROTO_REDIS_TEXTS][PROTO_REDIS_TEXT_CAP];

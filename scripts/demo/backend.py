@@ -218,19 +218,28 @@ def fir_insert(conn, fir_number, session_id, user_id, complaint, content, codes)
     return fir_id
 
 
-def fir_page(conn, limit, cursor):
+def fir_page(conn, limit, cursor, user_id):
+    """Keyset pagination, newest first, optionally for one user; plus COUNT."""
+    where, args = [], []
+    if user_id:
+        where.append("user_id = %s")
+        args.append(user_id)
+    if cursor:
+        created, last_id = cursor.split("|")
+        where.append("(created_at < %s OR (created_at = %s AND id < %s))")
+        args += [created, created, int(last_id)]
+    sql = "SELECT id, fir_number, status, created_at FROM fir_records"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY created_at DESC, id DESC LIMIT %s"
     with conn.cursor() as cur:
-        if cursor:
-            created, last_id = cursor.split("|")
-            cur.execute("SELECT id, fir_number, status, created_at FROM fir_records"
-                        " WHERE created_at < %s OR (created_at = %s AND id < %s)"
-                        " ORDER BY created_at DESC, id DESC LIMIT %s",
-                        (created, created, int(last_id), limit + 1))
-        else:
-            cur.execute("SELECT id, fir_number, status, created_at FROM fir_records"
-                        " ORDER BY created_at DESC, id DESC LIMIT %s", (limit + 1,))
+        cur.execute(sql, args + [limit + 1])
         rows = list(cur.fetchall())
-        cur.execute("SELECT COUNT(*) AS n FROM fir_records")
+        if user_id:
+            cur.execute("SELECT COUNT(*) AS n FROM fir_records WHERE user_id = %s",
+                        (user_id,))
+        else:
+            cur.execute("SELECT COUNT(*) AS n FROM fir_records")
         total = cur.fetchone()["n"]
     return rows, total
 
@@ -352,7 +361,7 @@ async def list_firs(limit: int = 20, cursor: str = "", user_id: str = ""):
     limit = max(1, min(limit, 100))
 
     def fetch():
-        rows, total = pool.run(lambda c: fir_page(c, limit, cursor))
+        rows, total = pool.run(lambda c: fir_page(c, limit, cursor, user_id))
         return {"items": rows[:limit], "total": total,
                 "next": ("%s|%d" % (rows[limit - 1]["created_at"], rows[limit - 1]["id"])
                          if len(rows) > limit else None)}
@@ -361,8 +370,7 @@ async def list_firs(limit: int = 20, cursor: str = "", user_id: str = ""):
         return await asyncio.to_thread(fetch)
     key = ("fir:user:%s:limit:%d" % (user_id, limit)) if user_id else \
         "fir:list:limit:%d" % limit
-    ttl = TTL_USER_LIST if user_id else TTL_USER_LIST
-    return await asyncio.to_thread(get_or_fetch, key, ttl, fetch)
+    return await asyncio.to_thread(get_or_fetch, key, TTL_USER_LIST, fetch)
 
 
 @app.get("/metrics")

@@ -83,7 +83,8 @@ static uint64_t parent_watch(pid_t pid, int fd, uint64_t target,
 		cr_assert_eq(seq, n, "pipe order");
 		n++;
 		if (!killed && n >= target) {
-			/* The child runs on while we sleep: a random instant. */
+			/* The child runs on while we sleep: a random instant.
+			 */
 			usleep(delay_us);
 			kill(pid, SIGKILL);
 			killed = 1;

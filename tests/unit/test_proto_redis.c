@@ -981,7 +981,7 @@ Test(resp, sniff_accepts_resp_requests_only)
 	    {"*0\r\n", 0},
 	    {"*2\r\n:", 0},
 	    {"*2x", 0},
-	    {"GET /index.html HTTP/1.1\r\n", 1}, /* an inline GET, word-wise */
+	    {"GET /index.html HTTP/1.1\r\n", 0}, /* HTTP, not inline GET */
 	    {"POST / HTTP/1.1\r\n", 0},
 	    {"\x0a\x35\x2e", 0},
 	    {"PING", 0},
@@ -991,6 +991,23 @@ Test(resp, sniff_accepts_resp_requests_only)
 		cr_assert_eq(proto_redis_sniff((const uint8_t *)cases[i].s,
 					       strlen(cases[i].s)),
 			     cases[i].want, "case %zu: %s", i, cases[i].s);
+}
+
+/* The ring and text bodies are left as found by init: garbage there must
+ * not matter. */
+Test(resp, init_over_garbage_behaves_like_init_over_zeros)
+{
+	struct fx *f = fx_new();
+
+	memset(&f->r, 0xa5, sizeof(f->r));
+	proto_redis_init(&f->r, NULL, &f->sink);
+	out(f, "*2\r\n$3\r\nGET\r\n$1\r\na\r\n", 1);
+	in(f, "$1\r\nx\r\n", 2);
+	cr_assert_eq(f->col.n, 1);
+	cr_assert_str_eq(f->col.ev[0].text, want("GET", "a"));
+	cr_assert_eq(f->col.ev[0].op.cache_hits, 1);
+	cr_assert_eq(proto_redis_db(&f->r), 0);
+	fx_free(f);
 }
 
 Test(resp, raw_mode_keeps_the_key_cut_at_raw_max)
@@ -1095,6 +1112,10 @@ static void replay_fixture(const char *name, const char *secret)
 				       "%s: %s", name, whole->col.ev[i].text);
 	}
 	assert_same_events(whole, bytes, name);
+	cr_assert_eq(fx.c[0].dir, PT_DIR_OUT);
+	cr_assert_eq(
+	    proto_redis_sniff((const uint8_t *)fx.c[0].data, fx.c[0].len), 1,
+	    "%s: first client bytes sniff as RESP", name);
 	proto_redis_close(&whole->r, 1);
 	cr_assert_eq(whole->col.n, fx.events, "nothing left outstanding");
 	fx_free(whole);
@@ -1136,4 +1157,80 @@ Test(recorded, resp3_pubsub_with_pushes_between_replies)
 Test(recorded, redis_cli_resp3_with_command_docs)
 {
 	replay_fixture("rediscli_resp3", NULL);
+}
+
+/* Every recorded stream with one byte changed: the decoder either goes on
+ * or stops with a note, never crashes (ASan/UBSan build), and never reports
+ * more events than there are reply lines. */
+static size_t in_lines(const struct fixture *fx)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < fx->n; i++)
+		if (fx->c[i].dir == PT_DIR_IN)
+			for (size_t k = 0; k < fx->c[i].len; k++)
+				n += fx->c[i].data[k] == '\n';
+	return n;
+}
+
+Test(recorded, corrupted_streams_stop_cleanly)
+{
+	static const char *const names[] = {
+	    "redispy_basic", "redispy_transaction", "redispy_pubsub",
+	    "raw_inline",    "raw_resp3_pubsub",
+	};
+	uint32_t seed = 12345;
+
+	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
+		struct fixture fx = load_fixture(names[f]);
+
+		for (int round = 0; round < 200; round++) {
+			size_t i, k;
+			char saved;
+			struct fx *run;
+
+			seed = seed * 1103515245u + 12345u;
+			i = (seed >> 8) % fx.n;
+			k = (seed >> 4) % fx.c[i].len;
+			saved = fx.c[i].data[k];
+			fx.data[fx.c[i].data + k - fx.data] =
+			    (char)(seed >> 24);
+			run = run_script(fx.c, fx.n, -1, 0);
+			if (run->last == PT_FEED_STOPPED)
+				cr_assert_eq(run->col.notes[PT_NOTE_DESYNC], 1);
+			/* each event needs a reply line of its own */
+			cr_assert(run->col.n <= in_lines(&fx), "%s round %d",
+				  names[f], round);
+			fx.data[fx.c[i].data + k - fx.data] = saved;
+			fx_free(run);
+		}
+		free(fx.c);
+		free(fx.data);
+	}
+}
+
+Test(resp, random_bytes_never_crash_and_stop_with_a_note)
+{
+	uint32_t seed = 7;
+
+	for (int round = 0; round < 500; round++) {
+		struct fx *f = fx_new();
+		uint8_t buf[256];
+		/* RESP-ish alphabet so the parser gets past the first byte */
+		static const char alpha[] = "*$+-:%~|>_#,(=!\r\n0123456789-?aZ";
+
+		for (int side = 0; side < 4; side++) {
+			for (size_t i = 0; i < sizeof(buf); i++) {
+				seed = seed * 1103515245u + 12345u;
+				buf[i] = (uint8_t)
+				    alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+			}
+			feed(f, side % 2 ? PT_DIR_IN : PT_DIR_OUT,
+			     (const char *)buf, sizeof(buf), (uint64_t)side);
+		}
+		if (f->last == PT_FEED_STOPPED)
+			cr_assert_eq(f->col.notes[PT_NOTE_DESYNC], 1);
+		proto_redis_close(&f->r, 9);
+		fx_free(f);
+	}
 }

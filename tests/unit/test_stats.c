@@ -7,7 +7,8 @@
 
 #include "stats.h"
 
-#define NEAR(a, b) (fabs((double)(a) - (double)(b)) < 1e-9 * (1 + fabs((double)(b))))
+#define NEAR(a, b)                                                             \
+	(fabs((double)(a) - (double)(b)) < 1e-9 * (1 + fabs((double)(b))))
 
 Test(stats, percentile_of_one_value_is_that_value)
 {
@@ -50,7 +51,8 @@ Test(stats, summary_of_one_to_hundred)
 {
 	uint64_t v[100];
 	for (int i = 0; i < 100; i++)
-		v[i] = (uint64_t)(100 - i); /* reversed: order must not matter */
+		v[i] =
+		    (uint64_t)(100 - i); /* reversed: order must not matter */
 	struct pt_stats s;
 	stats_compute(v, 100, &s);
 	cr_assert_eq(s.n, 100);
@@ -112,7 +114,7 @@ Test(stats, mann_whitney_separated_samples_are_significant)
 	double p = stats_mann_whitney(a, 30, b, 30);
 	cr_assert(p < 1e-9, "p = %g", p);
 	cr_assert(NEAR(p, erfc(6.684466 / sqrt(2.0))) ||
-		      fabs(p - erfc(6.684466 / sqrt(2.0))) < 1e-12);
+		  fabs(p - erfc(6.684466 / sqrt(2.0))) < 1e-12);
 }
 
 Test(stats, mann_whitney_identical_samples_are_not)
@@ -130,8 +132,8 @@ Test(stats, mann_whitney_hand_computed_small_case)
 	 * var = 3*4*8/12 = 8, z = (6 - 0.5)/sqrt(8) = 1.9445 */
 	double a[] = {1, 2, 3}, b[] = {4, 5, 6, 7};
 	double p = stats_mann_whitney(a, 3, b, 4);
-	cr_assert(fabs(p - erfc(5.5 / sqrt(8.0) / sqrt(2.0))) < 1e-12,
-		  "p = %g", p);
+	cr_assert(fabs(p - erfc(5.5 / sqrt(8.0) / sqrt(2.0))) < 1e-12, "p = %g",
+		  p);
 }
 
 Test(stats, quantile_sample_keeps_extremes_and_is_bounded)

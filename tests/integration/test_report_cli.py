@@ -1,0 +1,298 @@
+"""test_report_cli.py -- perftap report/check/baseline/compare end to end,
+on synthetic dumps written by bench/gen_dump (the real writer), no servers.
+
+The build directory comes from PERFTAP_BUILD (default <repo>/build)."""
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("PERFTAP_BUILD", os.path.join(REPO, "build"))
+PERFTAP = os.path.join(BUILD, "perftap")
+GEN = os.path.join(BUILD, "bench", "gen_dump")
+THRESHOLDS = os.path.join(REPO, "baselines", "afirgen-thresholds.json")
+
+pytestmark = pytest.mark.skipif(
+    not (os.access(PERFTAP, os.X_OK) and os.access(GEN, os.X_OK)),
+    reason="build perftap and bench/gen_dump first")
+
+
+def run(*args, check=None):
+    p = subprocess.run([PERFTAP, *args], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode >= 0, "perftap crashed: %s" % p.stderr
+    if check is not None:
+        assert p.returncode == check, (p.returncode, p.stdout, p.stderr)
+    return p
+
+
+def gen(dirpath, *args):
+    os.makedirs(dirpath, mode=0o700, exist_ok=True)
+    p = subprocess.run([GEN, "-o", str(dirpath), *args], capture_output=True,
+                       text=True, check=True, timeout=120)
+    return p.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def dumps(tmp_path_factory):
+    base = tmp_path_factory.mktemp("dumps")
+    os.chmod(base, 0o700)
+    d = {}
+    d["a"] = gen(base / "a", "-n", "30000", "-s", "1")
+    d["b"] = gen(base / "b", "-n", "20000", "-s", "2", "--start-offset", "5")
+    d["dir"] = str(base / "both")
+    os.makedirs(d["dir"], mode=0o700)
+    shutil.copy(d["a"], d["dir"])
+    shutil.copy(d["b"], d["dir"])
+    d["base"] = gen(base / "base", "-n", "40000", "-s", "11", "--no-process")
+    d["slow"] = gen(base / "slow", "-n", "40000", "-s", "12", "--no-process",
+                    "--slow-op", "GET /fir/{id}", "--slow-factor", "1.2")
+    d["shift"] = gen(base / "shift", "-n", "40000", "-s", "13", "--no-process",
+                     "--scale", "1.02")
+    d["jitter"] = gen(base / "jitter", "-n", "40000", "-s", "14",
+                      "--no-process", "--jitter", "0.02")
+    d["drops"] = gen(base / "drops", "-n", "2000", "-s", "3", "--drops", "7",
+                     "--undecodable", "2")
+    d["tmp"] = base
+    return d
+
+
+def report_json(*args):
+    return json.loads(run("report", "--format", "json", *args, check=0).stdout)
+
+
+def test_text_report_fits_100_columns_and_has_every_section(dumps):
+    out = run("report", dumps["a"], check=0).stdout
+    for line in out.splitlines():
+        assert len(line) <= 100, line
+    for title in ("HTTP served", "SQL (fingerprint)", "Redis", "SQL by class",
+                  "Cache (reads", "Concurrency", "Latency histograms",
+                  "slowest:", "get_or_fetch"):
+        assert title in out, title
+    assert "\033[" not in out  # not a tty: no colour
+
+
+def test_json_report_has_documented_schema(dumps):
+    doc = report_json(dumps["a"])
+    assert doc["perftap_report"] == 1
+    ov = doc["overview"]
+    assert ov["events"] == 30000
+    assert len(ov["processes"]) == 1 and ov["hosts"] == 1
+    assert ov["window"]["seconds"] > 0
+    kinds = {op["kind"] for op in doc["operations"]}
+    assert {"http", "sql", "redis", "get_or_fetch"} <= kinds
+    classes = {c["text"] for c in doc["sql_classes"]}
+    assert {"point_select", "join", "aggregation", "pagination", "fulltext",
+            "bulk_insert", "write", "transaction"} <= classes
+    assert 0.7 < doc["cache"]["hit_rate"] < 0.95
+    assert doc["concurrency"]["max_in_flight"] >= 1
+    fir = [o for o in doc["operations"] if o["key"] == "http GET /fir/{id}"][0]
+    assert fir["min_ms"] <= fir["median_ms"] <= fir["p95_ms"] <= fir["max_ms"]
+    assert sum(fir["histogram"].values()) == fir["count"]
+
+
+def test_csv_has_one_column_count(dumps):
+    out = run("report", "--format", "csv", dumps["a"], check=0).stdout
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][0] == "kind" and len(rows) > 10
+    assert {len(r) for r in rows} == {len(rows[0])}
+
+
+def test_markdown_has_tables(dumps):
+    out = run("report", "--format", "markdown", dumps["a"], check=0).stdout
+    assert out.startswith("## perftap report")
+    assert "| operation | count |" in out
+
+
+def test_junit_is_well_formed_xml(dumps, tmp_path):
+    path = tmp_path / "junit.xml"
+    p = run("check", "--thresholds", THRESHOLDS, "--format", "junit", "-o",
+            str(path), dumps["a"])
+    assert p.returncode == 1  # the AFIRGen rate targets fail on a light load
+    if shutil.which("xmllint"):
+        subprocess.run(["xmllint", "--noout", str(path)], check=True)
+    text = path.read_text()
+    assert text.count("<testcase") == len(
+        [e for v in json.load(open(THRESHOLDS)).items()
+         if not v[0].startswith("_") for e in v[1]])
+    assert "<failure" in text and "measured" in text
+
+
+def test_merging_is_exact_and_order_free(dumps):
+    a = report_json(dumps["a"])
+    b = report_json(dumps["b"])
+    ab = report_json(dumps["a"], dumps["b"])
+    ba = report_json(dumps["b"], dumps["a"])
+    d = report_json(dumps["dir"])
+    assert ab["overview"]["events"] == 50000
+    assert len(ab["overview"]["processes"]) == 2
+
+    def ops(doc):
+        return {o["key"]: o for o in doc["operations"]}
+    for key, op in ops(ab).items():
+        assert ops(ba)[key] == op == ops(d)[key]
+        parts = [ops(x)[key] for x in (a, b) if key in ops(x)]
+        assert op["count"] == sum(p["count"] for p in parts)
+        assert op["min_ms"] == min(p["min_ms"] for p in parts)
+        assert op["max_ms"] == max(p["max_ms"] for p in parts)
+        assert op["total_ms"] == pytest.approx(sum(p["total_ms"] for p in parts))
+
+
+def test_check_exit_codes(dumps, tmp_path):
+    ok = tmp_path / "ok.json"
+    ok.write_text(json.dumps({"http GET /fir/{id}": ["p(95)<10s", "count>0"],
+                              "cache fir:*": ["hit_rate>=0.5"]}))
+    run("check", "--thresholds", str(ok), dumps["a"], check=0)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"http GET /fir/{id}": ["p(95)<1us"]}))
+    p = run("check", "--thresholds", str(bad), dumps["a"], check=1)
+    assert "FAIL" in p.stdout and "measured" in p.stdout
+    none = tmp_path / "none.json"
+    none.write_text(json.dumps({"http GET /nothing": ["p(95)<1s"]}))
+    p = run("check", "--thresholds", str(none), dumps["a"], check=1)
+    assert "matches no operation" in p.stdout
+    run("check", "--allow-missing", "--thresholds", str(none), dumps["a"],
+        check=0)
+
+
+@pytest.mark.parametrize("content, problem", [
+    ("{", "not valid JSON"),
+    ('{"http *": ["p95<1ms"]}', "unknown aggregate"),
+    ('{"nope *": ["p(95)<1ms"]}', "unknown selector kind"),
+    ('{"http *": ["hit_rate>1ms"]}', "does not fit"),
+])
+def test_bad_thresholds_exit_2_naming_the_file(dumps, tmp_path, content, problem):
+    f = tmp_path / "t.json"
+    f.write_text(content)
+    p = run("check", "--thresholds", str(f), dumps["a"], check=2)
+    assert p.stderr.count("\n") == 1
+    assert str(f) in p.stderr and problem in p.stderr
+
+
+def test_baseline_flags_a_planted_slowdown(dumps, tmp_path):
+    base = tmp_path / "base.json"
+    run("baseline", "save", "-o", str(base), dumps["base"], check=0)
+    doc = json.load(open(base))
+    assert doc["perftap_baseline"] == 1
+    op = doc["operations"]["http GET /fir/{id}"]
+    for field in ("test_name", "test_type", "iterations", "min_time_ms",
+                  "max_time_ms", "mean_time_ms", "median_time_ms",
+                  "p95_time_ms", "p99_time_ms", "std_dev_ms",
+                  "throughput_ops_per_sec", "total_duration_sec",
+                  "timestamp", "metadata", "sample_ms"):
+        assert field in op, field
+    assert 0 < len(op["sample_ms"]) <= 2000
+    p = run("compare", "--baseline", str(base), "--format", "json",
+            "--fail-on-regression", dumps["slow"], check=1)
+    cmp = json.loads(p.stdout)["comparisons"]
+    regs = {c["key"] for c in cmp if c["verdict"] == "regression"}
+    assert "http GET /fir/{id}" in regs
+    assert all("fir/{id}" in k or k.startswith("concurrency") for k in regs), regs
+
+
+@pytest.mark.parametrize("which", ["shift", "jitter"])
+def test_baseline_ignores_two_percent(dumps, tmp_path, which):
+    base = tmp_path / "base.json"
+    run("baseline", "save", "-o", str(base), dumps["base"], check=0)
+    p = run("compare", "--baseline", str(base), "--format", "json",
+            "--fail-on-regression", dumps[which], check=0)
+    cmp = json.loads(p.stdout)["comparisons"]
+    assert not [c for c in cmp if c["verdict"] == "regression"]
+    assert [c for c in cmp if c["verdict"] == "unchanged"]
+
+
+def test_compare_junit_and_limits(dumps, tmp_path):
+    base = tmp_path / "base.json"
+    run("baseline", "save", "-o", str(base), dumps["base"], check=0)
+    out = tmp_path / "c.xml"
+    run("compare", "--baseline", str(base), "--limit", "p95:10%",
+        "--format", "junit", "-o", str(out), dumps["slow"], check=0)
+    if shutil.which("xmllint"):
+        subprocess.run(["xmllint", "--noout", str(out)], check=True)
+    assert 'type="regression"' in out.read_text()
+    run("compare", "--baseline", str(base), "--limit", "p42:1%",
+        dumps["slow"], check=2)
+
+
+def test_drops_and_undecodable_are_a_caveat_not_an_error(dumps):
+    doc = report_json(dumps["drops"])
+    assert doc["overview"]["drops"]["total"] == 7
+    assert doc["overview"]["undecodable_connections"] == 2
+    assert "dropped 7" in run("report", dumps["drops"], check=0).stdout
+
+
+def test_window_filter_top_and_sort(dumps):
+    full = report_json(dumps["a"])
+    part = report_json("--since", "10s", "--until", "20s", dumps["a"])
+    assert 0 < part["overview"]["events"] < full["overview"]["events"]
+    sql = report_json("--filter", "sql", dumps["a"])
+    assert {o["kind"] for o in sql["operations"]} == {"sql"}
+    top = report_json("--top", "1", "--sort", "count", dumps["a"])
+    http = [o for o in top["operations"] if o["kind"] == "http"]
+    assert len(http) == 1
+    assert http[0]["count"] == max(o["count"] for o in full["operations"]
+                                   if o["kind"] == "http")
+
+
+def _bad_dump(tmp_path, dumps, what):
+    p = tmp_path / ("bad-" + what)
+    if what == "text":
+        p.write_text("hello, not a dump\n")
+    elif what == "empty":
+        p.write_bytes(b"")
+    elif what == "truncated":
+        p.write_bytes(open(dumps["a"], "rb").read()[:100])
+    elif what == "newer":
+        data = bytearray(open(dumps["a"], "rb").read())
+        data[8:12] = (99).to_bytes(4, "little")
+        p.write_bytes(bytes(data))
+    elif what == "missing":
+        pass
+    elif what == "directory-without-dumps":
+        p.mkdir()
+        (p / "x.txt").write_text("x")
+    return str(p)
+
+
+@pytest.mark.parametrize("what", ["text", "empty", "truncated", "newer",
+                                  "missing", "directory-without-dumps"])
+def test_bad_dumps_exit_2_with_one_line(dumps, tmp_path, what):
+    path = _bad_dump(tmp_path, dumps, what)
+    p = run("report", path, check=2)
+    assert p.stderr.count("\n") == 1, p.stderr
+    assert p.stderr.startswith("perftap: " + path), p.stderr
+
+
+@pytest.mark.parametrize("args, name", [
+    (["report", "--format", "yaml"], "--format"),
+    (["report", "--bogus"], "--bogus"),
+    (["report", "--sort", "size"], "--sort"),
+    (["report", "--since", "yesterday"], "--since"),
+    (["report", "--top", "-3"], "--top"),
+    (["check"], "--thresholds"),
+    (["baseline", "save"], "-o"),
+    (["compare"], "--baseline"),
+    (["report", "--baseline", "x"], "--baseline"),
+])
+def test_bad_options_exit_2_naming_the_option(dumps, args, name):
+    p = run(*args, dumps["a"], check=2)
+    assert p.stderr.count("\n") == 1 and name in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("cmd", [["report"], ["check"], ["baseline", "save"],
+                                 ["compare"]])
+def test_every_command_has_help(cmd):
+    p = run(*cmd, "--help", check=0)
+    assert p.stdout.startswith("usage: perftap " + cmd[0])
+
+
+def test_bad_baseline_file_exit_2(dumps, tmp_path):
+    f = tmp_path / "b.json"
+    f.write_text('{"perftap_baseline": 7, "operations": {}}')
+    p = run("compare", "--baseline", str(f), dumps["a"], check=2)
+    assert "newer" in p.stderr and str(f) in p.stderr
