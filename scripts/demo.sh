@@ -125,11 +125,23 @@ wait "$backend_pid" 2>/dev/null || true
 cd "$ROOT"
 
 "$PERFTAP" events "$OUT"/dumps/*.ptd >"$OUT/events.jsonl"
-for fmt in json markdown junit csv; do
+for fmt_ext in json:json markdown:md junit:xml csv:csv html:html \
+	otlp:otlp.jsonl prometheus:prom; do
+	fmt=${fmt_ext%%:*}
+	# A format this build does not have is skipped, not fatal.
 	"$PERFTAP" report --thresholds "$THRESHOLDS" --format "$fmt" \
-		-o "$OUT/report.$fmt" "$OUT/dumps"
+		-o "$OUT/report.${fmt_ext#*:}" "$OUT/dumps" 2>/dev/null ||
+		rm -f "$OUT/report.${fmt_ext#*:}"
 done
+test -s "$OUT/report.json" || {
+	echo "demo: perftap report failed" >&2
+	exit 1
+}
 "$PERFTAP" report --thresholds "$THRESHOLDS" "$OUT/dumps" | tee "$OUT/report.txt"
+
+echo
+"$PY" "$ROOT/scripts/demo/cache_summary.py" "$OUT/report.json" |
+	tee "$OUT/cache-summary.txt"
 
 echo
 echo "HTTP requests per route, as Locust counted them and as perftap did:"

@@ -18,7 +18,7 @@ from locust import HttpUser, between, task
 
 with open(os.environ["DEMO_SEED_JSON"]) as f:
     SEED = json.load(f)
-HOT = SEED["firs"][:150]
+HOT = SEED["firs"][:60]
 
 # Users send nothing after the load window, and Locust's run time is longer
 # than the window by more than the slowest request, so no request is in

@@ -1,0 +1,96 @@
+"""test_capture_redis_c.py -- hiredis (tests/clients/redis_client.c) and
+redis-benchmark through the shim, over TCP and the Unix socket: the
+dump's commands equal Redis's own INFO commandstats calls, its cache hits
+and misses equal keyspace_hits / keyspace_misses, and the client's own
+measured latency bounds every event (capture_truth.py)."""
+
+import pytest
+
+import capture_truth as ct
+import ptenv
+
+CLIENT = ptenv.CLIENTS / "redis_client"
+
+
+def _run(servers, dump_dir, *args, unknown=(), check_keyspace=True):
+    snap = ct.redis_snapshot(servers)
+    p = ptenv.run_traced([CLIENT, *args], dump_dir, timeout=60)
+    assert p.returncode == 0, ptenv.describe(p)
+    recs = ptenv.read_events(dump_dir)
+    evs = ct.redis_truth_after(servers, snap, recs, unknown=unknown,
+                               check_keyspace=check_keyspace)
+    per_op = ct.assert_within_ops(evs, ct.oplog(p.stderr))
+    head = [r for r in recs if r.get("type") == "dump"][0]
+    assert sum(head["drops"].values()) == 0, head["drops"]
+    return p, evs, per_op
+
+
+@pytest.mark.parametrize("mode", ["tcp", "unix"])
+def test_hiredis_commands_match_commandstats_and_keyspace(servers,
+                                                          dump_dir, mode):
+    p, evs, per_op = _run(servers, dump_dir, mode, "commands", "25",
+                          unknown=["nosuchcommand"])
+    assert p.stdout == "commands: mget hits 75 deleted 51\n"
+    assert set(per_op.values()) == {1}, "one event per redisCommand"
+    errs = [(e["text"].split()[0], e["status"]) for e in evs
+            if e["outcome"] == "error"]
+    # PT_REDIS_ERR_ERR = 2, PT_REDIS_ERR_WRONGTYPE = 3 (dump_format.h)
+    assert sorted(errs) == [("INCR", 2), ("LPUSH", 3),
+                            ("NOSUCHCOMMAND", 2)], errs
+    mget = [e for e in evs if e["text"].startswith("MGET")]
+    assert all((e["cache_hits"], e["cache_misses"]) == (3, 1)
+               for e in mget), mget
+
+
+@pytest.mark.parametrize("mode", ["tcp", "unix"])
+def test_hiredis_pipeline_of_1000_keeps_order(servers, dump_dir, mode):
+    p, evs, per_op = _run(servers, dump_dir, mode, "pipeline1000")
+    assert p.stdout == "pipeline: ok 500 values 500\n"
+    # 1,000 events inside the first timed operation, 500 in the second.
+    assert sorted(per_op.values()) == [500, 1000], per_op
+    first = sorted((e for e in evs if not e["text"].startswith("DEL")),
+                   key=lambda e: e["start_ns"])
+    words = [e["text"].split()[0] for e in first]
+    assert words == ["SET", "GET"] * 500
+    gets = [e for e in first if e["text"].startswith("GET")]
+    assert all(e["cache_hits"] == 1 for e in gets)
+    assert sum(1 for e in evs if e["flags"] & 1) >= 998, "pipelined"
+
+
+def test_hiredis_multi_exec_is_one_transaction_event(servers, dump_dir):
+    p, evs, _ = _run(servers, dump_dir, "tcp", "multi", "10")
+    assert p.stdout == "multi: exec 10\n"
+    ex = [e for e in evs if e["text"].startswith("EXEC")]
+    assert len(ex) == 10
+    assert all(e["flags"] & 32 and e["text"] ==
+               "EXEC (SET capc:tx:*; INCR capc:tx:*; GET capc:tx:*)"
+               for e in ex), ex
+
+
+def test_hiredis_16_threads_share_the_process(servers, dump_dir):
+    p, evs, _ = _run(servers, dump_dir, "tcp", "threads16", "100")
+    assert p.stdout == "threads: 16 ok 1\n"
+    assert len(evs) == 16 * (2 * 100 + 1)
+    assert len({e["tid"] for e in evs}) == 16
+    assert len({e["conn_id"] for e in evs}) == 16
+
+
+@pytest.mark.parametrize("pipeline", ["1", "16"])
+def test_redis_benchmark_counts_match_commandstats(servers, dump_dir,
+                                                   pipeline):
+    snap = ct.redis_snapshot(servers)
+    argv = ["redis-benchmark", "-h", servers["PERFTAP_REDIS_HOST"],
+            "-p", servers["PERFTAP_REDIS_PORT"], "-n", "2000", "-c", "8",
+            "-P", pipeline, "-t", "set,get,incr,lpush,mset", "-q"]
+    p = ptenv.run_traced(argv, dump_dir, timeout=60)
+    assert p.returncode == 0, ptenv.describe(p)
+    recs = ptenv.read_events(dump_dir)
+    evs = ct.redis_truth_after(servers, snap, recs)
+    calls = ct.redis_calls(evs)
+    for cmd in ("set", "get", "incr", "lpush", "mset"):
+        assert calls[cmd] == 2000, calls
+    r = ptenv.redis_client(servers)
+    try:
+        r.delete("key:__rand_int__", "counter:__rand_int__", "mylist")
+    finally:
+        r.close()
