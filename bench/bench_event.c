@@ -122,8 +122,8 @@ static void redis_streams(struct stream *s)
 		char id[64], key[96], val[512], line[640];
 		fir_id(id, sizeof(id), v);
 		snprintf(key, sizeof(key), "fir:record:%s", id);
-		snprintf(line, sizeof(line), "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n",
-			 strlen(key), key);
+		snprintf(line, sizeof(line),
+			 "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n", strlen(key), key);
 		put_str(&s->req[v], line);
 		snprintf(val, sizeof(val), json, id);
 		snprintf(line, sizeof(line), "$%zu\r\n%s\r\n", strlen(val),

@@ -127,7 +127,8 @@ static void accept_all(int ep, int lfd)
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (fd >= MAX_FD || !(conns[fd] = calloc(1, sizeof(struct conn)))) {
+		if (fd >= MAX_FD ||
+		    !(conns[fd] = calloc(1, sizeof(struct conn)))) {
 			close(fd);
 			continue;
 		}
@@ -162,7 +163,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	alarm(seconds);
 
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int lfd =
+	    socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in a = {.sin_family = AF_INET,

@@ -110,8 +110,8 @@ static void *work(void *arg)
 				double gap = due - (double)t;
 				struct timespec ts = {
 				    .tv_sec = (time_t)(gap / 1e9),
-				    .tv_nsec = (long)((uint64_t)gap %
-						      1000000000ull)};
+				    .tv_nsec =
+					(long)((uint64_t)gap % 1000000000ull)};
 				nanosleep(&ts, NULL);
 				t = now_ns();
 			}
@@ -151,11 +151,13 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-	    {"rate", 1, 0, 'r'},    {"max", 0, 0, 'M'},
-	    {"seconds", 1, 0, 's'}, {"threads", 1, 0, 't'},
-	    {"mode", 1, 0, 'm'},    {"max-size", 1, 0, 'S'},
-	    {0, 0, 0, 0}};
+	static const struct option lo[] = {{"rate", 1, 0, 'r'},
+					   {"max", 0, 0, 'M'},
+					   {"seconds", 1, 0, 's'},
+					   {"threads", 1, 0, 't'},
+					   {"mode", 1, 0, 'm'},
+					   {"max-size", 1, 0, 'S'},
+					   {0, 0, 0, 0}};
 	const char *dir = NULL;
 	double rate = 200000, seconds = 5;
 	int threads = 1, ch;
@@ -163,17 +165,31 @@ int main(int argc, char **argv)
 	enum pt_limit_mode mode = PT_MODE_WRAP;
 	while ((ch = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'o': dir = optarg; break;
-		case 'r': rate = atof(optarg); break;
-		case 'M': rate = 0; break;
-		case 's': seconds = atof(optarg); break;
-		case 't': threads = atoi(optarg); break;
+		case 'o':
+			dir = optarg;
+			break;
+		case 'r':
+			rate = atof(optarg);
+			break;
+		case 'M':
+			rate = 0;
+			break;
+		case 's':
+			seconds = atof(optarg);
+			break;
+		case 't':
+			threads = atoi(optarg);
+			break;
 		case 'm':
 			mode = strcmp(optarg, "stop") ? PT_MODE_WRAP
 						      : PT_MODE_STOP;
 			break;
-		case 'S': max_size = strtoull(optarg, NULL, 10); break;
-		default: usage(); return 2;
+		case 'S':
+			max_size = strtoull(optarg, NULL, 10);
+			break;
+		default:
+			usage();
+			return 2;
 		}
 	}
 	if (!dir || threads < 1 || threads > THREADS_MAX || seconds <= 0 ||

@@ -38,7 +38,8 @@ static double batch(int wfd, int rfd, int sock, long n)
 	uint64_t t0 = now_ns();
 	for (long i = 0; i < n; i++) {
 		if (sock) {
-			if (send(wfd, &c, 1, 0) != 1 || recv(rfd, &c, 1, 0) != 1)
+			if (send(wfd, &c, 1, 0) != 1 ||
+			    recv(rfd, &c, 1, 0) != 1)
 				return -1;
 		} else {
 			if (write(wfd, &c, 1) != 1 || read(rfd, &c, 1) != 1)
@@ -54,8 +55,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int measure(const char *name, int wfd, int rfd, int sock, long n,
-		   int k)
+static int measure(const char *name, int wfd, int rfd, int sock, long n, int k)
 {
 	double ns[BATCHES_MAX];
 	batch(wfd, rfd, sock, n / 10 + 1); /* warm up */

@@ -217,29 +217,15 @@ static int cache_rows(struct pt_analysis *a)
 	return 0;
 }
 
-static int cmp_interval(const void *x, const void *y)
-{
-	uint64_t a = ((const struct pt_interval *)x)->start;
-	uint64_t b = ((const struct pt_interval *)y)->start;
-	return (a > b) - (a < b);
-}
-
 /* In flight at each request's start: started at or before it, minus ended
- * at or before it (the request itself included). */
-static uint32_t *inflight_at_starts(struct pt_model *m)
+ * at or before it (the request itself included).  Sorts m->http by start;
+ * ends are the sorted end times. */
+static uint32_t *inflight_at_starts(struct pt_model *m, const uint64_t *ends)
 {
 	size_t n = m->nhttp;
 	uint32_t *in = malloc((n ? n : 1) * sizeof(*in));
-	uint64_t *ends = malloc((n ? n : 1) * sizeof(*ends));
-	if (!in || !ends) {
-		free(in);
-		free(ends);
+	if (!in)
 		return NULL;
-	}
-	qsort(m->http, n, sizeof(*m->http), cmp_interval);
-	for (size_t i = 0; i < n; i++)
-		ends[i] = PT_IV_END(&m->http[i]);
-	stats_sort_u64(ends, n);
 	size_t e = 0, s = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t t = m->http[i].start;
@@ -249,13 +235,41 @@ static uint32_t *inflight_at_starts(struct pt_model *m)
 			e++;
 		in[i] = (uint32_t)(s - e);
 	}
-	free(ends);
 	return in;
+}
+
+/* Exact p-th percentile of in[0..n) (as stats_percentile), by counting:
+ * in-flight counts are small integers, so no copy of n values. */
+static int inflight_percentile(const uint32_t *in, size_t n, uint32_t max,
+			       double p, double *out)
+{
+	uint64_t *cnt = calloc((size_t)max + 1, sizeof(*cnt));
+	if (!cnt)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		cnt[in[i]]++;
+	double idx = p / 100.0 * (double)(n - 1);
+	uint64_t k = (uint64_t)idx, seen = 0;
+	uint32_t lo = 0, hi = 0;
+	for (uint32_t v = 0; v <= max; v++) {
+		if (seen <= k && k < seen + cnt[v])
+			lo = v;
+		if (seen <= k + 1 && k + 1 < seen + cnt[v]) {
+			hi = v;
+			break;
+		}
+		seen += cnt[v];
+		hi = v;
+	}
+	free(cnt);
+	double frac = idx - (double)k;
+	*out = frac > 0 && k + 1 < n ? lo + ((double)hi - lo) * frac : lo;
+	return 0;
 }
 
 /* Max in flight per bucket, by a sweep over starts and ends (a request
  * that spans a bucket counts in it even when nothing starts there). */
-static int timeline(struct pt_analysis *a)
+static void timeline(struct pt_analysis *a, const uint64_t *ends)
 {
 	struct pt_concurrency *c = &a->conc;
 	struct pt_model *m = a->m;
@@ -268,12 +282,6 @@ static int timeline(struct pt_analysis *a)
 	if (c->nbuckets > PT_TIMELINE_MAX)
 		c->nbuckets = PT_TIMELINE_MAX;
 	size_t n = m->nhttp, s = 0, e = 0;
-	uint64_t *ends = malloc((n ? n : 1) * sizeof(*ends));
-	if (!ends)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		ends[i] = PT_IV_END(&m->http[i]);
-	stats_sort_u64(ends, n);
 	uint32_t now = 0;
 	size_t cur = 0;
 	while (s < n || e < n) {
@@ -289,8 +297,6 @@ static int timeline(struct pt_analysis *a)
 		if (now > c->bucket_max[k])
 			c->bucket_max[k] = now;
 	}
-	free(ends);
-	return 0;
 }
 
 static int level_rows(struct pt_analysis *a, const uint32_t *in)
@@ -342,26 +348,30 @@ static int level_rows(struct pt_analysis *a, const uint32_t *in)
 static int concurrency(struct pt_analysis *a)
 {
 	struct pt_model *m = a->m;
-	a->conc.requests = m->nhttp;
-	if (!m->nhttp)
+	size_t n = m->nhttp;
+	a->conc.requests = n;
+	if (!n)
 		return 0;
-	uint32_t *in = inflight_at_starts(m);
+	uint64_t *ends = malloc(n * sizeof(*ends));
+	if (!ends)
+		return -1;
+	stats_sort_pairs(&m->http[0].start, n);
+	for (size_t i = 0; i < n; i++)
+		ends[i] = PT_IV_END(&m->http[i]);
+	stats_sort_u64(ends, n);
+	uint32_t *in = inflight_at_starts(m, ends);
+	if (in)
+		timeline(a, ends);
+	free(ends);
 	if (!in)
 		return -1;
-	struct pt_samples tmp = {0};
-	int rc = 0;
-	for (size_t i = 0; i < m->nhttp && rc == 0; i++) {
+	for (size_t i = 0; i < n; i++)
 		if (in[i] > a->conc.max_inflight)
 			a->conc.max_inflight = in[i];
-		rc = samples_push(&tmp, in[i]);
-	}
-	if (rc == 0) {
-		a->conc.p95_inflight = stats_percentile(tmp.v, tmp.n, 95);
-		rc = timeline(a);
-		if (rc == 0)
-			rc = level_rows(a, in);
-	}
-	samples_free(&tmp);
+	int rc = inflight_percentile(in, n, a->conc.max_inflight, 95,
+				     &a->conc.p95_inflight);
+	if (rc == 0)
+		rc = level_rows(a, in);
 	free(in);
 	return rc;
 }

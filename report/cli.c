@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,10 @@ enum {
 	OPT_MIN_SAMPLES,
 	OPT_COLOR,
 	OPT_FULL,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+	OPT_ORDERED, /* hidden: read through the time-ordered merge */
+	OPT_STATS,   /* hidden: events/s and memory per event on stderr */
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +47,10 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"color", required_argument, NULL, OPT_COLOR},
     {"full", no_argument, NULL, OPT_FULL},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"ordered-load", no_argument, NULL, OPT_ORDERED},
+    {"stats-memory", no_argument, NULL, OPT_STATS},
     {"thresholds", required_argument, NULL, OPT_THRESHOLDS},
     {"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
     {"baseline", required_argument, NULL, OPT_BASELINE},
@@ -56,13 +65,19 @@ void cli_common_usage(FILE *out)
 	fprintf(
 	    out,
 	    "  -f, --format FMT     text (default), json, markdown, junit, "
-	    "csv\n"
+	    "csv,\n"
+	    "                       html (one page, inline SVG charts), otlp "
+	    "(OTLP/JSON\n"
+	    "                       lines, one per operation), prometheus "
+	    "(text format)\n"
 	    "  -o, --output FILE    write there instead of stdout\n"
-	    "      --since T        only events from T: an offset from the "
-	    "capture's\n"
-	    "                       start (90s, 5m, 1h, 250ms), @EPOCH, or\n"
-	    "                       YYYY-MM-DDTHH:MM:SS (UTC)\n"
-	    "      --until T        only events before T (same forms)\n"
+	    "      --since T        only events starting at or after T: an "
+	    "offset from\n"
+	    "                       the first event of all dumps (90s, 5m, 1h, "
+	    "250ms),\n"
+	    "                       @EPOCH, or YYYY-MM-DDTHH:MM:SS (UTC)\n"
+	    "      --until T        only events starting before T (same "
+	    "forms)\n"
 	    "      --filter SEL     keep operations matching a selector, "
 	    "e.g. 'sql',\n"
 	    "                       'http GET /fir/*', 'redis * fir:*' "
@@ -72,6 +87,11 @@ void cli_common_usage(FILE *out)
 	    "errors\n"
 	    "      --color WHEN     auto (default: a tty without NO_COLOR), "
 	    "always, never\n"
+	    "      --progress       a progress line on a terminal (stderr) "
+	    "whatever the\n"
+	    "                       size; by default only above 300 MB of "
+	    "dumps\n"
+	    "      --no-progress    never a progress line\n"
 	    "  -v, --verbose        more detail (unchanged comparisons, ...)\n"
 	    "  -h, --help           this help\n");
 }
@@ -140,7 +160,8 @@ static int option(struct pt_cli *c, int ch, const char *arg,
 		return c->fmt ? 0
 			      : bad("--format",
 				    "unknown format '%s' "
-				    "(text, json, markdown, junit, csv)",
+				    "(text, json, markdown, junit, csv, "
+				    "html, otlp, prometheus)",
 				    arg);
 	case 'o':
 		c->output = arg;
@@ -184,6 +205,16 @@ static int option(struct pt_cli *c, int ch, const char *arg,
 				      : 0;
 	case OPT_FULL:
 		c->full = 1;
+		return 0;
+	case OPT_PROGRESS:
+	case OPT_NO_PROGRESS:
+		c->progress = ch == OPT_PROGRESS ? 2 : 0;
+		return 0;
+	case OPT_ORDERED:
+		c->ordered = 1;
+		return 0;
+	case OPT_STATS:
+		c->stats = 1;
 		return 0;
 	case OPT_THRESHOLDS:
 		c->thresholds = arg;
@@ -253,6 +284,7 @@ int cli_parse(struct pt_cli *c, int argc, char **argv, unsigned flags,
 	c->flags = flags;
 	c->fmt = format_find("text");
 	c->color = -1;
+	c->progress = 1;
 	compare_opts_default(&c->cmp);
 	optind = 1;
 	opterr = 0; /* our own one-line messages */
@@ -304,6 +336,54 @@ static int keep_op(const struct pt_op *op, void *arg)
 	return 0;
 }
 
+/* A field of /proc/self/status, in kB; 0 when absent. */
+static unsigned long long status_kb(const char *field)
+{
+	char line[256];
+	unsigned long long v = 0;
+	size_t len = strlen(field);
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			v = strtoull(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * --stats-memory: how fast the dumps were read and what the report keeps
+ * per event.  The reader drops each chunk's pages once read, so the peak
+ * resident set (VmHWM) less the resident set before reading is the
+ * report's own memory (anonymous), give or take one chunk.
+ */
+static void stats_line(const char *phase, const struct pt_model *m, double t0,
+		       unsigned long long rss0)
+{
+	double dt = now_s() - t0;
+	unsigned long long hwm = status_kb("VmHWM");
+	unsigned long long peak = hwm > rss0 ? (hwm - rss0) * 1024 : 0;
+	double n = m->events ? (double)m->events : 1.0;
+	fprintf(stderr,
+		"perftap: stats: %s: %llu events in %.3f s, %.2f M events/s; "
+		"peak memory %.1f MB, %.2f bytes/event; anon now %llu kB; "
+		"%zu operations\n",
+		phase, (unsigned long long)m->events, dt,
+		dt > 0 ? (double)m->events / dt / 1e6 : 0.0,
+		(double)peak / 1048576.0, (double)peak / n,
+		status_kb("RssAnon"), m->nops);
+}
+
 int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 {
 	struct pt_thresholds th = {0};
@@ -319,15 +399,23 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 		m->filter = keep_op;
 		m->filter_arg = c;
 	}
-	struct pt_load_opts lo = {c->since, c->until, 1};
+	struct pt_load_opts lo = {c->since, c->until, c->progress, c->ordered};
 	int rc = 0;
+	unsigned long long rss0 = c->stats ? status_kb("VmRSS") : 0;
+	double t0 = c->stats ? now_s() : 0;
 	if (load_inputs(m, c->inputs, c->ninputs, &lo) < 0)
 		rc = 2;
+	else if (c->stats)
+		stats_line("load", m, t0, rss0);
+	if (rc)
+		;
 	else if (analysis_build(a, m, c->sort) < 0 ||
 		 (c->thresholds &&
 		  thresholds_eval(&th, a, c->allow_missing) < 0)) {
 		fprintf(stderr, "perftap: %s: out of memory\n", c->cmd);
 		rc = 2;
+	} else if (c->stats) {
+		stats_line("load+analysis", m, t0, rss0);
 	}
 	/* The results point at the thresholds: keep them alive with a. */
 	if (rc == 0 && c->thresholds) {

@@ -9,7 +9,7 @@
  *   3. record decoding, shared by validation and iteration
  *   4. chunk scan at open: problems counted, string offsets indexed
  *   5. iteration: foreach, and the merge heap behind pt_dump_next
- *   6. public API
+ *   6. public API (the chunk-order pass last)
  *
  * Trust: the file may be damaged, or still being written (a live process
  * in wrap mode may reuse a chunk under our feet).  So the scan at open
@@ -67,6 +67,9 @@ struct pt_dump {
 	struct rd_iter *heap;
 	uint32_t heap_len;
 	int heap_built;
+	const char **vtext; /* the chunk view's string table */
+	uint32_t *vlen;
+	uint32_t vcap;
 };
 
 /* ---- 1. names ---------------------------------------------------------- */
@@ -466,6 +469,13 @@ static int chunk_scan(struct pt_dump *d, struct rd_chunk *ch)
 			    type == PT_REC_EVENT
 				? ((const struct pt_event_record *)p)->text_id
 				: ((const struct pt_conn_record *)p)->text_id;
+			if (type == PT_REC_EVENT) {
+				uint64_t t =
+				    ((const struct pt_event_record *)p)
+					->start_ns;
+				if (t < d->info.first_event_ns)
+					d->info.first_event_ns = t;
+			}
 			d->problems.unresolved_text += id > ch->nstrings;
 		} else {
 			d->problems.unknown_records++;
@@ -490,6 +500,7 @@ static int chunks_load(struct pt_dump *d)
 	uint64_t body = d->size - h->header_size;
 	uint64_t slots = body / h->chunk_size;
 
+	d->info.first_event_ns = UINT64_MAX;
 	if (slots > h->chunk_slots)
 		slots = h->chunk_slots;
 	else if (body % h->chunk_size)
@@ -511,6 +522,10 @@ static int chunks_load(struct pt_dump *d)
 		ch->seq = chh->seq;
 		if (chunk_scan(d, ch) < 0)
 			return -1;
+		/* Read-only mapping: let the scanned pages go from this
+		 * process (they stay cached), so that opening a dump does not
+		 * hold its whole size resident. */
+		madvise((void *)base, h->chunk_size, MADV_DONTNEED);
 	}
 	qsort(d->chunks, d->nchunks, sizeof(*d->chunks), chunk_cmp);
 	return 0;
@@ -662,6 +677,8 @@ void pt_dump_close(struct pt_dump *d)
 	free(d->chunks);
 	free(d->heap);
 	free(d->str_off);
+	free(d->vtext);
+	free(d->vlen);
 	free(d->path);
 	free(d);
 }
@@ -720,6 +737,96 @@ int pt_dump_foreach(struct pt_dump *d, pt_dump_visit_fn fn, void *arg)
 		}
 	}
 	return 0;
+}
+
+/* The view's string table: every string of the chunk, checked once. */
+static int view_strings(struct pt_dump *d, const struct rd_chunk *ch)
+{
+	if (ch->nstrings + 1 > d->vcap) {
+		uint32_t cap = ch->nstrings + 1 > 64 ? ch->nstrings + 1 : 64;
+		const char **t = realloc(d->vtext, cap * sizeof(*t));
+		if (t)
+			d->vtext = t;
+		uint32_t *l = realloc(d->vlen, cap * sizeof(*l));
+		if (l)
+			d->vlen = l;
+		if (!t || !l)
+			return -1;
+		d->vcap = cap;
+	}
+	d->vtext[0] = "";
+	d->vlen[0] = 0;
+	for (uint32_t id = 1; id <= ch->nstrings; id++)
+		d->vtext[id] = rec_text(d, ch, id, id, &d->vlen[id]);
+	return 0;
+}
+
+int pt_dump_chunk(struct pt_dump *d, uint32_t i, struct pt_chunk_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (i >= d->nchunks)
+		return 0;
+	const struct rd_chunk *ch = &d->chunks[i];
+	v->seq = ch->seq;
+	v->base = ch->base;
+	v->off = sizeof(struct pt_chunk_header);
+	v->end = ch->end;
+	v->csize = d->hdr.chunk_size;
+	if (view_strings(d, ch) < 0) {
+		v->end = v->off; /* out of memory: an empty chunk */
+		return 1;
+	}
+	v->nstrings = ch->nstrings;
+	v->text = d->vtext;
+	v->text_len = d->vlen;
+	return 1;
+}
+
+/*
+ * The checks of rec_at, inlined: this loop is the report's hot path (one
+ * pass per event).  Note: it stops where the scan at open stopped (end),
+ * so a record committed since then by a live writer is not read, exactly
+ * as with pt_dump_next.
+ */
+const struct pt_event_record *pt_chunk_next_event(struct pt_chunk_view *v)
+{
+	while (v->off + sizeof(struct pt_record_header) <= v->end) {
+		const struct pt_record_header *r =
+		    (const void *)(v->base + v->off);
+		/* Acquire: pairs with the writer's release (live dump). */
+		uint64_t commit = __atomic_load_n(&r->commit, __ATOMIC_ACQUIRE);
+		uint32_t n = pt_commit_size(commit);
+		if (commit == 0 || pt_commit_seq(commit) != (uint32_t)v->seq ||
+		    n % 8u || n < sizeof(*r) || n > v->csize - v->off) {
+			v->end = v->off;
+			return NULL;
+		}
+		v->off += n;
+		if (r->type == PT_REC_EVENT) {
+			if (n < sizeof(struct pt_event_record))
+				break;
+			return (const void *)r;
+		}
+		if (r->type == PT_REC_STRING) {
+			const struct pt_string_record *s = (const void *)r;
+			if (n < sizeof(*s) + 1 || s->id != v->strings + 1)
+				break;
+			v->strings++;
+		} else if (r->type == PT_REC_CONN &&
+			   n < sizeof(struct pt_conn_record)) {
+			break;
+		}
+	}
+	v->end = v->off;
+	return NULL;
+}
+
+void pt_dump_chunk_release(struct pt_dump *d, uint32_t i)
+{
+	if (i >= d->nchunks)
+		return;
+	/* Read-only shared mapping: dropping the pages loses nothing. */
+	madvise((void *)d->chunks[i].base, d->hdr.chunk_size, MADV_DONTNEED);
 }
 
 const char *pt_drop_cause_name(enum pt_drop_cause cause)

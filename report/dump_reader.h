@@ -73,6 +73,8 @@ struct pt_dump_info {
 	uint64_t drops[PT_DROP_CAUSE_COUNT];
 	uint64_t counters[PT_CNT_COUNT];
 	uint64_t chunks_used;   /* chunk tickets handed out */
+	uint64_t first_event_ns; /* earliest event start (clock_id), found by
+				    the scan at open; UINT64_MAX: no event */
 };
 
 struct pt_dump; /* opaque */
@@ -98,6 +100,43 @@ int pt_dump_next(struct pt_dump *d, struct pt_read_record *out);
  * time order).  The callback returns non-zero to stop. */
 typedef int (*pt_dump_visit_fn)(const struct pt_read_record *rec, void *arg);
 int pt_dump_foreach(struct pt_dump *d, pt_dump_visit_fn fn, void *arg);
+
+/*
+ * Chunk-order pass: the fast way to read every event.  Chunks come in
+ * sequence order, so each thread's records keep the order it wrote them
+ * (all that per-thread pairing such as cache-aside needs); records inside
+ * a chunk come as written.  Event records are handed out as they lie in
+ * the mapping, no copy, and each chunk's strings are resolved once, so a
+ * caller can map (chunk, text id) to its own state with an array.
+ *
+ *   struct pt_chunk_view v;
+ *   for (uint32_t i = 0; pt_dump_chunk(d, i, &v); i++) {
+ *           const struct pt_event_record *r;
+ *           while ((r = pt_chunk_next_event(&v)) != NULL)
+ *                   ... text r->text_id, valid when <= v.strings ...
+ *           pt_dump_chunk_release(d, i);
+ *   }
+ */
+struct pt_chunk_view {
+	uint64_t seq;
+	uint32_t nstrings;	/* strings in the chunk (ids 1..nstrings) */
+	uint32_t strings;	/* strings passed so far: ids above are unknown */
+	const char *const *text; /* text[id], id 0..nstrings; text[0] = "" */
+	const uint32_t *text_len;
+	/* private */
+	const uint8_t *base;
+	uint32_t off, end, csize;
+};
+
+/* Chunk i (0 .. chunks-1, sequence order) into *v; 0 when i is past the
+ * last.  The view's tables live until the next call or pt_dump_close. */
+int pt_dump_chunk(struct pt_dump *d, uint32_t i, struct pt_chunk_view *v);
+/* The next committed event record of the chunk; NULL at its end. */
+const struct pt_event_record *pt_chunk_next_event(struct pt_chunk_view *v);
+/* Done with chunk i: drop its pages from this process's mapping (they stay
+ * in the page cache), so that reading a dump does not grow the resident
+ * set by the dump's size. */
+void pt_dump_chunk_release(struct pt_dump *d, uint32_t i);
 
 /* Names for reports. */
 const char *pt_drop_cause_name(enum pt_drop_cause cause);

@@ -12,7 +12,10 @@ static const struct pt_format formats[] = {{"text", fmt_text_emit},
 					   {"json", fmt_json_emit},
 					   {"markdown", fmt_markdown_emit},
 					   {"junit", fmt_junit_emit},
-					   {"csv", fmt_csv_emit}};
+					   {"csv", fmt_csv_emit},
+					   {"html", fmt_html_emit},
+					   {"otlp", fmt_otlp_emit},
+					   {"prometheus", fmt_prometheus_emit}};
 
 const struct pt_format *format_find(const char *name)
 {
@@ -26,7 +29,7 @@ const struct pt_format *format_find(const char *name)
 
 const char *format_names(void)
 {
-	return "text|json|markdown|junit|csv";
+	return "text|json|markdown|junit|csv|html|otlp|prometheus";
 }
 
 void fmt_duration(double ns, char *buf, size_t len)

@@ -28,7 +28,7 @@ struct pt_format {
 };
 
 const struct pt_format *format_find(const char *name);
-/* "text|json|markdown|junit|csv", for usage lines. */
+/* "text|json|...|prometheus", for usage lines. */
 const char *format_names(void);
 
 int fmt_text_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
@@ -41,6 +41,12 @@ int fmt_junit_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		   FILE *out);
 int fmt_csv_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		 FILE *out);
+int fmt_html_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
+		  FILE *out);
+int fmt_otlp_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
+		  FILE *out);
+int fmt_prometheus_emit(const struct pt_analysis *a,
+			const struct pt_out_opts *o, FILE *out);
 
 /* Shared helpers (format.c). */
 

@@ -2,10 +2,15 @@
  * model.c -- group events per operation, keep durations, detect
  * cache-aside sequences.
  *
- * Sections: growable arrays, the operation table (FNV-1a, open addressing,
- * with a pointer cache in front because the reader hands out the same
- * interned string pointer for every event of a chunk), error tallies and
- * slowest samples, cache-aside, the public entry points.
+ * Sections: growable arrays, the operation table (FNV-1a, open addressing;
+ * loaders map their interned texts to operations themselves, see load.c),
+ * error tallies and slowest samples, cache-aside, the public entry points.
+ *
+ * Order: everything here gives the same figures whatever the order of
+ * events across threads, as long as each thread's events come in the
+ * order it wrote them (the chunk-order pass of load.c relies on it).
+ * Sums are exact integers, percentiles are order statistics, the slowest
+ * samples break ties on time, and cache-aside state is kept per thread.
  */
 #include "model.h"
 
@@ -14,19 +19,13 @@
 
 #include "sql_class.h"
 
-#define TCACHE_SLOTS  1024 /* direct-mapped; a chunk rarely has more texts */
-#define PENDING_SLOTS 1024
+#define PENDING_MIN 64 /* initial slots of the per-thread table */
 
-struct pt_text_cache {
-	const char *text[TCACHE_SLOTS];
-	uint8_t kind[TCACHE_SLOTS];
-	uint32_t op[TCACHE_SLOTS];
-};
-
-/* A GET miss waiting for its SET, per thread. */
+/* Cache-aside state of one thread (or connection, when the thread is
+ * unknown).  Entries are never removed, so probe chains stay whole. */
 struct pt_pending {
-	uint32_t tid;	/* 0 = empty */
-	uint32_t op;	/* the GET's operation: its key pattern */
+	uint32_t tid;	/* 0 = empty slot */
+	uint32_t op;	/* the GET miss's operation + 1; 0 = none pending */
 	uint64_t start; /* the GET's start, wall clock */
 };
 
@@ -108,6 +107,29 @@ const char *model_kind_word(int kind)
 	}
 }
 
+static const char *key_pattern(const char *text)
+{
+	const char *sp = strchr(text, ' ');
+	return sp ? sp + 1 : "";
+}
+
+static int cmd_is(const char *text, const char *const *cmds)
+{
+	size_t len = strcspn(text, " ");
+	for (; *cmds; cmds++)
+		if (strlen(*cmds) == len && !strncmp(text, *cmds, len))
+			return 1;
+	return 0;
+}
+
+static uint8_t cache_aside_role(const char *text)
+{
+	static const char *const reads[] = {"GET", "HGET", "HGETALL", NULL};
+	static const char *const writes[] = {"SET",   "SETEX", "PSETEX", "HSET",
+					     "HMSET", "SETNX", NULL};
+	return cmd_is(text, reads) ? 1 : cmd_is(text, writes) ? 2 : 0;
+}
+
 static uint32_t hash_text(uint8_t kind, const char *t, size_t len)
 {
 	uint32_t h = 2166136261u ^ kind;
@@ -160,6 +182,7 @@ static struct pt_op *op_create(struct pt_model *m, uint8_t kind,
 	op->sql_class =
 	    kind == PT_KIND_MYSQL ? (int8_t)sql_classify(op->text) : -1;
 	op->excluded = m->filter && !m->filter(op, m->filter_arg);
+	op->ca_role = kind == PT_KIND_REDIS ? cache_aside_role(op->text) : 0;
 	size_t at = h & (m->index_cap - 1);
 	while (m->index[at])
 		at = (at + 1) & (m->index_cap - 1);
@@ -185,23 +208,6 @@ struct pt_op *model_op(struct pt_model *m, uint8_t kind, const char *text,
 	return op_create(m, kind, text, len, h);
 }
 
-/* The op of an event, through the pointer cache. */
-static struct pt_op *event_op(struct pt_model *m,
-			      const struct pt_read_event *ev)
-{
-	struct pt_text_cache *c = m->tcache;
-	size_t slot = ((uintptr_t)ev->text >> 3) & (TCACHE_SLOTS - 1);
-	if (c->text[slot] == ev->text && c->kind[slot] == ev->kind)
-		return &m->ops[c->op[slot]];
-	struct pt_op *op = model_op(m, ev->kind, ev->text, ev->text_len);
-	if (!op)
-		return NULL;
-	c->text[slot] = ev->text;
-	c->kind[slot] = ev->kind;
-	c->op[slot] = (uint32_t)(op - m->ops);
-	return op;
-}
-
 static void tally_error(struct pt_op *op, uint8_t outcome, int32_t code)
 {
 	for (int i = 0; i < PT_ERR_SLOTS; i++) {
@@ -222,14 +228,19 @@ static void keep_slowest(struct pt_op *op, uint64_t dur, uint64_t start)
 {
 	int at = op->nslow;
 	if (op->nslow == PT_SLOWEST) {
-		if (dur <= op->slow[PT_SLOWEST - 1].duration_ns)
+		const struct pt_slow_sample *last = &op->slow[PT_SLOWEST - 1];
+		if (dur < last->duration_ns ||
+		    (dur == last->duration_ns && start >= last->start_rt_ns))
 			return;
 		at = PT_SLOWEST - 1;
 	} else {
 		op->nslow++;
 	}
-	/* Insertion into the short list, slowest first. */
-	while (at > 0 && op->slow[at - 1].duration_ns < dur) {
+	/* Insertion into the short list, slowest first, the earlier first
+	 * among equals (so that the list does not depend on event order). */
+	while (at > 0 && (op->slow[at - 1].duration_ns < dur ||
+			  (op->slow[at - 1].duration_ns == dur &&
+			   op->slow[at - 1].start_rt_ns > start))) {
 		op->slow[at] = op->slow[at - 1];
 		at--;
 	}
@@ -255,75 +266,93 @@ static void count_outcome(struct pt_op *op, const struct pt_read_event *ev)
 	}
 }
 
-static const char *key_pattern(const char *text)
+static int pending_grow(struct pt_model *m)
 {
-	const char *sp = strchr(text, ' ');
-	return sp ? sp + 1 : "";
-}
-
-static int cmd_is(const char *text, const char *const *cmds)
-{
-	size_t len = strcspn(text, " ");
-	for (; *cmds; cmds++)
-		if (strlen(*cmds) == len && !strncmp(text, *cmds, len))
-			return 1;
+	size_t cap = m->pending_cap ? m->pending_cap * 2 : PENDING_MIN;
+	struct pt_pending *n = calloc(cap, sizeof(*n));
+	if (!n)
+		return -1;
+	for (size_t i = 0; i < m->pending_cap; i++) {
+		const struct pt_pending *p = &m->pending[i];
+		if (!p->tid)
+			continue;
+		size_t at = (p->tid * 2654435761u) & (cap - 1);
+		while (n[at].tid)
+			at = (at + 1) & (cap - 1);
+		n[at] = *p;
+	}
+	free(m->pending);
+	m->pending = n;
+	m->pending_cap = cap;
 	return 0;
 }
 
+/* The thread's entry, made on first sight.  NULL when out of memory. */
 static struct pt_pending *pending_slot(struct pt_model *m, uint32_t tid)
 {
-	size_t at = (tid * 2654435761u) & (PENDING_SLOTS - 1);
-	for (size_t i = 0; i < PENDING_SLOTS; i++) {
-		struct pt_pending *p =
-		    &m->pending[(at + i) & (PENDING_SLOTS - 1)];
-		if (p->tid == tid || p->tid == 0)
-			return p;
+	if ((m->npending + 1) * 2 > m->pending_cap && pending_grow(m) < 0)
+		return NULL;
+	size_t mask = m->pending_cap - 1;
+	size_t at = (tid * 2654435761u) & mask;
+	while (m->pending[at].tid && m->pending[at].tid != tid)
+		at = (at + 1) & mask;
+	struct pt_pending *p = &m->pending[at];
+	if (!p->tid) {
+		p->tid = tid;
+		m->npending++;
 	}
-	return NULL; /* more live threads than slots: sequence not tracked */
+	return p;
+}
+
+/* The get_or_fetch operation of op's key pattern, made on first use. */
+static struct pt_op *gof_op(struct pt_model *m, size_t opi)
+{
+	if (!m->ops[opi].gof) {
+		const char *pat = key_pattern(m->ops[opi].text);
+		struct pt_op *g =
+		    model_op(m, PT_OPK_GET_OR_FETCH, pat, strlen(pat));
+		if (!g)
+			return NULL;
+		m->ops[opi].gof = (uint32_t)(g - m->ops) + 1; /* ops moved */
+	}
+	return &m->ops[m->ops[opi].gof - 1];
 }
 
 /* Cache-aside: a read that missed, then a write of the same key pattern on
  * the same thread, is one get_or_fetch miss timed from the read's start to
  * the write's end; a read that hit is a get_or_fetch hit. */
-static int track_cache_aside(struct pt_model *m, struct pt_op *op,
+static int track_cache_aside(struct pt_model *m, size_t opi,
 			     const struct pt_read_event *ev, uint64_t start)
 {
-	static const char *const reads[] = {"GET", "HGET", "HGETALL", NULL};
-	static const char *const writes[] = {"SET",   "SETEX", "PSETEX", "HSET",
-					     "HMSET", "SETNX", NULL};
+	uint8_t role = m->ops[opi].ca_role;
+	if (!role || ev->outcome != PT_OUT_OK ||
+	    (role == 1 && !ev->cache_hits && !ev->cache_misses))
+		return 0;
 	uint32_t tid = ev->tid ? ev->tid : ev->conn_id | 0x80000000u;
 	struct pt_pending *p = pending_slot(m, tid);
-	if (!p || ev->outcome != PT_OUT_OK)
-		return 0;
-	const char *pat = key_pattern(op->text);
-	if (cmd_is(op->text, reads) && (ev->cache_hits || ev->cache_misses)) {
-		if (ev->cache_misses == 0) {
-			p->tid = 0;
-			struct pt_op *g =
-			    model_op(m, PT_OPK_GET_OR_FETCH, pat, strlen(pat));
-			if (!g)
-				return -1;
-			if (g->excluded)
-				return 0;
-			g->count++;
-			return samples_push(&g->split[PT_SPLIT_HIT],
-					    ev->duration_ns);
-		}
-		*p = (struct pt_pending){tid, (uint32_t)(op - m->ops), start};
+	if (!p)
+		return -1;
+	if (role == 1 && ev->cache_misses) {
+		p->op = (uint32_t)opi + 1;
+		p->start = start;
 		return 0;
 	}
-	if (p->tid != tid || !cmd_is(op->text, writes))
-		return 0;
-	p->tid = 0;
-	if (strcmp(key_pattern(m->ops[p->op].text), pat))
-		return 0;
+	uint32_t pend = p->op;
 	uint64_t begin = p->start;
-	struct pt_op *g = model_op(m, PT_OPK_GET_OR_FETCH, pat, strlen(pat));
+	if (role == 2 && !pend)
+		return 0;
+	p->op = 0;
+	if (role == 2 && strcmp(key_pattern(m->ops[pend - 1].text),
+				key_pattern(m->ops[opi].text)))
+		return 0;
+	struct pt_op *g = gof_op(m, opi);
 	if (!g)
 		return -1;
 	if (g->excluded)
 		return 0;
 	g->count++;
+	if (role == 1)
+		return samples_push(&g->split[PT_SPLIT_HIT], ev->duration_ns);
 	uint64_t end = start + ev->duration_ns;
 	return samples_push(&g->split[PT_SPLIT_MISS],
 			    end > begin ? end - begin : 0);
@@ -389,21 +418,16 @@ void model_free(struct pt_model *m)
 	free(m->http);
 	free(m->procs);
 	free(m->pending);
-	free(m->tcache);
 	memset(m, 0, sizeof(*m));
 }
 
 int model_begin_process(struct pt_model *m, const char *path, const char *host,
 			const char *exe, int32_t pid, int raw)
 {
-	if (!m->pending)
-		m->pending = calloc(PENDING_SLOTS, sizeof(*m->pending));
-	if (!m->tcache)
-		m->tcache = calloc(1, sizeof(*m->tcache));
-	if (!m->pending || !m->tcache)
-		return -1;
-	memset(m->pending, 0, PENDING_SLOTS * sizeof(*m->pending));
-	memset(m->tcache, 0, sizeof(*m->tcache));
+	/* Thread ids mean nothing across processes. */
+	if (m->pending)
+		memset(m->pending, 0, m->pending_cap * sizeof(*m->pending));
+	m->npending = 0;
 	if (m->nprocs == m->capprocs) {
 		size_t cap = m->capprocs ? m->capprocs * 2 : 8;
 		struct pt_proc_info *n = realloc(m->procs, cap * sizeof(*n));
@@ -423,18 +447,9 @@ int model_begin_process(struct pt_model *m, const char *path, const char *host,
 	return p->path && p->host && p->exe ? 0 : -1;
 }
 
-int model_add(struct pt_model *m, const struct pt_read_event *ev,
-	      uint64_t start_rt)
+int model_add_op(struct pt_model *m, struct pt_op *op,
+		 const struct pt_read_event *ev, uint64_t start_rt)
 {
-	if (!m->tcache && model_begin_process(m, "", "", "", 0, 0) < 0)
-		return -1;
-	if (ev->kind == PT_KIND_NONE || ev->kind >= PT_KIND_COUNT)
-		return 0;
-	struct pt_op *op = event_op(m, ev);
-	if (!op) {
-		m->oom = 1;
-		return -1;
-	}
 	if (op->excluded)
 		return 0;
 	m->events++;
@@ -445,10 +460,25 @@ int model_add(struct pt_model *m, const struct pt_read_event *ev,
 	if (start_rt + ev->duration_ns > m->last_ns)
 		m->last_ns = start_rt + ev->duration_ns;
 	if (add_to_op(m, op, ev, start_rt) < 0 ||
-	    (ev->kind == PT_KIND_REDIS &&
-	     track_cache_aside(m, op, ev, start_rt) < 0)) {
+	    (op->ca_role &&
+	     track_cache_aside(m, (size_t)(op - m->ops), ev, start_rt) < 0)) {
 		m->oom = 1;
 		return -1;
 	}
 	return 0;
+}
+
+int model_add(struct pt_model *m, const struct pt_read_event *ev,
+	      uint64_t start_rt)
+{
+	if (!m->nprocs && model_begin_process(m, "", "", "", 0, 0) < 0)
+		return -1;
+	if (ev->kind == PT_KIND_NONE || ev->kind >= PT_KIND_COUNT)
+		return 0;
+	struct pt_op *op = model_op(m, ev->kind, ev->text, ev->text_len);
+	if (!op) {
+		m->oom = 1;
+		return -1;
+	}
+	return model_add_op(m, op, ev, start_rt);
 }

@@ -62,6 +62,11 @@ struct pt_op {
 	uint64_t errs_other; /* errors whose code found no free slot */
 	struct pt_slow_sample slow[PT_SLOWEST];
 	int nslow;
+	/* Cache-aside, worked out once per operation rather than per event:
+	 * Redis read (1), write (2) or neither (0), and the get_or_fetch
+	 * operation of its key pattern (index + 1; 0 = not made yet). */
+	uint8_t ca_role;
+	uint32_t gof;
 };
 
 struct pt_interval {
@@ -84,7 +89,6 @@ struct pt_proc_info {
 typedef int (*pt_op_filter_fn)(const struct pt_op *op, void *arg);
 
 struct pt_pending;
-struct pt_text_cache;
 
 struct pt_model {
 	struct pt_op *ops;
@@ -104,9 +108,8 @@ struct pt_model {
 	int raw;	   /* some dump holds raw (unredacted) text */
 	pt_op_filter_fn filter;
 	void *filter_arg;
-	struct pt_pending *pending; /* cache-aside: last GET miss per thread */
-	size_t pending_cap;
-	struct pt_text_cache *tcache; /* text pointer -> op, per dump */
+	struct pt_pending *pending; /* cache-aside: per thread, see model.c */
+	size_t npending, pending_cap;
 	int oom;		      /* an allocation failed: results wrong */
 };
 
@@ -122,6 +125,11 @@ int model_begin_process(struct pt_model *m, const char *path, const char *host,
  * -1 when out of memory. */
 int model_add(struct pt_model *m, const struct pt_read_event *ev,
 	      uint64_t start_rt);
+
+/* model_add with the operation already found (model_op), for a loader
+ * that maps its texts to operations itself.  ev->text is not read. */
+int model_add_op(struct pt_model *m, struct pt_op *op,
+		 const struct pt_read_event *ev, uint64_t start_rt);
 
 /* Find or create the operation (kind, text).  NULL when out of memory. */
 struct pt_op *model_op(struct pt_model *m, uint8_t kind, const char *text,

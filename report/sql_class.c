@@ -100,6 +100,70 @@ static int has_aggregate(const char *s)
 	return find_word(s, "group by") != NULL;
 }
 
+static int is_column_char(char c)
+{
+	return is_word_char(c) || c == '.' || c == '`';
+}
+
+/* The first ORDER BY column, without table prefix or quotes, into col. */
+static int order_column(const char *order, char *col, size_t cap)
+{
+	const char *p = order + 8; /* "order by" */
+	while (*p == ' ' || *p == '(')
+		p++;
+	const char *start = p, *name = p;
+	while (is_column_char(*p)) {
+		if (*p == '.')
+			name = p + 1;
+		p++;
+	}
+	if (*name == '`')
+		name++;
+	size_t n = (size_t)(p - name);
+	if (n && name[n - 1] == '`')
+		n--;
+	if (p == start || n == 0 || n >= cap)
+		return 0;
+	memcpy(col, name, n);
+	col[n] = '\0';
+	return 1;
+}
+
+/* Does where (up to end) compare col to a parameter with < > <= >=,
+ * alone or in a row comparison: `created_at < ?`, `(created_at, id) < (?,
+ * ?)`, `f.created_at <= ?`? */
+static int compares_to_param(const char *where, const char *end,
+			     const char *col)
+{
+	size_t cl = strlen(col);
+	for (const char *p = where; p < end && (p = strcasestr(p, col)); p++) {
+		if (p >= end)
+			break;
+		if ((p > where && (is_word_char(p[-1]) && p[-1] != '.')) ||
+		    is_word_char(p[cl]))
+			continue;
+		const char *q = p + cl;
+		/* The rest of a row value: `, id)`. */
+		while (q < end && (is_column_char(*q) || *q == ' ' ||
+				   *q == ',' || *q == ')'))
+			q++;
+		if (q >= end || (*q != '<' && *q != '>'))
+			continue;
+		q++;
+		while (q < end && (*q == '=' || *q == ' ' || *q == '('))
+			q++;
+		if (q < end && *q == '?')
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Pagination: offset (LIMIT ?, ? or OFFSET), keyset (ORDER BY + LIMIT and
+ * a WHERE comparing the first ORDER BY column to a parameter: the next
+ * page after a seen key), or the first page of either (ORDER BY + LIMIT
+ * and no WHERE at all: "the newest N rows of a big table").
+ */
 static int is_pagination(const char *s, const char *where)
 {
 	const char *limit = find_word(s, "limit");
@@ -107,13 +171,14 @@ static int is_pagination(const char *s, const char *where)
 		return 0;
 	if (find_word(limit, "offset") || strchr(limit, ','))
 		return 1;
-	/* Keyset: ordered, limited, and bounded by a range on the key. */
-	if (!where || !find_word(s, "order by"))
+	const char *order = find_word(s, "order by");
+	if (!order || order > limit)
 		return 0;
-	for (const char *p = where; p < limit; p++)
-		if (*p == '<' || *p == '>')
-			return 1;
-	return 0;
+	if (!where)
+		return 1;
+	char col[128];
+	return where < order && order_column(order, col, sizeof(col)) &&
+	       compares_to_param(where, order, col);
 }
 
 /* The WHERE clause is exactly one `column = ?` (an optional limit after). */

@@ -166,16 +166,96 @@ void stats_compute(uint64_t *v, size_t n, struct pt_stats *out)
 	out->p99 = percentile_from(v, n, 99, pos, &pos);
 }
 
-static int cmp_u64(const void *a, const void *b)
+/*
+ * In-place MSD radix sort (American flag sort) over elements of W
+ * uint64_t words keyed by the first: O(n) passes of one byte each, from
+ * the highest byte in which keys differ, no buffer, so that sorting the
+ * millions of request times of a big dump neither allocates (qsort's merge
+ * sort would take a copy) nor calls a comparator per step.
+ */
+#define RADIX_SMALL 48 /* below this, insertion sort is faster */
+
+static void insertion_w(uint64_t *v, size_t n, size_t w)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x[2] = {v[i * w], w > 1 ? v[i * w + 1] : 0};
+		size_t j = i;
+		while (j > 0 && v[(j - 1) * w] > x[0]) {
+			memcpy(&v[j * w], &v[(j - 1) * w], w * sizeof(*v));
+			j--;
+		}
+		memcpy(&v[j * w], x, w * sizeof(*v));
+	}
+}
+
+static void radix_w(uint64_t *v, size_t n, size_t w, int shift)
+{
+	if (n < RADIX_SMALL) {
+		insertion_w(v, n, w);
+		return;
+	}
+	size_t count[256] = {0}, head[256], tail[256];
+	for (size_t i = 0; i < n; i++)
+		count[(v[i * w] >> shift) & 255]++;
+	size_t at = 0;
+	for (int b = 0; b < 256; b++) {
+		head[b] = at;
+		at += count[b];
+		tail[b] = at;
+	}
+	for (int b = 0; b < 256; b++) {
+		while (head[b] < tail[b]) {
+			uint64_t x[2] = {v[head[b] * w],
+					 w > 1 ? v[head[b] * w + 1] : 0};
+			int d = (int)((x[0] >> shift) & 255);
+			/* Follow the cycle until an element lands in b. */
+			while (d != b) {
+				size_t to = head[d]++;
+				uint64_t y[2] = {v[to * w],
+						 w > 1 ? v[to * w + 1] : 0};
+				memcpy(&v[to * w], x, w * sizeof(*v));
+				x[0] = y[0];
+				x[1] = y[1];
+				d = (int)((x[0] >> shift) & 255);
+			}
+			memcpy(&v[head[b] * w], x, w * sizeof(*v));
+			head[b]++;
+		}
+	}
+	if (shift == 0)
+		return;
+	size_t start = 0;
+	for (int b = 0; b < 256; b++) {
+		if (count[b] > 1)
+			radix_w(v + start * w, count[b], w, shift - 8);
+		start += count[b];
+	}
+}
+
+static void sort_words(uint64_t *v, size_t n, size_t w)
+{
+	if (n < 2)
+		return;
+	uint64_t lo = v[0], hi = v[0];
+	for (size_t i = 1; i < n; i++) {
+		lo = v[i * w] < lo ? v[i * w] : lo;
+		hi = v[i * w] > hi ? v[i * w] : hi;
+	}
+	if (lo == hi)
+		return;
+	/* Bytes above the highest differing bit are the same in every key. */
+	int top = 63 - __builtin_clzll(lo ^ hi);
+	radix_w(v, n, w, top / 8 * 8);
 }
 
 void stats_sort_u64(uint64_t *v, size_t n)
 {
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_u64);
+	sort_words(v, n, 1);
+}
+
+void stats_sort_pairs(uint64_t *v, size_t n)
+{
+	sort_words(v, n, 2);
 }
 
 size_t stats_quantile_sample(uint64_t *v, size_t n, double *out, size_t k)

@@ -47,7 +47,10 @@ double stats_mann_whitney(const double *a, size_t na, const double *b,
  * count.  Sorts v. */
 size_t stats_quantile_sample(uint64_t *v, size_t n, double *out, size_t k);
 
-/* Sort ascending (used where a full order is needed). */
+/* Sort ascending (used where a full order is needed).  In place, no
+ * allocation. */
 void stats_sort_u64(uint64_t *v, size_t n);
+/* Sort n pairs of words (v[2i], v[2i+1]) by the first word, in place. */
+void stats_sort_pairs(uint64_t *v, size_t n);
 
 #endif /* PERFTAP_STATS_H */

@@ -10,6 +10,9 @@
  * timing); IN hooks read it after.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -333,4 +336,73 @@ PT_EXPORT int dup3(int fd, int fd2, int flags)
 		errno = e;
 	}
 	return r;
+}
+
+/* fcntl(F_DUPFD / F_DUPFD_CLOEXEC) is a dup: the copy shares the
+ * connection.  fcntl64 is the name programs built with
+ * _FILE_OFFSET_BITS=64 call (glibc >= 2.28), so both are interposed.  The
+ * optional argument is read as one word, as glibc does. */
+static int hook_fcntl(int fd, int cmd, void *arg, int is64)
+{
+	int r =
+	    is64 ? pt_real_fcntl64(fd, cmd, arg) : pt_real_fcntl(fd, cmd, arg);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
+	    __builtin_expect(pt_mapped(fd) || pt_mapped(r), 0)) {
+		int e = errno;
+		pt_on_dup(fd, r);
+		errno = e;
+	}
+	return r;
+}
+
+/* Asm labels, as for sendfile: with _FILE_OFFSET_BITS=64 <fcntl.h>
+ * renames fcntl to fcntl64, and both symbols must exist. */
+PT_EXPORT int pt_hook_fcntl(int fd, int cmd, ...) __asm__("fcntl");
+PT_EXPORT int pt_hook_fcntl64(int fd, int cmd, ...) __asm__("fcntl64");
+
+int pt_hook_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return hook_fcntl(fd, cmd, arg, 0);
+}
+
+int pt_hook_fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return hook_fcntl(fd, cmd, arg, 1);
+}
+
+/* A new socket is never a tracked connection: if its number still maps
+ * to one, that fd was closed where no hook saw it (a raw close(2)), and
+ * the stale slot goes now.  One load for the usual untracked number. */
+PT_EXPORT int socket(int domain, int type, int proto)
+{
+	int r = pt_real_socket(domain, type, proto);
+	if (r >= 0 && __builtin_expect(pt_mapped(r), 0)) {
+		int e = errno;
+		pt_on_close(r);
+		errno = e;
+	}
+	return r;
+}
+
+/* fclose closes its fd inside libc, where close() is not interposed: a
+ * stream over a tracked socket (fdopen) would leave the slot behind for
+ * whatever reuses the number.  The slot goes first, as in close(). */
+PT_EXPORT int fclose(FILE *f)
+{
+	if (f) {
+		int e = errno;
+		int fd = fileno_unlocked(f); /* EBADF for memory streams */
+		if (fd >= 0 && __builtin_expect(pt_mapped(fd), 0))
+			pt_on_close(fd);
+		errno = e;
+	}
+	return pt_real_fclose(f);
 }

@@ -739,3 +739,22 @@ __attribute__((constructor)) static void pt_init(int argc, char **argv)
 		pthread_atfork(NULL, NULL, after_fork_child);
 	pt_tflags.guard--;
 }
+
+/* ---- 7. entry points for hooks_tls.c (TLS plaintext; TLS engineer) ----
+ * hooks_tls.c feeds a connection's SSL plaintext itself (it holds the
+ * slot's lock); these give it the pieces of sections 2 and 3 it needs. */
+
+void pt_conn_decide_locked(struct pt_conn *c, enum pt_proto proto)
+{
+	conn_decide(c, proto);
+}
+
+void pt_shim_count(enum pt_counter what)
+{
+	count(what);
+}
+
+void pt_shim_drop(enum pt_drop_cause why)
+{
+	drop(why);
+}

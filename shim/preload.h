@@ -76,4 +76,11 @@ void pt_on_close(int fd);
 void pt_on_close_range(unsigned int first, unsigned int last);
 void pt_on_dup(int oldfd, int newfd);
 
+/* ---- for hooks_tls.c (TLS plaintext; TLS engineer) ---- */
+/* Give c (locked, undecided) a decoder for proto, as sniffing does. */
+void pt_conn_decide_locked(struct pt_conn *c, enum pt_proto proto);
+/* Bump a dump counter / drop counter (no-op without a writer). */
+void pt_shim_count(enum pt_counter what);
+void pt_shim_drop(enum pt_drop_cause why);
+
 #endif /* PERFTAP_PRELOAD_H */

@@ -689,6 +689,14 @@ static void host_value(struct proto_http *h, struct proto_http_msg *m,
 	if (m != &h->req || m->host_seen)
 		return;
 	m->host_seen = 1;
+	/* A host name holds no blank or control byte: cut at the first one,
+	 * so that no NUL or line break reaches the event text. */
+	for (size_t i = 0; i < vl; i++)
+		if ((unsigned char)v[i] <= ' ' || v[i] == 0x7f) {
+			vl = i;
+			over = 1;
+			break;
+		}
 	h->host_len = (uint32_t)min_sz(vl, PROTO_HTTP_HOST);
 	memcpy(h->host, v, h->host_len);
 	h->host_cut = over || h->host_len < vl;

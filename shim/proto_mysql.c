@@ -880,6 +880,11 @@ static void text_sql(struct proto_mysql *m, struct proto_mysql_cmd *c,
 		if (n > room - 1)
 			n = room - 1;
 		memcpy(out + plen, m->sql, n);
+		/* Event texts hold no NUL (the report reads C strings); SQL
+		 * treats a NUL outside quotes as a blank. */
+		for (size_t k = plen; k < plen + n; k++)
+			if (out[k] == '\0')
+				out[k] = ' ';
 		out[plen + n] = '\0';
 		c->flags |= PT_EV_RAW;
 		if (n < m->sql_total)

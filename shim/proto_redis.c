@@ -668,8 +668,14 @@ static size_t rq_text(struct proto_redis *r, char *out, int *cut)
 			k = r->rq_key_len;
 			if (k > r->raw_max)
 				k = r->raw_max, *cut = 1;
+			size_t from = n;
 			*cut |= text_put(out, PROTO_REDIS_TEXT_CAP, &n,
 					 r->rq_key, k);
+			/* Keys are binary-safe; event texts hold no NUL (the
+			 * report reads them as C strings). */
+			for (; from < n; from++)
+				if (out[from] == '\0')
+					out[from] = ' ';
 		} else if (room > 1) {
 			k = pt_redis_key_pattern(r->rq_key, r->rq_key_len,
 						 out + n, room);
@@ -1465,6 +1471,13 @@ enum pt_feed_status proto_redis_feed(struct proto_redis *r, enum pt_dir dir,
 
 void proto_redis_close(struct proto_redis *r, uint64_t now_ns)
 {
+	/* After a desync nothing is reported (as the other decoders): the
+	 * replies may have come and gone undecoded, and an abort timed at
+	 * the close could be hours late. */
+	while (r->count && r->stopped) {
+		r->rp_bytes = 0;
+		ring_pop(r);
+	}
 	while (r->count) {
 		struct proto_redis_entry *e = ring_head(r);
 		struct pt_op op;

@@ -224,3 +224,31 @@ int pt_real_close_range(unsigned int first, unsigned int last, int flags)
 	return -1;
 #endif
 }
+
+int pt_real_fcntl(int fd, int cmd, void *arg)
+{
+	__typeof__(real_fcntl) f = PT_GET(fcntl);
+	return f ? f(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
+int pt_real_fcntl64(int fd, int cmd, void *arg)
+{
+	__typeof__(real_fcntl64) f = PT_GET(fcntl64);
+	return f ? f(fd, cmd, arg) : pt_real_fcntl(fd, cmd, arg);
+}
+
+int pt_real_socket(int domain, int type, int proto)
+{
+	__typeof__(real_socket) f = PT_GET(socket);
+	return f ? f(domain, type, proto)
+		 : (int)syscall(SYS_socket, domain, type, proto);
+}
+
+int pt_real_fclose(FILE *fp)
+{
+	__typeof__(real_fclose) f = PT_GET(fclose);
+	if (f)
+		return f(fp);
+	errno = EBADF;
+	return EOF;
+}

@@ -16,6 +16,7 @@
 #define PERFTAP_REAL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -46,7 +47,11 @@
 	X(int, dup, (int))                                                     \
 	X(int, dup2, (int, int))                                               \
 	X(int, dup3, (int, int, int))                                          \
-	X(int, close_range, (unsigned int, unsigned int, int))
+	X(int, close_range, (unsigned int, unsigned int, int))                 \
+	X(int, fcntl, (int, int, ...))                                         \
+	X(int, fcntl64, (int, int, ...))                                       \
+	X(int, socket, (int, int, int))                                        \
+	X(int, fclose, (FILE *))
 
 #define PT_REAL_DECL(ret, name, args) extern ret(*real_##name) args;
 PT_REAL_LIST(PT_REAL_DECL)
@@ -87,5 +92,13 @@ int pt_real_dup(int fd);
 int pt_real_dup2(int fd, int fd2);
 int pt_real_dup3(int fd, int fd2, int flags);
 int pt_real_close_range(unsigned int first, unsigned int last, int flags);
+/* fcntl with its one optional argument as a word (every command takes an
+ * int, a pointer or nothing; glibc reads it the same way). */
+int pt_real_fcntl(int fd, int cmd, void *arg);
+int pt_real_fcntl64(int fd, int cmd, void *arg);
+int pt_real_socket(int domain, int type, int proto);
+/* No system call stands in for fclose: before the pointer is known (only
+ * inside dlsym) it fails with EBADF and leaves the stream alone. */
+int pt_real_fclose(FILE *f);
 
 #endif /* PERFTAP_REAL_H */

@@ -26,7 +26,7 @@
 
 #include "oplog.h"
 
-#define THREADS 16
+#define THREADS	   16
 #define BLOB_BYTES (20u * 1024 * 1024)
 
 static int use_unix;
@@ -47,7 +47,8 @@ static MYSQL *db_connect(unsigned long flags)
 	const char *sock = NULL;
 	if (use_unix) {
 		host = "localhost";
-		sock = env_or("PERFTAP_MYSQL_SOCKET", "/run/mysqld/mysqld.sock");
+		sock =
+		    env_or("PERFTAP_MYSQL_SOCKET", "/run/mysqld/mysqld.sock");
 		port = 0;
 	}
 	unsigned proto = use_unix ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
@@ -368,8 +369,8 @@ int main(int argc, char **argv)
 	int n = argc > 3 ? atoi(argv[3]) : 10;
 	if (mysql_library_init(0, NULL, NULL))
 		return 2;
-	MYSQL *m = db_connect(!strcmp(what, "multi") ? CLIENT_MULTI_STATEMENTS
-						      : 0);
+	MYSQL *m =
+	    db_connect(!strcmp(what, "multi") ? CLIENT_MULTI_STATEMENTS : 0);
 	if (!m)
 		return 3;
 	int rc;

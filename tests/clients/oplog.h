@@ -31,8 +31,8 @@ struct oplog_entry {
 };
 
 static struct oplog_entry oplog[OPLOG_MAX];
-static uint32_t oplog_n;      /* atomic: next free entry */
-static uint32_t oplog_lost;   /* atomic: entries past OPLOG_MAX */
+static uint32_t oplog_n;    /* atomic: next free entry */
+static uint32_t oplog_lost; /* atomic: entries past OPLOG_MAX */
 
 static inline uint64_t oplog_now(void)
 {

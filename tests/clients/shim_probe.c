@@ -12,6 +12,19 @@
  *                                original, then N on the original number
  *   shim_probe bytewise N        N PINGs sent and read one byte at a time
  *                                on a non-blocking socket
+ *   shim_probe fcntldup N        N PINGs on an fcntl(F_DUPFD) copy after
+ *                                closing the original, N more on an
+ *                                F_DUPFD_CLOEXEC copy of that
+ *   shim_probe reuse N           N PINGs, fclose of an fdopen'd socket,
+ *                                the number reused by a file carrying RESP
+ *                                bytes; N PINGs, a raw-syscall close, the
+ *                                number reused by a UDP socket carrying
+ *                                RESP datagrams (no event may come of it)
+ *   shim_probe loaded            "perftap mapped: 1" when a library whose
+ *                                name holds "perftap" is in this process
+ *   shim_probe eintr N           N BLPOPs (50 ms) whose blocking read is
+ *                                interrupted by a 1 ms SIGALRM (no
+ *                                SA_RESTART) and retried on EINTR
  *
  * Redis from PERFTAP_REDIS_HOST / PERFTAP_REDIS_PORT (127.0.0.1:6379).
  * Exit status 0 when every reply was as expected.
@@ -21,6 +34,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +276,146 @@ static int do_bytewise(int n)
 	return bad;
 }
 
+static int do_fcntldup(int n)
+{
+	int fd = redis_connect();
+	int fd2 = fcntl(fd, F_DUPFD, 40);
+	close(fd);
+	int rc = fd2 < 40 || pings(fd2, n);
+	int fd3 = fcntl(fd2, F_DUPFD_CLOEXEC, 60);
+	close(fd2);
+	rc |= fd3 < 60 || pings(fd3, n);
+	close(fd3);
+	printf("fcntldup: %s\n", rc ? "FAIL" : "ok");
+	return rc ? 1 : 0;
+}
+
+#define PING_LEN (sizeof(PING) - 1)
+#define PONG_LEN (sizeof(PONG) - 1)
+
+/* The number of a tracked socket, closed where the shim cannot see it
+ * (fclose: libc's internal close), reused by a file that carries a RESP
+ * request and reply. */
+static int reuse_by_file(int n)
+{
+	int fd = redis_connect();
+	int rc = pings(fd, n);
+	FILE *f = fdopen(fd, "r+");
+	if (!f || fclose(f) != 0)
+		return 1;
+	char path[] = "/tmp/shim_probe.XXXXXX";
+	int file = mkstemp(path);
+	if (file < 0)
+		return 1;
+	unlink(path);
+	printf("file reused the number: %d\n", file == fd);
+	char buf[PONG_LEN];
+	rc |= write(file, PING PONG, PING_LEN + PONG_LEN) !=
+	      (ssize_t)(PING_LEN + PONG_LEN);
+	rc |= lseek(file, (off_t)PING_LEN, SEEK_SET) != (off_t)PING_LEN;
+	rc |= read_full(file, buf, PONG_LEN) != 0;
+	close(file);
+	return rc;
+}
+
+/* The same after a raw close(2), the number reused by socket(). */
+static int reuse_by_socket(int n)
+{
+	int fd = redis_connect();
+	int rc = pings(fd, n);
+	syscall(SYS_close, fd);
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	int b = socket(AF_INET, SOCK_DGRAM, 0);
+	printf("socket reused the number: %d\n", u == fd);
+	struct sockaddr_in lo = {.sin_family = AF_INET};
+	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct sockaddr_in ua = lo, ba = lo;
+	socklen_t l = sizeof(ua);
+	rc |= bind(u, (struct sockaddr *)&lo, sizeof(lo)) != 0;
+	rc |= getsockname(u, (struct sockaddr *)&ua, &l) != 0;
+	l = sizeof(ba);
+	rc |= bind(b, (struct sockaddr *)&lo, sizeof(lo)) != 0;
+	rc |= getsockname(b, (struct sockaddr *)&ba, &l) != 0;
+	char buf[64];
+	rc |= sendto(u, PING, PING_LEN, 0, (struct sockaddr *)&ba,
+		     sizeof(ba)) != (ssize_t)PING_LEN;
+	rc |= recv(b, buf, sizeof(buf), 0) != (ssize_t)PING_LEN;
+	rc |= sendto(b, PONG, PONG_LEN, 0, (struct sockaddr *)&ua,
+		     sizeof(ua)) != (ssize_t)PONG_LEN;
+	rc |= recvfrom(u, buf, sizeof(buf), 0, NULL, NULL) != (ssize_t)PONG_LEN;
+	close(u);
+	close(b);
+	return rc;
+}
+
+static int do_reuse(int n)
+{
+	int rc = reuse_by_file(n);
+	rc |= reuse_by_socket(n);
+	printf("reuse: %s\n", rc ? "FAIL" : "ok");
+	return rc ? 1 : 0;
+}
+
+static int do_loaded(void)
+{
+	char line[4096];
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+	while (f && fgets(line, sizeof(line), f))
+		found |= strstr(line, "perftap") != NULL;
+	if (f)
+		fclose(f);
+	printf("perftap mapped: %d\n", found);
+	return f ? 0 : 1;
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+#define BLPOP	  "*3\r\n$5\r\nBLPOP\r\n$11\r\nprobe:eintr\r\n$4\r\n0.05\r\n"
+#define NIL_ARRAY "*-1\r\n"
+
+static int do_eintr(int n)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	int fd = redis_connect();
+	int rc = 0;
+	long eintr = 0;
+	for (int i = 0; i < n && !rc; i++) {
+		struct itimerval it = {{0, 1000}, {0, 1000}};
+		setitimer(ITIMER_REAL, &it, NULL);
+		rc |= write(fd, BLPOP, sizeof(BLPOP) - 1) !=
+		      (ssize_t)(sizeof(BLPOP) - 1);
+		char buf[sizeof(NIL_ARRAY) - 1];
+		size_t got = 0;
+		/* Bounded: each EINTR is one 1 ms tick of a 50 ms wait. */
+		for (int k = 0; k < 100000 && got < sizeof(buf) && !rc; k++) {
+			ssize_t r = read(fd, buf + got, sizeof(buf) - got);
+			if (r < 0 && errno == EINTR)
+				eintr++;
+			else if (r <= 0)
+				rc = 1;
+			else
+				got += (size_t)r;
+		}
+		struct itimerval off = {{0, 0}, {0, 0}};
+		setitimer(ITIMER_REAL, &off, NULL);
+		rc |= got != sizeof(buf) || memcmp(buf, NIL_ARRAY, got);
+	}
+	rc |= pings(fd, 1);
+	close(fd);
+	printf("eintr seen: %d\n", eintr > 0);
+	printf("eintr: %s\n", rc ? "FAIL" : "ok");
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -279,6 +434,14 @@ int main(int argc, char **argv)
 		return do_dup(n);
 	if (!strcmp(argv[1], "bytewise"))
 		return do_bytewise(n);
+	if (!strcmp(argv[1], "fcntldup"))
+		return do_fcntldup(n);
+	if (!strcmp(argv[1], "reuse"))
+		return do_reuse(n);
+	if (!strcmp(argv[1], "loaded"))
+		return do_loaded();
+	if (!strcmp(argv[1], "eintr"))
+		return do_eintr(n);
 	if (!strcmp(argv[1], "pings")) {
 		int fd = redis_connect();
 		int rc = pings(fd, n);

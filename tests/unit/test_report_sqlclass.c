@@ -46,6 +46,51 @@ Test(sql_class, shapes_win_in_order)
 	expect("select * from t", PT_SQL_OTHER);
 }
 
+Test(sql_class, ordered_limit_without_where_is_a_first_page)
+{
+	expect("select id,fir_number,status,created_at from fir_records "
+	       "order by created_at desc,id desc limit ?",
+	       PT_SQL_PAGINATION);
+	expect("select * from t order by id limit ?", PT_SQL_PAGINATION);
+	/* A limit alone is no page: no order to continue from. */
+	expect("select * from t limit ?", PT_SQL_OTHER);
+	/* An order without a limit reads the whole table. */
+	expect("select * from t order by id", PT_SQL_OTHER);
+}
+
+Test(sql_class, keyset_compares_the_order_column_to_a_parameter)
+{
+	expect("select * from t where id > ? order by id limit ?",
+	       PT_SQL_PAGINATION);
+	expect("select * from t where t.created_at <= ? order by "
+	       "t.created_at desc limit ?",
+	       PT_SQL_PAGINATION);
+	expect("select * from t where (created_at, id) < (?, ?) order by "
+	       "created_at desc, id desc limit ?",
+	       PT_SQL_PAGINATION);
+	expect("select * from t where user_id = ? and `seq` > ? order by "
+	       "`seq` limit ?",
+	       PT_SQL_PAGINATION);
+	/* A range on another column is a filter, not a page boundary. */
+	expect("select * from t where age > ? order by name limit ?",
+	       PT_SQL_INDEXED_SELECT);
+	/* The newest rows of one user: a filtered select. */
+	expect("select * from t where user_id = ? order by created_at desc "
+	       "limit ?",
+	       PT_SQL_INDEXED_SELECT);
+	/* A column whose name ends like the order column does not count. */
+	expect("select * from t where other_id > ? order by id limit ?",
+	       PT_SQL_INDEXED_SELECT);
+}
+
+Test(sql_class, offset_forms_are_pagination_with_or_without_where)
+{
+	expect("select * from t where user_id = ? order by id limit ?, ?",
+	       PT_SQL_PAGINATION);
+	expect("select * from t where user_id = ? limit ? offset ?",
+	       PT_SQL_PAGINATION);
+}
+
 Test(sql_class, writes_ddl_and_transactions)
 {
 	expect("insert into t (a, b) values (?, ?)", PT_SQL_WRITE);

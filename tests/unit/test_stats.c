@@ -152,3 +152,60 @@ Test(stats, quantile_sample_keeps_extremes_and_is_bounded)
 	cr_assert_eq(k, 3);
 	cr_assert(NEAR(out[0], 1) && NEAR(out[2], 3));
 }
+
+static uint64_t lcg(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return *s >> 20;
+}
+
+static int cmp_u64_test(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+Test(stats, radix_sort_matches_qsort_on_every_shape)
+{
+	/* Sizes around the insertion-sort cut-off, wide and narrow key
+	 * ranges (one byte, or all 64 bits), many ties. */
+	static const size_t sizes[] = {0, 1, 2, 47, 48, 49, 1000, 100000};
+	static const uint64_t masks[] = {0xff, 0xffff00, ~0ull, 7};
+	uint64_t seed = 1;
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+		for (size_t k = 0; k < sizeof(masks) / sizeof(masks[0]); k++) {
+			size_t n = sizes[s];
+			uint64_t *a = malloc((n + 1) * sizeof(*a));
+			uint64_t *b = malloc((n + 1) * sizeof(*b));
+			for (size_t i = 0; i < n; i++)
+				a[i] = b[i] = (lcg(&seed) * 0x9e3779b97f4a7c15ull) &
+					      masks[k];
+			stats_sort_u64(a, n);
+			qsort(b, n, sizeof(*b), cmp_u64_test);
+			cr_assert(n == 0 || !memcmp(a, b, n * sizeof(*a)),
+				  "n %zu mask %zu", n, k);
+			free(a);
+			free(b);
+		}
+}
+
+Test(stats, pair_sort_orders_by_first_word_and_keeps_pairs)
+{
+	enum { N = 20000 };
+	uint64_t *v = malloc(2 * N * sizeof(*v));
+	uint64_t seed = 3, sum_before = 0, sum_after = 0;
+	for (size_t i = 0; i < N; i++) {
+		v[2 * i] = 1700000000000000000ull + lcg(&seed) % 1000000;
+		v[2 * i + 1] = v[2 * i] * 3 + 1; /* payload tied to its key */
+		sum_before += v[2 * i + 1];
+	}
+	stats_sort_pairs(v, N);
+	for (size_t i = 0; i < N; i++) {
+		cr_assert_eq(v[2 * i + 1], v[2 * i] * 3 + 1);
+		if (i)
+			cr_assert_leq(v[2 * (i - 1)], v[2 * i]);
+		sum_after += v[2 * i + 1];
+	}
+	cr_assert_eq(sum_before, sum_after);
+	free(v);
+}

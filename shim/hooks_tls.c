@@ -1,0 +1,523 @@
+/*
+ * hooks_tls.c -- OpenSSL interposition: the plaintext of SSL_read,
+ * SSL_write, SSL_read_ex and SSL_write_ex is decoded in place of the
+ * ciphertext the socket hooks would see.
+ *
+ * Sections:
+ *   1. resolving the real OpenSSL functions (lazily: the program may not
+ *      use OpenSSL at all, and Python loads it RTLD_LOCAL)
+ *   2. per-connection TLS state
+ *   3. feeding plaintext
+ *   4. the hooks
+ *
+ * How ciphertext is kept away from the decoders: every hooked SSL_* call
+ * raises this thread's pt_tflags.api_depth around the real call, so the
+ * socket hooks it reaches (read/recv/write/send on the SSL's fd) see an
+ * untracked fd.  The handshake, shutdown and peek calls are hooked for that
+ * reason only.  Once plaintext has been seen on a connection its slot is
+ * also made passive, so that stray socket calls outside OpenSSL are
+ * ignored too; this file keeps its own per-slot state (section 2) and
+ * feeds the decoder past the passive flag.
+ *
+ * Cases:
+ *   - MySQL: the SSLRequest goes in clear through send(); the decoder stops
+ *     with PT_NOTE_TLS (slot passive).  The first plaintext call resumes it
+ *     (proto_mysql_resume_tls) and feeds the handshake response and every
+ *     command after it.
+ *   - A port-decided connection (rediss:// on a Redis port): the decoder
+ *     has seen nothing (the ClientHello went through SSL_do_handshake), so
+ *     the plaintext starts the stream.
+ *   - An undecided connection (HTTPS client or server, TLS on an unknown
+ *     port): the plaintext is sniffed like socket bytes.
+ * Events from plaintext carry PT_EV_TLS (the decoder's sink is wrapped).
+ *
+ * Not covered: SSL objects whose BIO is not a socket (memory BIOs:
+ * Python's asyncio SSL, SSLObject): SSL_get_rfd gives -1, the socket path
+ * sees a ClientHello and leaves the connection alone.
+ *
+ * Rules as in hooks.c: return value and errno unchanged (OpenSSL reports
+ * SSL_ERROR_SYSCALL through errno), no malloc after the one-time symbol
+ * resolution, every lock a try-lock.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "preload.h"
+#include "sniff.h"
+
+#define PT_EXPORT __attribute__((visibility("default")))
+
+typedef struct ssl_st SSL; /* opaque: the shim never links libssl */
+
+/* ---- 1. resolving the real OpenSSL functions ---- */
+
+enum tls_fn {
+	F_READ,
+	F_WRITE,
+	F_READ_EX,
+	F_WRITE_EX,
+	F_PEEK,
+	F_PEEK_EX,
+	F_DO_HANDSHAKE,
+	F_CONNECT,
+	F_ACCEPT,
+	F_SHUTDOWN,
+	F_GET_RFD,
+	F_GET_WFD,
+	F_COUNT
+};
+
+static const char *const tls_names[F_COUNT] = {
+    [F_READ] = "SSL_read",
+    [F_WRITE] = "SSL_write",
+    [F_READ_EX] = "SSL_read_ex",
+    [F_WRITE_EX] = "SSL_write_ex",
+    [F_PEEK] = "SSL_peek",
+    [F_PEEK_EX] = "SSL_peek_ex",
+    [F_DO_HANDSHAKE] = "SSL_do_handshake",
+    [F_CONNECT] = "SSL_connect",
+    [F_ACCEPT] = "SSL_accept",
+    [F_SHUTDOWN] = "SSL_shutdown",
+    [F_GET_RFD] = "SSL_get_rfd",
+    [F_GET_WFD] = "SSL_get_wfd",
+};
+
+/* Filled once per name; a race fills it twice with the same value. */
+static void *tls_real[F_COUNT];
+
+/* Library names tried last, newest first. */
+static const char *const tls_libs[] = {"libssl.so.3", "libssl.so.1.1",
+				       "libssl.so"};
+
+/* 1 if f is one of this library's own functions (a lookup that found
+ * the hook again). */
+static int is_self(void *f)
+{
+	Dl_info self, other;
+	if (!dladdr((void *)is_self, &self) || !dladdr(f, &other))
+		return 0;
+	return self.dli_fbase == other.dli_fbase;
+}
+
+static void *sym_in(const char *lib, const char *name)
+{
+	void *h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
+	if (!h)
+		return NULL;
+	void *f = dlsym(h, name);
+	dlclose(h); /* RTLD_NOLOAD took a reference */
+	return f && !is_self(f) ? f : NULL;
+}
+
+/* Where is the real `name`?  RTLD_NEXT first (a program linked with
+ * libssl).  Note: RTLD_NEXT only searches the global scope, and Python's
+ * _ssl module (with libssl) is dlopen'ed RTLD_LOCAL; then the library of
+ * the caller is asked (its own dependency tree holds the libssl it was
+ * bound to), then libssl by name. */
+static void *tls_lookup(const char *name, const void *caller)
+{
+	void *f = dlsym(RTLD_NEXT, name);
+	if (f && !is_self(f))
+		return f;
+	Dl_info info;
+	if (caller && dladdr(caller, &info) && info.dli_fname &&
+	    info.dli_fname[0] && (f = sym_in(info.dli_fname, name)))
+		return f;
+	for (size_t i = 0; i < sizeof(tls_libs) / sizeof(tls_libs[0]); i++)
+		if ((f = sym_in(tls_libs[i], name)))
+			return f;
+	return NULL;
+}
+
+/* The real function, resolving it on first use.  The shim's guard is
+ * raised while dlopen/dlsym run (they may read files, allocate). */
+static void *tls_fn(enum tls_fn which, const void *caller)
+{
+	void *f = __atomic_load_n(&tls_real[which], __ATOMIC_ACQUIRE);
+	if (__builtin_expect(f != NULL, 1))
+		return f;
+	int e = errno;
+	pt_tflags.guard++;
+	f = tls_lookup(tls_names[which], caller);
+	pt_tflags.guard--;
+	errno = e;
+	/* Release: the pointer is a complete value; nothing else to order. */
+	if (f)
+		__atomic_store_n(&tls_real[which], f, __ATOMIC_RELEASE);
+	return f;
+}
+
+typedef int (*ssl_io_fn)(SSL *, void *, int);
+typedef int (*ssl_wio_fn)(SSL *, const void *, int);
+typedef int (*ssl_io_ex_fn)(SSL *, void *, size_t, size_t *);
+typedef int (*ssl_wio_ex_fn)(SSL *, const void *, size_t, size_t *);
+typedef int (*ssl_int_fn)(SSL *);
+typedef int (*ssl_fd_fn)(const SSL *);
+
+/* ---- 2. per-connection TLS state ----
+ *
+ * One word per slot of the fd table: (slot generation << 8) | state.  A
+ * word whose generation is not the slot's is stale (a previous tenant) and
+ * reads as TLS_OFF, so nothing needs clearing when a slot is reused.
+ * Read and written only by the holder of the slot's lock (fdtab.h F2). */
+enum tls_state {
+	TLS_OFF = 0, /* no plaintext seen yet: socket bytes are the stream */
+	TLS_ON,	     /* the stream is the plaintext; the slot is passive */
+	TLS_STOPPED, /* plaintext is not decoded (desync, busy, fork...) */
+};
+
+static uint64_t tls_slot[PT_FDTAB_SLOTS_MAX];
+
+static enum tls_state state_get(const struct pt_conn *c)
+{
+	uint64_t w = tls_slot[c->index];
+	return (uint32_t)(w >> 8) == c->gen ? (enum tls_state)(w & 0xff)
+					    : TLS_OFF;
+}
+
+static void state_set(struct pt_conn *c, enum tls_state s)
+{
+	tls_slot[c->index] = (uint64_t)c->gen << 8 | (uint64_t)s;
+}
+
+/* The sink every decoder reports through, wrapped so that plaintext
+ * events carry PT_EV_TLS.  The original op is preload.c's (one function
+ * for every connection), kept the first time a sink is wrapped. */
+static void (*orig_op)(void *arg, const struct pt_op *op);
+
+static void tls_sink_op(void *arg, const struct pt_op *op)
+{
+	struct pt_op o = *op;
+	o.flags |= PT_EV_TLS;
+	void (*f)(void *, const struct pt_op *) =
+	    __atomic_load_n(&orig_op, __ATOMIC_ACQUIRE);
+	if (f)
+		f(arg, &o);
+}
+
+/* Note: MySQL and HTTP decoders copy the sink at init, the Redis decoder
+ * points at c->sink; both places are rewired. */
+static void wrap_sink(struct pt_conn *c)
+{
+	if (c->sink.op == tls_sink_op || !c->sink.op)
+		return;
+	/* Release: orig_op is read by tls_sink_op on any thread. */
+	__atomic_store_n(&orig_op, c->sink.op, __ATOMIC_RELEASE);
+	c->sink.op = tls_sink_op;
+	switch (c->proto) {
+#ifdef PT_HAVE_MYSQL
+	case PT_PROTO_MYSQL:
+		c->dec.mysql.sink.op = tls_sink_op;
+		break;
+#endif
+#ifdef PT_HAVE_HTTP
+	case PT_PROTO_HTTP:
+		c->dec.http.sink.op = tls_sink_op;
+		break;
+#endif
+	default:
+		break;
+	}
+}
+
+/* A forked child must not decode its parent's TLS streams (fdtab makes
+ * every inherited slot passive and undecided; without this, the first
+ * SSL_read would start a fresh decoder mid-stream). */
+static void tls_after_fork_child(void)
+{
+	for (uint32_t i = 0; i < pt_fdtab.nslots && i < PT_FDTAB_SLOTS_MAX;
+	     i++) {
+		struct pt_conn *c = &pt_fdtab.slots[i];
+		if (__atomic_load_n(&c->used, __ATOMIC_RELAXED))
+			state_set(c, TLS_STOPPED);
+	}
+}
+
+__attribute__((constructor(200))) static void tls_init(void)
+{
+	pthread_atfork(NULL, NULL, tls_after_fork_child);
+}
+
+/* ---- 3. feeding plaintext ---- */
+
+/* The slot at fd, locked, passive or not; NULL when untracked, dead,
+ * stale or busy (busy: the plaintext stream now has a hole). */
+static struct pt_conn *tls_acquire(int fd)
+{
+	uint32_t cap = __atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED);
+	if ((unsigned)fd >= cap)
+		return NULL;
+	/* Acquire: pairs with fdtab_attach's release (slot fields). */
+	uint32_t w = __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_ACQUIRE);
+	if (w == 0)
+		return NULL;
+	struct pt_conn *c = &pt_fdtab.slots[(w & 0xffffu) - 1];
+	if (!fdtab_trylock(c)) {
+		uint32_t l = __atomic_load_n(&c->lock, __ATOMIC_RELAXED);
+		if (!(l & PT_CONN_DEAD))
+			pt_shim_drop(PT_DROP_BUSY);
+		return NULL;
+	}
+	if (c->gen == (w >> 16) &&
+	    __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_RELAXED) == w)
+		return c;
+	fdtab_release(&pt_fdtab, c);
+	return NULL;
+}
+
+/* First plaintext on c: does the TLS layer take the stream over? */
+static enum tls_state tls_begin(struct pt_conn *c)
+{
+	if (c->decided && fdtab_is_passive(c)) {
+#ifdef PT_HAVE_MYSQL
+		/* Stopped at the SSLRequest: the plaintext continues it. */
+		if (c->proto == PT_PROTO_MYSQL &&
+		    proto_mysql_resume_tls(&c->dec.mysql) == 0) {
+			wrap_sink(c);
+			return TLS_ON;
+		}
+#endif
+		return TLS_STOPPED; /* desync, busy drop... earlier */
+	}
+	/* Decided by port with nothing fed (the handshake went through the
+	 * hooks below), or undecided: a ClientHello sniffed as unknown
+	 * leaves an undecided passive slot, and its plaintext is sniffed
+	 * afresh. */
+	c->sniff_len = 0;
+	fdtab_set_passive(c); /* the socket hooks leave it alone from now */
+	if (c->decided)
+		wrap_sink(c);
+	return TLS_ON;
+}
+
+/* Undecided: choose a protocol from the plaintext's first bytes (as
+ * preload.c does with socket bytes).  Returns 1 when c has a decoder and
+ * buf should be fed (a gathered prefix has been fed already). */
+static int tls_sniff(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
+		     size_t n, uint64_t t)
+{
+	uint8_t head[PT_SNIFF_BYTES];
+	size_t have = c->sniff_len && c->sniff_dir == dir ? c->sniff_len : 0;
+	size_t take = n < sizeof(head) - have ? n : sizeof(head) - have;
+	memcpy(head, c->sniff, have);
+	memcpy(head + have, buf, take);
+
+	enum pt_proto p;
+	enum sniff_verdict v =
+	    sniff_by_bytes(c->role, dir, head, have + take, &p);
+	if (v == SNIFF_MORE && take == n && have + take < sizeof(head)) {
+		memcpy(c->sniff, head, have + take);
+		c->sniff_len = (uint8_t)(have + take);
+		c->sniff_dir = (uint8_t)dir;
+		return 0;
+	}
+	if (v != SNIFF_YES || !sniff_supported(p)) {
+		pt_shim_count(PT_CNT_CONN_UNKNOWN);
+		state_set(c, TLS_STOPPED);
+		return 0;
+	}
+	pt_conn_decide_locked(c, p);
+	wrap_sink(c);
+	if (have && sniff_decoder_feed(&c->dec, c->proto, dir, c->sniff, have,
+				       t) != PT_FEED_OK) {
+		state_set(c, TLS_STOPPED);
+		return 0;
+	}
+	return 1;
+}
+
+/* n plaintext bytes moved through SSL on fd.  t: for OUT, the clock
+ * before the call (client timing, proto.h); 0 otherwise. */
+static void tls_feed(int fd, enum pt_dir dir, const void *buf, size_t n,
+		     uint64_t t)
+{
+	struct pt_conn *c = tls_acquire(fd);
+	if (!c)
+		return;
+	enum tls_state s = state_get(c);
+	if (s == TLS_OFF) {
+		s = tls_begin(c);
+		state_set(c, s);
+	}
+	if (s == TLS_ON) {
+		if (!(dir == PT_DIR_OUT && c->role == PT_ROLE_CLIENT && t))
+			t = pt_now();
+		if (dir == PT_DIR_IN)
+			c->bytes_in += n;
+		else
+			c->bytes_out += n;
+		if ((c->decided || tls_sniff(c, dir, buf, n, t)) &&
+		    sniff_decoder_feed(&c->dec, c->proto, dir, buf, n, t) !=
+			PT_FEED_OK)
+			state_set(c, TLS_STOPPED);
+	}
+	fdtab_release(&pt_fdtab, c);
+}
+
+/* Non-zero when plaintext on fd may be decoded by this call: the fd maps
+ * to a slot, and neither the shim nor a client-API hook is running on this
+ * thread (an API hook decodes the operation itself). */
+static int tls_tracked(int fd)
+{
+	return fdtab_lookup(&pt_fdtab, fd) != NULL && pt_tflags.guard == 0 &&
+	       pt_tflags.api_depth == 0;
+}
+
+static int ssl_fd(SSL *s, enum tls_fn which, const void *caller)
+{
+	if (__builtin_expect(
+		!__atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED), 0))
+		return -1; /* tracing off: not even the call */
+	ssl_fd_fn f = (ssl_fd_fn)tls_fn(which, caller);
+	return f ? f(s) : -1;
+}
+
+/* ---- 4. the hooks ----
+ *
+ * A real function that cannot be found (no libssl anywhere: a caller made
+ * up the symbol) is reported as OpenSSL's generic failure, -1 / 0, with
+ * errno ENOSYS rather than crashing. */
+
+#define TLS_REAL(type, which, caller) ((type)tls_fn((which), (caller)))
+
+PT_EXPORT int SSL_write(SSL *s, const void *buf, int num)
+{
+	const void *caller = __builtin_return_address(0);
+	ssl_wio_fn f = TLS_REAL(ssl_wio_fn, F_WRITE, caller);
+	if (!f)
+		return errno = ENOSYS, -1;
+	int fd = ssl_fd(s, F_GET_WFD, caller);
+	int on = fd >= 0 && tls_tracked(fd);
+	uint64_t t = on ? pt_now() : 0;
+	pt_tflags.api_depth++;
+	int r = f(s, buf, num);
+	pt_tflags.api_depth--;
+	if (on && r > 0) {
+		int e = errno;
+		tls_feed(fd, PT_DIR_OUT, buf, (size_t)r, t);
+		errno = e;
+	}
+	return r;
+}
+
+PT_EXPORT int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written)
+{
+	const void *caller = __builtin_return_address(0);
+	ssl_wio_ex_fn f = TLS_REAL(ssl_wio_ex_fn, F_WRITE_EX, caller);
+	if (!f)
+		return errno = ENOSYS, 0;
+	int fd = ssl_fd(s, F_GET_WFD, caller);
+	int on = fd >= 0 && tls_tracked(fd);
+	uint64_t t = on ? pt_now() : 0;
+	pt_tflags.api_depth++;
+	int r = f(s, buf, num, written);
+	pt_tflags.api_depth--;
+	if (on && r == 1 && written && *written > 0) {
+		int e = errno;
+		tls_feed(fd, PT_DIR_OUT, buf, *written, t);
+		errno = e;
+	}
+	return r;
+}
+
+PT_EXPORT int SSL_read(SSL *s, void *buf, int num)
+{
+	const void *caller = __builtin_return_address(0);
+	ssl_io_fn f = TLS_REAL(ssl_io_fn, F_READ, caller);
+	if (!f)
+		return errno = ENOSYS, -1;
+	int outer = pt_tflags.api_depth == 0;
+	pt_tflags.api_depth++;
+	int r = f(s, buf, num);
+	pt_tflags.api_depth--;
+	if (r > 0 && outer) {
+		int e = errno;
+		int fd = ssl_fd(s, F_GET_RFD, caller);
+		if (fd >= 0 && tls_tracked(fd))
+			tls_feed(fd, PT_DIR_IN, buf, (size_t)r, 0);
+		errno = e;
+	}
+	return r;
+}
+
+PT_EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes)
+{
+	const void *caller = __builtin_return_address(0);
+	ssl_io_ex_fn f = TLS_REAL(ssl_io_ex_fn, F_READ_EX, caller);
+	if (!f)
+		return errno = ENOSYS, 0;
+	int outer = pt_tflags.api_depth == 0;
+	pt_tflags.api_depth++;
+	int r = f(s, buf, num, readbytes);
+	pt_tflags.api_depth--;
+	if (r == 1 && outer && readbytes && *readbytes > 0) {
+		int e = errno;
+		int fd = ssl_fd(s, F_GET_RFD, caller);
+		if (fd >= 0 && tls_tracked(fd))
+			tls_feed(fd, PT_DIR_IN, buf, *readbytes, 0);
+		errno = e;
+	}
+	return r;
+}
+
+/* Calls whose socket traffic is handshake, alerts or records read ahead:
+ * ciphertext only, hidden from the socket hooks, nothing decoded. */
+static int guarded(enum tls_fn which, SSL *s, const void *caller)
+{
+	ssl_int_fn f = TLS_REAL(ssl_int_fn, which, caller);
+	if (!f)
+		return errno = ENOSYS, -1;
+	pt_tflags.api_depth++;
+	int r = f(s);
+	pt_tflags.api_depth--;
+	return r;
+}
+
+PT_EXPORT int SSL_do_handshake(SSL *s)
+{
+	return guarded(F_DO_HANDSHAKE, s, __builtin_return_address(0));
+}
+
+PT_EXPORT int SSL_connect(SSL *s)
+{
+	return guarded(F_CONNECT, s, __builtin_return_address(0));
+}
+
+PT_EXPORT int SSL_accept(SSL *s)
+{
+	return guarded(F_ACCEPT, s, __builtin_return_address(0));
+}
+
+PT_EXPORT int SSL_shutdown(SSL *s)
+{
+	return guarded(F_SHUTDOWN, s, __builtin_return_address(0));
+}
+
+/* Peeked plaintext comes again from SSL_read: never decoded here. */
+PT_EXPORT int SSL_peek(SSL *s, void *buf, int num)
+{
+	const void *caller = __builtin_return_address(0);
+	ssl_io_fn f = TLS_REAL(ssl_io_fn, F_PEEK, caller);
+	if (!f)
+		return errno = ENOSYS, -1;
+	pt_tflags.api_depth++;
+	int r = f(s, buf, num);
+	pt_tflags.api_depth--;
+	return r;
+}
+
+PT_EXPORT int SSL_peek_ex(SSL *s, void *buf, size_t num, size_t *readbytes)
+{
+	const void *caller = __builtin_return_address(0);
+	ssl_io_ex_fn f = TLS_REAL(ssl_io_ex_fn, F_PEEK_EX, caller);
+	if (!f)
+		return errno = ENOSYS, 0;
+	pt_tflags.api_depth++;
+	int r = f(s, buf, num, readbytes);
+	pt_tflags.api_depth--;
+	return r;
+}

@@ -1,0 +1,167 @@
+"""test_host_safety_more.py -- more of "the program behaves exactly as
+without perftap": the C clients' workloads print the same and exit the
+same with and without the shim; fcntl(F_DUPFD) copies; an fd closed
+behind the shim's back (fclose, raw close(2)) and its number reused; a
+blocking read interrupted by signals (EINTR); a full disk; a setuid
+program."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+import capture_truth as ct
+import ptenv
+
+PROBE = ptenv.CLIENTS / "shim_probe"
+
+
+def _same(argv, dump_dir, env=None, timeout=60):
+    plain = ptenv.run_plain(argv, env=env, timeout=timeout)
+    traced = ptenv.run_traced(argv, dump_dir, env=env, timeout=timeout)
+    assert traced.returncode == plain.returncode, (
+        ptenv.describe(plain) + ptenv.describe(traced))
+    assert traced.stdout == plain.stdout, (
+        ptenv.describe(plain) + ptenv.describe(traced))
+    return traced
+
+
+def _head(recs):
+    heads = [r for r in recs if r.get("type") == "dump"]
+    assert len(heads) == 1, heads
+    return heads[0]
+
+
+@pytest.mark.parametrize("argv", [
+    ["redis_client", "tcp", "commands", "10"],
+    ["redis_client", "unix", "pipeline1000"],
+    ["redis_client", "tcp", "multi", "5"],
+    ["redis_client", "tcp", "threads16", "20"],
+    ["mysql_client", "tcp", "text", "10"],
+    ["mysql_client", "unix", "prepared", "10"],
+    ["mysql_client", "tcp", "multi", "5"],
+    ["mysql_client", "unix", "errors"],
+    ["mysql_client", "tcp", "threads16", "10"],
+], ids=lambda a: "-".join(a))
+def test_c_client_workloads_print_the_same_with_and_without(servers,
+                                                            dump_dir, argv):
+    t = _same([ptenv.CLIENTS / argv[0], *argv[1:]], dump_dir)
+    assert t.returncode == 0, ptenv.describe(t)
+    recs = ptenv.read_events(dump_dir)
+    assert ptenv.events(recs), "the traced run was recorded"
+    assert sum(_head(recs)["drops"].values()) == 0
+
+
+def test_fcntl_dupfd_copies_share_the_connection(servers, dump_dir):
+    t = _same([PROBE, "fcntldup", "3"], dump_dir)
+    assert t.stdout == "fcntldup: ok\n"
+    evs = ptenv.events(ptenv.read_events(dump_dir), "redis")
+    # Before fcntl was hooked the copies were untracked: no event at all.
+    assert [e["text"] for e in evs] == ["PING"] * 6
+    assert len({e["conn_id"] for e in evs}) == 1
+
+
+def test_fd_closed_behind_the_shim_and_reused_is_not_decoded(servers,
+                                                             dump_dir):
+    t = _same([PROBE, "reuse", "3"], dump_dir)
+    assert t.stdout == ("file reused the number: 1\n"
+                        "socket reused the number: 1\nreuse: ok\n")
+    recs = ptenv.read_events(dump_dir)
+    evs = ptenv.events(recs, "redis")
+    # The file and the UDP socket carried a RESP PING and its reply;
+    # decoded as the stale connection's they made phantom events.
+    assert [e["text"] for e in evs] == ["PING"] * 6, evs
+    assert len({e["conn_id"] for e in evs}) == 2
+    assert _head(recs)["counters"]["conn_undecodable"] == 0
+
+
+def test_eintr_is_returned_and_the_stream_still_followed(servers,
+                                                         dump_dir):
+    t = _same([PROBE, "eintr", "3"], dump_dir)
+    assert t.stdout == "eintr seen: 1\neintr: ok\n"
+    evs = ptenv.events(ptenv.read_events(dump_dir), "redis")
+    assert [e["text"] for e in evs] == ["BLPOP probe:eintr"] * 3 + ["PING"]
+    assert all(e["outcome"] == "ok" for e in evs)
+    # Each BLPOP waited its 50 ms timeout across the interrupted reads.
+    assert all(e["duration_ns"] >= 50_000_000 for e in evs[:3]), evs
+
+
+@pytest.fixture
+def tiny_fs():
+    """A 256 KiB tmpfs: room for a dump's header, not for its chunks."""
+    d = tempfile.mkdtemp(prefix="perftap-full.")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700",
+                    "tmpfs", d], check=True)
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", d], check=True)
+        os.rmdir(d)
+
+
+def test_full_disk_leaves_the_program_alone_and_counts_drops(servers,
+                                                             tiny_fs):
+    argv = [ptenv.CLIENTS / "redis_client", "tcp", "commands", "5"]
+    plain = ptenv.run_plain(argv)
+    snap = ct.redis_snapshot(servers)
+    traced = ptenv.run_traced(argv, tiny_fs)
+    assert traced.returncode == plain.returncode == 0
+    assert traced.stdout == plain.stdout
+    cs_after = ptenv.redis_commandstats(servers)
+    ops = sum(v for k, v in ptenv.delta(snap[0], cs_after).items()
+              if k != "info") + 1  # NOSUCHCOMMAND: not in commandstats
+    recs = ptenv.read_events(tiny_fs)
+    head = _head(recs)
+    lines = [ln for ln in traced.stderr.splitlines()
+             if not ln.startswith("op ")]
+    # Either said once on stderr, or every lost event counted.
+    assert (len(lines) == 1 and lines[0].startswith("perftap:")) or (
+        lines == [] and head["drops"]["disk"] >= ops
+        and not ptenv.events(recs)), (lines, head["drops"])
+
+
+def test_setuid_program_ignores_the_settings(servers, dump_dir):
+    """ld.so preloads into a setuid program only a set-user-ID library
+    from a system directory, named without a slash; the shim is then
+    loaded but must ignore PERFTAP_* (secure_getenv / AT_SECURE)."""
+    libdir = "/usr/lib/x86_64-linux-gnu"
+    name = f"libperftap-captest-{os.getpid()}.so"
+    work = tempfile.mkdtemp(prefix="perftap-suid.")
+    os.chmod(work, 0o755)
+    out = os.path.join(work, "dumps")
+    os.mkdir(out, 0o700)
+    os.chown(out, 65534, 65534)
+    probe = os.path.join(work, "shim_probe")
+    shutil.copy(PROBE, probe)
+    shutil.copy(ptenv.LIB, os.path.join(libdir, name))
+    try:
+        os.chmod(os.path.join(libdir, name), 0o4755)
+        # LD_PRELOAD for the probe only (setpriv itself starts as root
+        # and would refuse the nobody-owned directory, correctly).
+        run = ["setpriv", "--reuid=65534", "--regid=65534",
+               "--clear-groups", "env", f"LD_PRELOAD={name}", probe]
+        env = ptenv.traced_env(out, env={"LD_PRELOAD": None})
+        # Control: not setuid, the same user -- the settings are obeyed.
+        os.chmod(probe, 0o755)
+        p = subprocess.run(run + ["pings", "2"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and p.stdout == "pings: ok\n", p
+        assert p.stderr == "", p.stderr
+        assert len(os.listdir(out)) == 1, "control run wrote its dump"
+        for f in os.listdir(out):
+            os.unlink(os.path.join(out, f))
+        # setuid root, run by nobody: AT_SECURE.  Loaded, and silent.
+        os.chmod(probe, 0o4755)
+        p = subprocess.run(run + ["loaded"], env=env, capture_output=True,
+                           text=True, timeout=60)
+        assert p.stdout == "perftap mapped: 1\n", p
+        p = subprocess.run(run + ["pings", "2"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and p.stdout == "pings: ok\n", p
+        assert p.stderr == "", p.stderr
+        assert os.listdir(out) == [], "settings ignored: no dump"
+    finally:
+        os.unlink(os.path.join(libdir, name))
+        shutil.rmtree(work)
