@@ -62,7 +62,7 @@ static char *make_key(const char *word, const char *text)
 }
 
 /* Stats over one op's samples; in place when they sit in one array. */
-static int op_stats(const struct pt_op *op, struct pt_stats *st)
+static int op_stats(struct pt_op *op, struct pt_stats *st)
 {
 	int nonempty = 0, which = 0;
 	for (int i = 0; i < PT_SPLIT_COUNT; i++)
@@ -70,10 +70,8 @@ static int op_stats(const struct pt_op *op, struct pt_stats *st)
 			nonempty++;
 			which = i;
 		}
-	if (nonempty <= 1) {
-		stats_compute(op->split[which].v, op->split[which].n, st);
-		return 0;
-	}
+	if (nonempty <= 1)
+		return samples_stats(&op->split[which], st);
 	struct pt_samples buf = {0};
 	if (samples_append_op(&buf, op, -1) < 0)
 		return -1;
@@ -104,10 +102,9 @@ static int op_row(struct pt_analysis *a, struct pt_op *op, struct pt_row *r)
 	r->has_split = op->kind == PT_OPK_GET_OR_FETCH || op->cache_hits ||
 		       op->cache_misses;
 	if (r->has_split) {
-		struct pt_samples *h = &op->split[PT_SPLIT_HIT];
-		struct pt_samples *mi = &op->split[PT_SPLIT_MISS];
-		stats_compute(h->v, h->n, &r->hit);
-		stats_compute(mi->v, mi->n, &r->miss);
+		if (samples_stats(&op->split[PT_SPLIT_HIT], &r->hit) < 0 ||
+		    samples_stats(&op->split[PT_SPLIT_MISS], &r->miss) < 0)
+			return -1;
 	}
 	r->count = r->st.n;
 	r->errors = op->errors;
@@ -217,59 +214,73 @@ static int cache_rows(struct pt_analysis *a)
 	return 0;
 }
 
-/* In flight at each request's start: started at or before it, minus ended
- * at or before it (the request itself included).  Sorts m->http by start;
- * ends are the sorted end times. */
-static uint32_t *inflight_at_starts(struct pt_model *m, const uint64_t *ends)
-{
-	size_t n = m->nhttp;
-	uint32_t *in = malloc((n ? n : 1) * sizeof(*in));
-	if (!in)
-		return NULL;
-	size_t e = 0, s = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t t = m->http[i].start;
-		while (s < n && m->http[s].start <= t)
-			s++;
-		while (e < n && ends[e] <= t)
-			e++;
-		in[i] = (uint32_t)(s - e);
-	}
-	return in;
-}
+/*
+ * Concurrency, in two sweeps over the requests in start order, each with a
+ * min-heap of the end times of the requests in flight: memory in
+ * proportion to the most requests in flight, not to the requests.
+ */
+struct end_heap {
+	uint64_t *v;
+	size_t n, cap;
+};
 
-/* Exact p-th percentile of in[0..n) (as stats_percentile), by counting:
- * in-flight counts are small integers, so no copy of n values. */
-static int inflight_percentile(const uint32_t *in, size_t n, uint32_t max,
-			       double p, double *out)
+static int heap_push(struct end_heap *h, uint64_t x)
 {
-	uint64_t *cnt = calloc((size_t)max + 1, sizeof(*cnt));
-	if (!cnt)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		cnt[in[i]]++;
-	double idx = p / 100.0 * (double)(n - 1);
-	uint64_t k = (uint64_t)idx, seen = 0;
-	uint32_t lo = 0, hi = 0;
-	for (uint32_t v = 0; v <= max; v++) {
-		if (seen <= k && k < seen + cnt[v])
-			lo = v;
-		if (seen <= k + 1 && k + 1 < seen + cnt[v]) {
-			hi = v;
-			break;
-		}
-		seen += cnt[v];
-		hi = v;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		uint64_t *nv = realloc(h->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		h->v = nv;
+		h->cap = cap;
 	}
-	free(cnt);
-	double frac = idx - (double)k;
-	*out = frac > 0 && k + 1 < n ? lo + ((double)hi - lo) * frac : lo;
+	size_t i = h->n++;
+	while (i > 0 && h->v[(i - 1) / 2] > x) {
+		h->v[i] = h->v[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->v[i] = x;
 	return 0;
 }
 
-/* Max in flight per bucket, by a sweep over starts and ends (a request
- * that spans a bucket counts in it even when nothing starts there). */
-static void timeline(struct pt_analysis *a, const uint64_t *ends)
+static uint64_t heap_pop(struct end_heap *h)
+{
+	uint64_t top = h->v[0], x = h->v[--h->n];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && h->v[c + 1] < h->v[c])
+			c++;
+		if (h->v[c] >= x)
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n)
+		h->v[i] = x;
+	return top;
+}
+
+/* One step of the timeline: in flight becomes now at time t. */
+static void timeline_at(struct pt_analysis *a, size_t *cur, uint32_t before,
+			uint32_t now, uint64_t t)
+{
+	struct pt_concurrency *c = &a->conc;
+	size_t k = (size_t)((t - a->m->first_ns) / c->bucket_ns);
+	if (k >= c->nbuckets)
+		k = c->nbuckets - 1;
+	for (; *cur < k; ++*cur) /* carry the count into later buckets */
+		if (c->bucket_max[*cur + 1] < before)
+			c->bucket_max[*cur + 1] = before;
+	if (now > c->bucket_max[k])
+		c->bucket_max[k] = now;
+}
+
+/* Max in flight per bucket: a request that spans a bucket counts in it
+ * even when nothing starts there.  An end at a start's time comes first. */
+static int timeline(struct pt_analysis *a)
 {
 	struct pt_concurrency *c = &a->conc;
 	struct pt_model *m = a->m;
@@ -281,48 +292,125 @@ static void timeline(struct pt_analysis *a, const uint64_t *ends)
 	c->nbuckets = (size_t)(span / b) + 1;
 	if (c->nbuckets > PT_TIMELINE_MAX)
 		c->nbuckets = PT_TIMELINE_MAX;
-	size_t n = m->nhttp, s = 0, e = 0;
+	struct end_heap h = {0};
 	uint32_t now = 0;
 	size_t cur = 0;
-	while (s < n || e < n) {
-		int start = s < n && (e >= n || m->http[s].start < ends[e]);
-		uint64_t t = start ? m->http[s++].start : ends[e++];
-		size_t k = (size_t)((t - m->first_ns) / b);
-		if (k >= c->nbuckets)
-			k = c->nbuckets - 1;
-		for (; cur < k; cur++) /* carry the count into later buckets */
-			if (c->bucket_max[cur + 1] < now)
-				c->bucket_max[cur + 1] = now;
-		now = start ? now + 1 : now - 1;
-		if (now > c->bucket_max[k])
-			c->bucket_max[k] = now;
+	for (size_t i = 0; i < m->nhttp; i++) {
+		uint64_t t = m->http[i].start;
+		while (h.n && h.v[0] <= t) {
+			uint64_t e = heap_pop(&h);
+			timeline_at(a, &cur, now, now - 1, e);
+			now--;
+		}
+		if (heap_push(&h, PT_IV_END(&m->http[i])) < 0) {
+			free(h.v);
+			return -1;
+		}
+		timeline_at(a, &cur, now, now + 1, t);
+		now++;
 	}
+	while (h.n) {
+		uint64_t e = heap_pop(&h);
+		timeline_at(a, &cur, now, now - 1, e);
+		now--;
+	}
+	free(h.v);
+	return 0;
 }
 
-static int level_rows(struct pt_analysis *a, const uint32_t *in)
+/* Make room for level slot `slot` (and its error count). */
+static int level_slot(struct pt_analysis *a, size_t slot)
+{
+	if (slot < a->nlevel_slots)
+		return 0;
+	size_t n = slot + 1;
+	struct pt_samples *ls = realloc(a->level_samples, n * sizeof(*ls));
+	if (ls)
+		a->level_samples = ls;
+	uint64_t *le = realloc(a->levels_errors, n * sizeof(*le));
+	if (le)
+		a->levels_errors = le;
+	if (!ls || !le)
+		return -1;
+	for (size_t i = a->nlevel_slots; i < n; i++) {
+		memset(&ls[i], 0, sizeof(ls[i]));
+		le[i] = 0;
+	}
+	a->nlevel_slots = n;
+	return 0;
+}
+
+/* Requests in flight at request i's start: started at or before it,
+ * minus ended at or before it (the request itself included).  Each
+ * request's duration goes to its level's samples; counts[k] tallies the
+ * requests that started with k in flight. */
+static int inflight_sweep(struct pt_analysis *a, uint64_t **counts,
+			  size_t *ncounts)
 {
 	struct pt_model *m = a->m;
-	int maxlevel = 0;
-	for (size_t i = 0; i < m->nhttp; i++)
-		if (analysis_level_of(in[i]) > maxlevel)
-			maxlevel = analysis_level_of(in[i]);
-	size_t nslots = (size_t)maxlevel / 5 + 1; /* 1 -> slot 0, 5k -> k */
-	a->level_samples = calloc(nslots, sizeof(*a->level_samples));
-	a->levels = calloc(nslots, sizeof(*a->levels));
-	a->levels_errors = calloc(nslots, sizeof(*a->levels_errors));
-	if (!a->level_samples || !a->levels || !a->levels_errors)
-		return -1;
-	for (size_t i = 0; i < m->nhttp; i++) {
-		int lv = analysis_level_of(in[i]);
-		size_t slot = lv == 1 ? 0 : (size_t)lv / 5;
+	struct end_heap h = {0};
+	size_t s = 0, n = m->nhttp;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		uint64_t t = m->http[i].start;
+		while (s < n && m->http[s].start <= t && rc == 0)
+			rc = heap_push(&h, PT_IV_END(&m->http[s++]));
+		if (rc)
+			break;
+		while (h.n && h.v[0] <= t)
+			heap_pop(&h);
+		uint32_t in = (uint32_t)h.n;
+		if (in >= *ncounts) {
+			uint64_t *nc = realloc(*counts, (in + 1) * sizeof(*nc));
+			if (!nc) {
+				rc = -1;
+				break;
+			}
+			memset(nc + *ncounts, 0,
+			       (in + 1 - *ncounts) * sizeof(*nc));
+			*counts = nc;
+			*ncounts = in + 1;
+		}
+		(*counts)[in]++;
+		int lv = analysis_level_of(in);
+		size_t slot = lv == 1 ? 0 : (size_t)lv / 5; /* 5k -> k */
 		const struct pt_interval *iv = &m->http[i];
-		if (samples_push(&a->level_samples[slot],
-				 PT_IV_END(iv) - iv->start) < 0)
-			return -1;
-		if (iv->end & PT_IV_ERROR)
+		rc = level_slot(a, slot);
+		if (rc == 0)
+			rc = samples_push(&a->level_samples[slot],
+					  PT_IV_END(iv) - iv->start);
+		if (rc == 0 && (iv->end & PT_IV_ERROR))
 			a->levels_errors[slot]++;
 	}
-	for (size_t s = 0; s < nslots; s++) {
+	free(h.v);
+	return rc == 0 && *ncounts ? 0 : -1;
+}
+
+/* Exact p-th percentile over the requests (as stats_percentile) from the
+ * tallies of in-flight counts. */
+static double counts_percentile(const uint64_t *cnt, size_t ncnt, uint64_t n,
+				double p)
+{
+	double idx = p / 100.0 * (double)(n - 1);
+	uint64_t k = (uint64_t)idx, seen = 0;
+	double lo = -1, hi = -1;
+	for (size_t v = 0; v < ncnt && hi < 0; v++) {
+		if (lo < 0 && k < seen + cnt[v])
+			lo = (double)v;
+		if (lo >= 0 && k + 1 < seen + cnt[v])
+			hi = (double)v;
+		seen += cnt[v];
+	}
+	double frac = idx - (double)k;
+	return frac > 0 && hi >= 0 ? lo + (hi - lo) * frac : lo;
+}
+
+static int level_rows(struct pt_analysis *a)
+{
+	a->levels = calloc(a->nlevel_slots + 1, sizeof(*a->levels));
+	if (!a->levels)
+		return -1;
+	for (size_t s = 0; s < a->nlevel_slots; s++) {
 		struct pt_samples *smp = &a->level_samples[s];
 		if (!smp->n)
 			continue;
@@ -337,7 +425,8 @@ static int level_rows(struct pt_analysis *a, const uint32_t *in)
 		if (!r->key)
 			return -1;
 		r->text = r->key + 12;
-		stats_compute(smp->v, smp->n, &r->st);
+		if (samples_stats(smp, &r->st) < 0)
+			return -1;
 		r->count = smp->n;
 		r->errors = a->levels_errors[s];
 		fill_rates(r, a->window_s);
@@ -352,28 +441,18 @@ static int concurrency(struct pt_analysis *a)
 	a->conc.requests = n;
 	if (!n)
 		return 0;
-	uint64_t *ends = malloc(n * sizeof(*ends));
-	if (!ends)
-		return -1;
 	stats_sort_pairs(&m->http[0].start, n);
-	for (size_t i = 0; i < n; i++)
-		ends[i] = PT_IV_END(&m->http[i]);
-	stats_sort_u64(ends, n);
-	uint32_t *in = inflight_at_starts(m, ends);
-	if (in)
-		timeline(a, ends);
-	free(ends);
-	if (!in)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (in[i] > a->conc.max_inflight)
-			a->conc.max_inflight = in[i];
-	int rc = inflight_percentile(in, n, a->conc.max_inflight, 95,
-				     &a->conc.p95_inflight);
-	if (rc == 0)
-		rc = level_rows(a, in);
-	free(in);
-	return rc;
+	uint64_t *counts = NULL;
+	size_t ncounts = 0;
+	int rc = inflight_sweep(a, &counts, &ncounts);
+	if (rc == 0) {
+		a->conc.max_inflight = (uint32_t)(ncounts - 1);
+		a->conc.p95_inflight =
+		    counts_percentile(counts, ncounts, n, 95);
+		rc = timeline(a);
+	}
+	free(counts);
+	return rc == 0 ? level_rows(a) : -1;
 }
 
 static enum pt_sort g_sort; /* qsort has no context argument in C11 */
@@ -485,17 +564,8 @@ void analysis_free(struct pt_analysis *a)
 		free(a->classes[c].key);
 	for (size_t i = 0; i < a->nlevels; i++)
 		free(a->levels[i].key);
-	if (a->level_samples) {
-		size_t slots = 0;
-		for (size_t i = 0; i < a->nlevels; i++) {
-			int lv = a->levels[i].level;
-			size_t s = lv == 1 ? 0 : (size_t)lv / 5;
-			if (s + 1 > slots)
-				slots = s + 1;
-		}
-		for (size_t s = 0; s < slots; s++)
-			samples_free(&a->level_samples[s]);
-	}
+	for (size_t s = 0; s < a->nlevel_slots; s++)
+		samples_free(&a->level_samples[s]);
 	for (size_t i = 0; i < a->ncache; i++)
 		free(a->cache[i].pattern);
 	free(a->rows);
@@ -519,11 +589,7 @@ int analysis_row_samples(const struct pt_analysis *a, const struct pt_row *r,
 		return samples_append_op(buf, r->op, split);
 	if (r->type == PT_ROW_LEVEL) {
 		size_t s = r->level == 1 ? 0 : (size_t)r->level / 5;
-		const struct pt_samples *smp = &a->level_samples[s];
-		for (size_t i = 0; i < smp->n; i++)
-			if (samples_push(buf, smp->v[i]) < 0)
-				return -1;
-		return 0;
+		return samples_append(buf, &a->level_samples[s]);
 	}
 	for (size_t i = 0; i < a->m->nops; i++) {
 		const struct pt_op *op = &a->m->ops[i];

@@ -77,6 +77,7 @@ struct pt_analysis {
 	size_t nlevels;
 	struct pt_samples *level_samples; /* per level slot (1, 5, 10 ...) */
 	uint64_t *levels_errors;	  /* per level slot */
+	size_t nlevel_slots;
 	struct pt_cache_row *cache;
 	size_t ncache;
 	uint64_t cache_hits, cache_misses;

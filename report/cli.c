@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,19 +368,31 @@ static double now_s(void)
  * resident set (VmHWM) less the resident set before reading is the
  * report's own memory (anonymous), give or take one chunk.
  */
-static void stats_line(const char *phase, const struct pt_model *m, double t0,
-		       unsigned long long rss0)
+/* CPU seconds (user + system) of this process: steadier than the wall
+ * clock on a shared machine. */
+static double cpu_s(void)
 {
-	double dt = now_s() - t0;
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void stats_line(const char *phase, const struct pt_model *m, double t0,
+		       double c0, unsigned long long rss0)
+{
+	double dt = now_s() - t0, dc = cpu_s() - c0;
 	unsigned long long hwm = status_kb("VmHWM");
 	unsigned long long peak = hwm > rss0 ? (hwm - rss0) * 1024 : 0;
 	double n = m->events ? (double)m->events : 1.0;
 	fprintf(stderr,
-		"perftap: stats: %s: %llu events in %.3f s, %.2f M events/s; "
+		"perftap: stats: %s: %llu events in %.3f s (cpu %.3f s), "
+		"%.2f M events/s (per cpu second %.2f M); "
 		"peak memory %.1f MB, %.2f bytes/event; anon now %llu kB; "
 		"%zu operations\n",
-		phase, (unsigned long long)m->events, dt,
+		phase, (unsigned long long)m->events, dt, dc,
 		dt > 0 ? (double)m->events / dt / 1e6 : 0.0,
+		dc > 0 ? (double)m->events / dc / 1e6 : 0.0,
 		(double)peak / 1048576.0, (double)peak / n,
 		status_kb("RssAnon"), m->nops);
 }
@@ -402,11 +415,11 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 	struct pt_load_opts lo = {c->since, c->until, c->progress, c->ordered};
 	int rc = 0;
 	unsigned long long rss0 = c->stats ? status_kb("VmRSS") : 0;
-	double t0 = c->stats ? now_s() : 0;
+	double t0 = c->stats ? now_s() : 0, c0 = c->stats ? cpu_s() : 0;
 	if (load_inputs(m, c->inputs, c->ninputs, &lo) < 0)
 		rc = 2;
 	else if (c->stats)
-		stats_line("load", m, t0, rss0);
+		stats_line("load", m, t0, c0, rss0);
 	if (rc)
 		;
 	else if (analysis_build(a, m, c->sort) < 0 ||
@@ -415,7 +428,7 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 		fprintf(stderr, "perftap: %s: out of memory\n", c->cmd);
 		rc = 2;
 	} else if (c->stats) {
-		stats_line("load+analysis", m, t0, rss0);
+		stats_line("load+analysis", m, t0, c0, rss0);
 	}
 	/* The results point at the thresholds: keep them alive with a. */
 	if (rc == 0 && c->thresholds) {

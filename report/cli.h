@@ -36,11 +36,11 @@ struct pt_cli {
 	int fail_on_regression;
 	struct pt_compare_opts cmp;
 	int verbose;
-	int color; /* -1 auto, 0 never, 1 always */
-	int full;  /* check/compare: the operation tables too */
+	int color;    /* -1 auto, 0 never, 1 always */
+	int full;     /* check/compare: the operation tables too */
 	int progress; /* 0 --no-progress, 1 auto, 2 --progress */
-	int ordered; /* --ordered-load (hidden): time-ordered merge */
-	int stats;   /* --stats-memory (hidden): speed and memory, stderr */
+	int ordered;  /* --ordered-load (hidden): time-ordered merge */
+	int stats;    /* --stats-memory (hidden): speed and memory, stderr */
 	char **inputs;
 	int ninputs;
 };

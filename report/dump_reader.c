@@ -470,9 +470,8 @@ static int chunk_scan(struct pt_dump *d, struct rd_chunk *ch)
 				? ((const struct pt_event_record *)p)->text_id
 				: ((const struct pt_conn_record *)p)->text_id;
 			if (type == PT_REC_EVENT) {
-				uint64_t t =
-				    ((const struct pt_event_record *)p)
-					->start_ns;
+				uint64_t t = ((const struct pt_event_record *)p)
+						 ->start_ns;
 				if (t < d->info.first_event_ns)
 					d->info.first_event_ns = t;
 			}

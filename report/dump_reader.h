@@ -51,17 +51,17 @@ struct pt_read_record {
 
 /* What could not be read; none of it makes the dump unusable. */
 struct pt_dump_problems {
-	uint64_t bad_chunks;        /* slot with bad magic/state/seq */
-	uint64_t bad_records;       /* size or bounds wrong: rest of chunk skipped */
-	uint64_t unknown_records;   /* types this reader does not know: skipped */
-	uint64_t unresolved_text;   /* text_id with no string in its chunk */
-	uint64_t partial_chunks;    /* slot cut short by the file's end */
+	uint64_t bad_chunks;  /* slot with bad magic/state/seq */
+	uint64_t bad_records; /* size or bounds wrong: rest of chunk skipped */
+	uint64_t unknown_records; /* types this reader does not know: skipped */
+	uint64_t unresolved_text; /* text_id with no string in its chunk */
+	uint64_t partial_chunks;  /* slot cut short by the file's end */
 };
 
 struct pt_dump_info {
 	uint32_t version;
 	int32_t pid, ppid;
-	uint32_t flags;     /* PT_HDR_* */
+	uint32_t flags; /* PT_HDR_* */
 	uint32_t mode;
 	uint32_t clock_id;
 	uint64_t max_size;
@@ -69,10 +69,10 @@ struct pt_dump_info {
 	uint64_t realtime_anchor_ns, monotonic_anchor_ns;
 	const char *exe, *host, *settings; /* "" when absent */
 	uint32_t argc;
-	const char *argv;   /* argc NUL-separated strings */
+	const char *argv; /* argc NUL-separated strings */
 	uint64_t drops[PT_DROP_CAUSE_COUNT];
 	uint64_t counters[PT_CNT_COUNT];
-	uint64_t chunks_used;   /* chunk tickets handed out */
+	uint64_t chunks_used;	 /* chunk tickets handed out */
 	uint64_t first_event_ns; /* earliest event start (clock_id), found by
 				    the scan at open; UINT64_MAX: no event */
 };
@@ -119,8 +119,8 @@ int pt_dump_foreach(struct pt_dump *d, pt_dump_visit_fn fn, void *arg);
  */
 struct pt_chunk_view {
 	uint64_t seq;
-	uint32_t nstrings;	/* strings in the chunk (ids 1..nstrings) */
-	uint32_t strings;	/* strings passed so far: ids above are unknown */
+	uint32_t nstrings; /* strings in the chunk (ids 1..nstrings) */
+	uint32_t strings;  /* strings passed so far: ids above are unknown */
 	const char *const *text; /* text[id], id 0..nstrings; text[0] = "" */
 	const uint32_t *text_len;
 	/* private */

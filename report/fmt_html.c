@@ -113,8 +113,8 @@ static void table(FILE *out, const char *title, const struct pt_row *rows,
 	      "<th>histogram (&lt;1us .. 10s+)</th></tr>\n",
 	      out);
 	for (size_t i = 0; i < n; i++)
-		row(out, (const struct pt_row *)((const char *)rows +
-						 i * stride));
+		row(out,
+		    (const struct pt_row *)((const char *)rows + i * stride));
 	fputs("</table>\n", out);
 }
 

@@ -89,8 +89,8 @@ static void durations(const struct pt_analysis *a, const struct pt_out_opts *o,
 	       "Duration of each operation (exact quantiles).");
 	FOR_ROWS(a, o, r, {
 		for (size_t q = 0; q < sizeof(qs) / sizeof(qs[0]); q++) {
-			double v = *(const double *)((const char *)&r->st +
-						     qs[q].off);
+			double v =
+			    *(const double *)((const char *)&r->st + qs[q].off);
 			fputs(name, out);
 			op_labels(out, r, "quantile", qs[q].q);
 			value(out, v / 1e9);

@@ -8,14 +8,11 @@
 
 #include "thresholds.h"
 
-static const struct pt_format formats[] = {{"text", fmt_text_emit},
-					   {"json", fmt_json_emit},
-					   {"markdown", fmt_markdown_emit},
-					   {"junit", fmt_junit_emit},
-					   {"csv", fmt_csv_emit},
-					   {"html", fmt_html_emit},
-					   {"otlp", fmt_otlp_emit},
-					   {"prometheus", fmt_prometheus_emit}};
+static const struct pt_format formats[] = {
+    {"text", fmt_text_emit},	     {"json", fmt_json_emit},
+    {"markdown", fmt_markdown_emit}, {"junit", fmt_junit_emit},
+    {"csv", fmt_csv_emit},	     {"html", fmt_html_emit},
+    {"otlp", fmt_otlp_emit},	     {"prometheus", fmt_prometheus_emit}};
 
 const struct pt_format *format_find(const char *name)
 {

@@ -206,7 +206,7 @@ struct text_map {
 	struct {
 		uint32_t op; /* index + 1; 0 = not looked up yet */
 		uint8_t kind;
-	} *v;
+	} * v;
 	uint32_t cap;
 };
 
@@ -376,9 +376,9 @@ static int open_all(struct inputs *in, uint64_t *start, uint64_t *total)
 		 * the process started (which may be long before traffic). */
 		const struct pt_dump_info *info = pt_dump_info(in->v[i].d);
 		if (info->first_event_ns != UINT64_MAX) {
-			uint64_t t =
-			    info->first_event_ns + info->realtime_anchor_ns -
-			    info->monotonic_anchor_ns;
+			uint64_t t = info->first_event_ns +
+				     info->realtime_anchor_ns -
+				     info->monotonic_anchor_ns;
 			if (t < *start)
 				*start = t;
 		}

@@ -1,6 +1,7 @@
 /*
  * main.c -- the perftap command: dispatch to one subcommand per file.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,8 +30,17 @@ static void usage(FILE *out)
 		"\nRun 'perftap COMMAND --help' for a command's options.\n");
 }
 
+/* The report's memory is a few big arrays that grow geometrically (one per
+ * operation).  Served by mmap, they grow by mremap (no copy, no hole left
+ * behind) and go back to the system when freed; glibc's default would move
+ * the threshold up to 32 MB after the first free and serve them from the
+ * heap, whose holes and untrimmed top cost up to half again the model's
+ * size (measured: 16.2 against 14.4 bytes per event on 5M events). */
+#define MMAP_THRESHOLD (128 * 1024)
+
 int main(int argc, char **argv)
 {
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

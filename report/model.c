@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "sql_class.h"
+#include "stats.h"
 
 #define PENDING_MIN 64 /* initial slots of the per-thread table */
 
@@ -29,53 +30,100 @@ struct pt_pending {
 	uint64_t start; /* the GET's start, wall clock */
 };
 
-int samples_push(struct pt_samples *s, uint64_t v)
+/* Narrow to wide: every sample to 64 bits, capacity kept. */
+static int samples_widen(struct pt_samples *s)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
+	size_t cap = s->cap ? s->cap : 64;
+	uint64_t *nv = malloc(cap * sizeof(*nv));
+	if (!nv)
+		return -1;
+	for (size_t i = 0; i < s->n; i++)
+		nv[i] = s->v32[i];
+	free(s->v32);
+	s->v32 = NULL;
+	s->v = nv;
+	s->cap = cap;
+	return 0;
+}
+
+/* Room for `more` samples, wide when `wide` (or already wide). */
+static int samples_reserve(struct pt_samples *s, size_t more, int wide)
+{
+	if (wide && !s->v && samples_widen(s) < 0)
+		return -1;
+	if (s->n + more <= s->cap)
+		return 0;
+	size_t cap = s->cap ? s->cap : 64;
+	while (cap < s->n + more)
+		cap *= 2;
+	if (s->v) {
 		uint64_t *nv = realloc(s->v, cap * sizeof(*nv));
 		if (!nv)
 			return -1;
 		s->v = nv;
-		s->cap = cap;
+	} else {
+		uint32_t *nv = realloc(s->v32, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		s->v32 = nv;
 	}
-	s->v[s->n++] = v;
+	s->cap = cap;
+	return 0;
+}
+
+int samples_push(struct pt_samples *s, uint64_t v)
+{
+	int wide = s->v || v > UINT32_MAX;
+	if ((s->n == s->cap || (wide && !s->v)) &&
+	    samples_reserve(s, 1, wide) < 0)
+		return -1;
+	if (s->v)
+		s->v[s->n++] = v;
+	else
+		s->v32[s->n++] = (uint32_t)v;
 	return 0;
 }
 
 void samples_free(struct pt_samples *s)
 {
 	free(s->v);
+	free(s->v32);
 	memset(s, 0, sizeof(*s));
 }
 
-static int samples_reserve(struct pt_samples *s, size_t more)
+int samples_append(struct pt_samples *buf, const struct pt_samples *src)
 {
-	if (s->n + more <= s->cap)
-		return 0;
-	size_t cap = s->cap ? s->cap : 64;
-	while (cap < s->n + more)
-		cap *= 2;
-	uint64_t *nv = realloc(s->v, cap * sizeof(*nv));
-	if (!nv)
+	if (samples_reserve(buf, src->n, 1) < 0)
 		return -1;
-	s->v = nv;
-	s->cap = cap;
+	if (src->v && src->n)
+		memcpy(buf->v + buf->n, src->v, src->n * sizeof(*src->v));
+	else
+		for (size_t i = 0; i < src->n; i++)
+			buf->v[buf->n + i] = src->v32[i];
+	buf->n += src->n;
 	return 0;
 }
 
 int samples_append_op(struct pt_samples *buf, const struct pt_op *op, int split)
 {
+	/* Wide even when empty: callers read buf->v. */
+	if (samples_reserve(buf, 0, 1) < 0)
+		return -1;
 	for (int i = 0; i < PT_SPLIT_COUNT; i++) {
 		if (split >= 0 && i != split)
 			continue;
-		const struct pt_samples *s = &op->split[i];
-		if (samples_reserve(buf, s->n) < 0)
+		if (samples_append(buf, &op->split[i]) < 0)
 			return -1;
-		if (s->n)
-			memcpy(buf->v + buf->n, s->v, s->n * sizeof(*s->v));
-		buf->n += s->n;
 	}
+	return 0;
+}
+
+int samples_stats(struct pt_samples *s, struct pt_stats *st)
+{
+	if (s->v)
+		stats_compute(s->v, s->n, st);
+	else
+		stats_compute_u32(s->v32, s->n, st);
 	return 0;
 }
 

@@ -2,12 +2,13 @@
  * model.h -- the events of one or more dumps, grouped per operation.
  *
  * An operation is (kind, normalized text).  Per event the model keeps only
- * what the statistics need: the duration (8 bytes) in its operation's
- * growable array, and for served HTTP requests also the interval (16 bytes)
- * for the concurrency analysis.  Everything else is per-operation counters,
- * so memory is bounded by events * 8 (+16 per HTTP request) plus
- * per-operation state.  Adding an event never calls malloc unless an array
- * has to grow (geometrically).
+ * what the statistics need: the duration (4 bytes under 4.29 s, else 8)
+ * in its operation's growable array, and for served HTTP requests also the
+ * interval (16 bytes) for the concurrency analysis.  Everything else is
+ * per-operation counters, so memory is bounded by events * 8 (+16 per HTTP
+ * request) plus per-operation state, and is about half that in practice.
+ * Adding an event never calls malloc unless an array has to grow
+ * (geometrically).
  */
 #ifndef PERFTAP_MODEL_H
 #define PERFTAP_MODEL_H
@@ -30,8 +31,17 @@ enum pt_split {
 	PT_SPLIT_COUNT
 };
 
+/*
+ * Durations, ns.  Narrow (32 bits each) while every one fits, which is
+ * under 4.29 s: most SQL, Redis and HTTP operations stay narrow all their
+ * life, and cost 4 bytes an event.  The first longer one widens the array
+ * to 64 bits.  Read through samples_append / samples_stats, which take
+ * care of either form; buffers filled by samples_append are always wide,
+ * so callers may read their v directly.
+ */
 struct pt_samples {
-	uint64_t *v; /* durations, ns */
+	uint64_t *v;   /* wide; NULL while narrow */
+	uint32_t *v32; /* narrow */
 	size_t n, cap;
 };
 
@@ -110,7 +120,7 @@ struct pt_model {
 	void *filter_arg;
 	struct pt_pending *pending; /* cache-aside: per thread, see model.c */
 	size_t npending, pending_cap;
-	int oom;		      /* an allocation failed: results wrong */
+	int oom; /* an allocation failed: results wrong */
 };
 
 void model_init(struct pt_model *m);
@@ -143,6 +153,11 @@ size_t model_op_samples(const struct pt_op *op);
 int samples_append_op(struct pt_samples *buf, const struct pt_op *op,
 		      int split);
 int samples_push(struct pt_samples *s, uint64_t v);
+/* Append src to buf (made wide).  0 or -1. */
+int samples_append(struct pt_samples *buf, const struct pt_samples *src);
+/* stats_compute over s, narrow or wide (reorders s).  0 or -1. */
+struct pt_stats;
+int samples_stats(struct pt_samples *s, struct pt_stats *st);
 void samples_free(struct pt_samples *s);
 
 /* "http", "http_out", "sql", "redis", "sqlite", "get_or_fetch". */

@@ -15,86 +15,99 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void swap_u64(uint64_t *a, uint64_t *b)
-{
-	uint64_t t = *a;
-	*a = *b;
-	*b = t;
-}
+/*
+ * The selection and summary code, written once for 64-bit samples and once
+ * for 32-bit ones (the model keeps durations under 4.29 s in 32 bits), by
+ * a macro: T is the element type, S the name suffix.
+ *
+ * select_k rearranges v[lo..hi) so that v[k] holds the value it would hold
+ * sorted, everything left of it <= and everything right of it >=: Hoare's
+ * partition around a median of three, which splits runs of equal
+ * durations (common: clock granularity) down the middle instead of
+ * degrading to quadratic time, and moves fewer elements than a three-way
+ * partition.  Small ranges finish by insertion.
+ *
+ * percentile_from restricts the search to v[from..n): the caller
+ * guarantees that every element left of `from` is <= the answer.  It
+ * returns the index of the lower order statistic through *pos.
+ */
+#define SELECT_SMALL 16
 
-static uint64_t median3(uint64_t a, uint64_t b, uint64_t c)
-{
-	if (a > b)
-		swap_u64(&a, &b);
-	if (b > c)
-		swap_u64(&b, &c);
-	return a > b ? a : b;
-}
-
-/* Rearrange v[lo..hi) so that v[k] holds the value it would hold sorted,
- * everything left of it <= and everything right of it >=.  A 3-way
- * partition keeps runs of equal durations (common: clock granularity)
- * from degrading to quadratic time. */
-static void select_k(uint64_t *v, size_t lo, size_t hi, size_t k)
-{
-	while (hi - lo > 1) {
-		uint64_t pivot =
-		    median3(v[lo], v[lo + (hi - lo) / 2], v[hi - 1]);
-		size_t lt = lo, i = lo, gt = hi;
-		while (i < gt) {
-			if (v[i] < pivot)
-				swap_u64(&v[lt++], &v[i++]);
-			else if (v[i] > pivot)
-				swap_u64(&v[i], &v[--gt]);
-			else
-				i++;
-		}
-		if (k < lt)
-			hi = lt;
-		else if (k >= gt)
-			lo = gt;
-		else
-			return;
+#define DEFINE_SELECT(T, S)                                                    \
+	static void select_k_##S(T *v, size_t lo, size_t hi, size_t k)         \
+	{                                                                      \
+		while (hi - lo > SELECT_SMALL) {                               \
+			size_t mid = lo + (hi - lo) / 2;                       \
+			T t;                                                   \
+			if (v[mid] < v[lo])                                    \
+				t = v[mid], v[mid] = v[lo], v[lo] = t;         \
+			if (v[hi - 1] < v[mid])                                \
+				t = v[mid], v[mid] = v[hi - 1], v[hi - 1] = t; \
+			if (v[mid] < v[lo])                                    \
+				t = v[mid], v[mid] = v[lo], v[lo] = t;         \
+			T pivot = v[mid];                                      \
+			size_t i = lo - 1, j = hi;                             \
+			for (;;) {                                             \
+				do                                             \
+					i++;                                   \
+				while (v[i] < pivot);                          \
+				do                                             \
+					j--;                                   \
+				while (v[j] > pivot);                          \
+				if (i >= j)                                    \
+					break;                                 \
+				t = v[i], v[i] = v[j], v[j] = t;               \
+			}                                                      \
+			if (k <= j)                                            \
+				hi = j + 1;                                    \
+			else                                                   \
+				lo = j + 1;                                    \
+		}                                                              \
+		for (size_t i = lo + 1; i < hi; i++) {                         \
+			T x = v[i];                                            \
+			size_t j = i;                                          \
+			for (; j > lo && v[j - 1] > x; j--)                    \
+				v[j] = v[j - 1];                               \
+			v[j] = x;                                              \
+		}                                                              \
+	}                                                                      \
+                                                                               \
+	static T min_of_##S(const T *v, size_t lo, size_t hi)                  \
+	{                                                                      \
+		T m = v[lo];                                                   \
+		for (size_t i = lo + 1; i < hi; i++)                           \
+			m = v[i] < m ? v[i] : m;                               \
+		return m;                                                      \
+	}                                                                      \
+                                                                               \
+	static double percentile_from_##S(T *v, size_t n, double p,            \
+					  size_t from, size_t *pos)            \
+	{                                                                      \
+		double idx = p / 100.0 * (double)(n - 1);                      \
+		size_t k = (size_t)idx;                                        \
+		if (k >= n)                                                    \
+			k = n - 1;                                             \
+		if (k < from)                                                  \
+			from = 0; /* out of order request: search all */       \
+		select_k_##S(v, from, n, k);                                   \
+		*pos = k;                                                      \
+		double lo = (double)v[k];                                      \
+		double frac = idx - (double)k;                                 \
+		if (frac <= 0.0 || k + 1 >= n)                                 \
+			return lo;                                             \
+		double hi = (double)min_of_##S(v, k + 1, n);                   \
+		return lo + (hi - lo) * frac;                                  \
 	}
-}
 
-static uint64_t min_of(const uint64_t *v, size_t lo, size_t hi)
-{
-	uint64_t m = v[lo];
-	for (size_t i = lo + 1; i < hi; i++)
-		if (v[i] < m)
-			m = v[i];
-	return m;
-}
-
-/* Percentile with the search restricted to v[from..n): the caller
- * guarantees that every element left of `from` is <= the answer.  Returns
- * the index of the lower order statistic through *pos. */
-static double percentile_from(uint64_t *v, size_t n, double p, size_t from,
-			      size_t *pos)
-{
-	double idx = p / 100.0 * (double)(n - 1);
-	size_t k = (size_t)idx;
-	if (k >= n)
-		k = n - 1;
-	if (k < from)
-		from = 0; /* out of order request: search everything */
-	select_k(v, from, n, k);
-	*pos = k;
-	double lo = (double)v[k];
-	double frac = idx - (double)k;
-	if (frac <= 0.0 || k + 1 >= n)
-		return lo;
-	double hi = (double)min_of(v, k + 1, n);
-	return lo + (hi - lo) * frac;
-}
+DEFINE_SELECT(uint64_t, u64)
+DEFINE_SELECT(uint32_t, u32)
 
 double stats_percentile(uint64_t *v, size_t n, double p)
 {
 	size_t pos;
 	if (n == 0)
 		return 0.0;
-	return percentile_from(v, n, p, 0, &pos);
+	return percentile_from_u64(v, n, p, 0, &pos);
 }
 
 int stats_hist_bucket(uint64_t ns)
@@ -123,47 +136,68 @@ const char *stats_hist_label(int b)
  * sum (v-m)^2 = sum (v-q)^2 - n (m-q)^2. */
 __extension__ typedef unsigned __int128 pt_u128;
 
-static void moments(const uint64_t *v, size_t n, struct pt_stats *out)
+/* One decade per bucket from 1 us: how many edges (1us, 10us, ...) v
+ * reaches, at most PT_HIST_BUCKETS - 1. */
+static int hist_bucket_fast(uint64_t v)
 {
-	pt_u128 sum = 0;
-	uint64_t mn = v[0], mx = v[0];
-	for (size_t i = 0; i < n; i++) {
-		sum += v[i];
-		if (v[i] < mn)
-			mn = v[i];
-		if (v[i] > mx)
-			mx = v[i];
-		out->hist[stats_hist_bucket(v[i])]++;
-	}
-	out->sum = (double)sum;
-	out->min = (double)mn;
-	out->max = (double)mx;
-	out->mean = (double)sum / (double)n;
-	uint64_t q = (uint64_t)(sum / n);
-	pt_u128 ss = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t d = v[i] > q ? v[i] - q : q - v[i];
-		ss += (pt_u128)d * d;
-	}
-	double off = out->mean - (double)q;
-	double var =
-	    n > 1 ? ((double)ss - (double)n * off * off) / (double)(n - 1)
-		  : 0.0;
-	out->stddev = var > 0 ? sqrt(var) : 0.0;
+	return (v >= 1000ull) + (v >= 10000ull) + (v >= 100000ull) +
+	       (v >= 1000000ull) + (v >= 10000000ull) + (v >= 100000000ull) +
+	       (v >= 1000000000ull) + (v >= 10000000000ull);
 }
+
+#define DEFINE_MOMENTS(T, S)                                                   \
+	static void moments_##S(const T *v, size_t n, struct pt_stats *out)    \
+	{                                                                      \
+		pt_u128 sum = 0;                                               \
+		T mn = v[0], mx = v[0];                                        \
+		for (size_t i = 0; i < n; i++) {                               \
+			sum += v[i];                                           \
+			mn = v[i] < mn ? v[i] : mn;                            \
+			mx = v[i] > mx ? v[i] : mx;                            \
+			out->hist[hist_bucket_fast(v[i])]++;                   \
+		}                                                              \
+		out->sum = (double)sum;                                        \
+		out->min = (double)mn;                                         \
+		out->max = (double)mx;                                         \
+		out->mean = (double)sum / (double)n;                           \
+		uint64_t q = (uint64_t)(sum / n);                              \
+		pt_u128 ss = 0;                                                \
+		for (size_t i = 0; i < n; i++) {                               \
+			uint64_t d = v[i] > q ? v[i] - q : q - v[i];           \
+			ss += (pt_u128)d * d;                                  \
+		}                                                              \
+		double off = out->mean - (double)q;                            \
+		double var = n > 1 ? ((double)ss - (double)n * off * off) /    \
+					 (double)(n - 1)                       \
+				   : 0.0;                                      \
+		out->stddev = var > 0 ? sqrt(var) : 0.0;                       \
+	}                                                                      \
+                                                                               \
+	static void compute_##S(T *v, size_t n, struct pt_stats *out)          \
+	{                                                                      \
+		memset(out, 0, sizeof(*out));                                  \
+		out->n = n;                                                    \
+		if (n == 0)                                                    \
+			return;                                                \
+		moments_##S(v, n, out);                                        \
+		size_t pos = 0;                                                \
+		out->median = percentile_from_##S(v, n, 50, 0, &pos);          \
+		out->p90 = percentile_from_##S(v, n, 90, pos, &pos);           \
+		out->p95 = percentile_from_##S(v, n, 95, pos, &pos);           \
+		out->p99 = percentile_from_##S(v, n, 99, pos, &pos);           \
+	}
+
+DEFINE_MOMENTS(uint64_t, u64)
+DEFINE_MOMENTS(uint32_t, u32)
 
 void stats_compute(uint64_t *v, size_t n, struct pt_stats *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->n = n;
-	if (n == 0)
-		return;
-	moments(v, n, out);
-	size_t pos = 0;
-	out->median = percentile_from(v, n, 50, 0, &pos);
-	out->p90 = percentile_from(v, n, 90, pos, &pos);
-	out->p95 = percentile_from(v, n, 95, pos, &pos);
-	out->p99 = percentile_from(v, n, 99, pos, &pos);
+	compute_u64(v, n, out);
+}
+
+void stats_compute_u32(uint32_t *v, size_t n, struct pt_stats *out)
+{
+	compute_u32(v, n, out);
 }
 
 /*

@@ -29,6 +29,8 @@ double stats_percentile(uint64_t *v, size_t n, double p);
 /* Everything in struct pt_stats.  Reorders v.  stddev is the sample
  * standard deviation (n-1), 0 when n < 2, as Python's statistics.stdev. */
 void stats_compute(uint64_t *v, size_t n, struct pt_stats *out);
+/* The same over 32-bit durations (the model's narrow samples). */
+void stats_compute_u32(uint32_t *v, size_t n, struct pt_stats *out);
 
 /* Bucket index of one duration in the log-scale histogram. */
 int stats_hist_bucket(uint64_t ns);

@@ -35,6 +35,24 @@
  *     first byte of MULTI to the last byte of EXEC's reply, bytes_out the
  *     whole transaction.  A WATCH-aborted EXEC (null reply) is PT_OUT_OK
  *     with cache counts 0.  DISCARD is an ordinary event.
+ *   - EXEC's cache counts: each element of its array is counted as the
+ *     queued command's own reply would be outside a transaction (same
+ *     rules, same function), and summed, so that a dump's hits and misses
+ *     equal Redis's keyspace_hits / keyspace_misses, which count reads
+ *     inside EXEC too.  The queued commands' kinds wait in a FIFO of
+ *     PROTO_REDIS_TX_KINDS shared by outstanding transactions; a queued
+ *     command past it is not counted and the event has PT_EV_SATURATED.
+ *     If the array's length differs from the commands queued (WATCH inside
+ *     MULTI is answered at once, not queued), nothing is counted: a
+ *     misaligned count would be wrong, a missing one is only incomplete.
+ *   - A queued command that failed at run time (an error element: EXEC
+ *     itself succeeds, the others ran) makes the EXEC event PT_OUT_ERROR
+ *     with that first error's prefix as status: the transaction's work
+ *     did not all happen, the application sees it fail (redis-py's
+ *     execute() raises), and error_rate must show it.  The reads that
+ *     succeeded beside it still count their hits and misses, as Redis
+ *     counted them.  EXECABORT (refused at queue time) is the top-level
+ *     error, with no cache counts.
  *   - SELECT n: the db is kept (proto_redis_db()), not put in the text.
  *   - Pub/sub: one event per (P|S)(UN)SUBSCRIBE command, ended by its last
  *     confirmation (one per channel; UNSUBSCRIBE with no channel: one per
@@ -306,6 +324,7 @@ static const struct cmd_def cmd_table[] = {
 _Static_assert(CMD_COUNT < 255, "entry cmd ids are uint8_t");
 _Static_assert(PROTO_REDIS_TEXTS < NO_TEXT, "text slot ids are uint8_t");
 _Static_assert(PROTO_REDIS_TEXT_CAP <= PT_TEXT_MAX, "text fits a record");
+_Static_assert(PROTO_REDIS_TX_KINDS <= UINT8_MAX, "EXEC's kinds kept: arg");
 /* proto_redis_init clears all but ring[] and texts[]: they must sit
  * between the cleared parts. */
 _Static_assert(offsetof(struct proto_redis, untracked) <
@@ -668,14 +687,8 @@ static size_t rq_text(struct proto_redis *r, char *out, int *cut)
 			k = r->rq_key_len;
 			if (k > r->raw_max)
 				k = r->raw_max, *cut = 1;
-			size_t from = n;
 			*cut |= text_put(out, PROTO_REDIS_TEXT_CAP, &n,
 					 r->rq_key, k);
-			/* Keys are binary-safe; event texts hold no NUL (the
-			 * report reads them as C strings). */
-			for (; from < n; from++)
-				if (out[from] == '\0')
-					out[from] = ' ';
 		} else if (room > 1) {
 			k = pt_redis_key_pattern(r->rq_key, r->rq_key_len,
 						 out + n, room);
@@ -685,6 +698,11 @@ static size_t rq_text(struct proto_redis *r, char *out, int *cut)
 		}
 		*cut |= r->rq_key_cut;
 	}
+	/* Command words and keys are binary-safe; event texts hold no NUL
+	 * (the report reads them as C strings). */
+	for (size_t k = 0; k < n; k++)
+		if (out[k] == '\0')
+			out[k] = ' ';
 	return n;
 }
 
@@ -699,6 +717,30 @@ static void tx_append(struct proto_redis *r, const char *t, size_t n)
 	r->tx_cut |= text_put(r->tx_text, sizeof(r->tx_text), &len, t, n);
 	r->tx_len = (uint32_t)len;
 	r->tx_count++;
+}
+
+/* Remember a queued command's kind for EXEC's reply; past the FIFO it is
+ * dropped (tx_close flags the EXEC). */
+static void tx_keep_kind(struct proto_redis *r,
+			 const struct proto_redis_entry *e)
+{
+	struct proto_redis_kind *k;
+
+	if (r->kind_count == PROTO_REDIS_TX_KINDS)
+		return;
+	k = &r->kinds[(r->kind_head + r->kind_count) % PROTO_REDIS_TX_KINDS];
+	k->cmd = e->cmd;
+	k->rows = e->rows > UINT16_MAX ? UINT16_MAX : (uint16_t)e->rows;
+	r->kind_count++;
+	r->tx_kept++;
+}
+
+/* The open transaction's kinds (the FIFO's newest) will see no reply:
+ * DISCARD, or an EXEC past the ring. */
+static void tx_drop_kinds(struct proto_redis *r)
+{
+	r->kind_count -= r->tx_kept;
+	r->tx_kept = 0;
 }
 
 /* EXEC closing a MULTI: rewrite the entry and its text. */
@@ -717,7 +759,9 @@ static size_t tx_close(struct proto_redis *r, struct proto_redis_entry *e,
 				      : r->tx_bytes + e->bytes_out);
 	e->rows = r->tx_count;
 	e->flags = (uint16_t)((r->tx_flags & ENT_EV_MASK) | PT_EV_TRANSACTION |
-			      (cut ? PT_EV_TRUNCATED : 0));
+			      (cut ? PT_EV_TRUNCATED : 0) |
+			      (r->tx_kept < r->tx_count ? PT_EV_SATURATED : 0));
+	e->arg = (uint8_t)r->tx_kept; /* <= PROTO_REDIS_TX_KINDS */
 	r->tx_open = 0;
 	return n;
 }
@@ -764,6 +808,7 @@ static void rq_done(struct proto_redis *r, int64_t argc)
 	}
 	if (r->tx_open && sp != SP_EXEC && sp != SP_DISCARD && sp != SP_MULTI) {
 		tx_append(r, text, n);
+		tx_keep_kind(r, &e);
 		r->tx_bytes += r->rq_bytes;
 		e.flags |= ENT_SILENT;
 		ring_push(r, &e, NULL, 0);
@@ -776,14 +821,21 @@ static void rq_done(struct proto_redis *r, int64_t argc)
 		r->tx_count = 0;
 		r->tx_len = 0;
 		r->tx_cut = 0;
+		r->tx_kept = 0;
 		r->tx_text[0] = '\0';
 		r->tx_flags = e.flags;
 		e.flags |= ENT_SILENT;
 		ring_push(r, &e, NULL, 0);
 		return;
 	}
-	if (sp == SP_EXEC && r->tx_open)
+	if (sp == SP_EXEC && r->tx_open) {
+		/* ring_push will only count it: its reply consumes no kinds */
+		if (r->count == PROTO_REDIS_RING || r->untracked)
+			tx_drop_kinds(r);
 		n = tx_close(r, &e, text);
+	}
+	if (sp == SP_DISCARD && r->tx_open)
+		tx_drop_kinds(r);
 	if (sp == SP_DISCARD)
 		r->tx_open = 0;
 	ring_push(r, &e, text, n);
@@ -1015,6 +1067,9 @@ static void rp_reset(struct proto_redis *r)
 	r->rp_int_top = 0;
 	r->rp_have_int3 = 0;
 	r->rp_word_len = 0;
+	r->rp_tx = 0;
+	r->rp_tx_hits = r->rp_tx_misses = 0;
+	r->rp_tx_err = 0;
 }
 
 static void emit(struct proto_redis *r, const struct proto_redis_entry *e,
@@ -1040,31 +1095,43 @@ static void emit(struct proto_redis *r, const struct proto_redis_entry *e,
 		r->sink->op(r->sink->arg, op);
 }
 
+/* The cache rule, for one successful reply of type byte `type` (nil: a
+ * null; ival: its value if an integer; hits/misses: its elements, non-nil
+ * and nil) to a command of flags f touching `rows` keys.  Adds to *h, *m.
+ * Used for top-level replies and for each element of EXEC's array alike. */
+static void cache_rule(unsigned f, uint8_t type, int nil, int64_t ival,
+		       uint32_t hits, uint32_t misses, uint32_t rows,
+		       uint32_t *h, uint32_t *m)
+{
+	int agg = type == '*' || type == '~' || type == '%';
+
+	if (f & CF_COUNT) {
+		uint64_t hit = ival < 0 ? 0 : (uint64_t)ival;
+
+		if (hit > rows)
+			hit = rows;
+		*h += (uint32_t)hit;
+		*m += rows - (uint32_t)hit;
+	} else if ((f & CF_PERELEM) && agg) {
+		*h += hits;
+		*m += misses;
+	} else if (f & CF_EMPTY_MISS) {
+		int miss = nil || (agg && hits + misses == 0);
+
+		*h += !miss;
+		*m += miss;
+	} else if (f & CF_READ) {
+		*h += !nil;
+		*m += nil != 0;
+	}
+}
+
 /* Cache hits and misses of a successful reply to a read command. */
 static void cache_count(const struct proto_redis *r, unsigned f, uint32_t rows,
 			struct pt_op *op)
 {
-	int agg = r->rp_top == '*' || r->rp_top == '~' || r->rp_top == '%';
-
-	if (f & CF_COUNT) {
-		uint64_t hit = r->rp_int_top < 0 ? 0 : (uint64_t)r->rp_int_top;
-
-		if (hit > rows)
-			hit = rows;
-		op->cache_hits = (uint32_t)hit;
-		op->cache_misses = rows - (uint32_t)hit;
-	} else if ((f & CF_PERELEM) && agg) {
-		op->cache_hits = r->rp_hits;
-		op->cache_misses = r->rp_misses;
-	} else if (f & CF_EMPTY_MISS) {
-		int miss = r->rp_nil_top || (agg && r->rp_elem1 == 0);
-
-		op->cache_hits = !miss;
-		op->cache_misses = miss;
-	} else if (f & CF_READ) {
-		op->cache_hits = !r->rp_nil_top;
-		op->cache_misses = r->rp_nil_top;
-	}
+	cache_rule(f, r->rp_top, r->rp_nil_top, r->rp_int_top, r->rp_hits,
+		   r->rp_misses, rows, &op->cache_hits, &op->cache_misses);
 }
 
 /* The head entry's reply is complete: report it and apply its effects. */
@@ -1083,9 +1150,20 @@ static void rp_finish_head(struct proto_redis *r, uint64_t now)
 	op.end_ns = now;
 	op.bytes_in = r->rp_bytes;
 	op.rows = e->rows;
+	if (e->flags & PT_EV_TRANSACTION) { /* its kinds are the oldest */
+		r->kind_head = (r->kind_head + e->arg) % PROTO_REDIS_TX_KINDS;
+		r->kind_count -= e->arg;
+	}
 	if (err) {
 		op.outcome = PT_OUT_ERROR;
 		op.status = r->rp_err;
+	} else if (r->rp_tx) {
+		op.cache_hits = r->rp_tx_hits;
+		op.cache_misses = r->rp_tx_misses;
+		if (r->rp_tx_err) {
+			op.outcome = PT_OUT_ERROR;
+			op.status = r->rp_tx_err;
+		}
 	} else {
 		cache_count(r, cmd_flags(e->cmd), e->rows, &op);
 		if (sp == SP_SELECT)
@@ -1176,6 +1254,44 @@ static int rp_reply_done(struct proto_redis *r, uint64_t now, size_t left)
 	return 0;
 }
 
+/* EXEC's array of n elements opens: count its elements if the head is a
+ * transaction whose queued commands they answer one for one. */
+static void rp_tx_begin(struct proto_redis *r, int64_t n)
+{
+	const struct proto_redis_entry *e = ring_head(r);
+
+	r->rp_tx = e && (e->flags & PT_EV_TRANSACTION) && n == e->rows;
+	r->rp_el_hits = r->rp_el_misses = 0;
+	r->rp_el_int = 0;
+}
+
+/* Element i of EXEC's array ended: count it as its queued command's own
+ * reply, unless it is an error (the first one is the event's status). */
+static void rp_tx_elem(struct proto_redis *r, int nil)
+{
+	const struct proto_redis_entry *e = ring_head(r);
+	uint32_t i = r->rp_elem1;
+	uint8_t t = r->rp_el_type;
+
+	if (e && i < e->arg && t != '-' && t != '!') {
+		const struct proto_redis_kind *k =
+		    &r->kinds[(r->kind_head + i) % PROTO_REDIS_TX_KINDS];
+
+		cache_rule(cmd_flags(k->cmd), t, nil, r->rp_el_int,
+			   r->rp_el_hits, r->rp_el_misses, k->rows,
+			   &r->rp_tx_hits, &r->rp_tx_misses);
+	}
+	r->rp_el_hits = r->rp_el_misses = 0;
+	r->rp_el_int = 0;
+}
+
+/* An error inside EXEC's array: keep the first one's prefix. */
+static void rp_tx_error(struct proto_redis *r, const char *w, size_t n)
+{
+	if (r->rp_tx && r->rp_depth == 1 && !r->rp_tx_err)
+		r->rp_tx_err = redis_error_of(w, n);
+}
+
 /* A value ended (nil: it was a null).  Climbs finished aggregates. */
 static int rp_value_done(struct proto_redis *r, int nil, uint64_t now,
 			 size_t left)
@@ -1188,7 +1304,15 @@ static int rp_value_done(struct proto_redis *r, int nil, uint64_t now,
 			return rp_reply_done(r, now, left);
 		}
 		f = &r->stack[r->rp_depth - 1];
+		if (r->rp_tx && r->rp_depth == 2 && !f->attr) {
+			if (nil)
+				r->rp_el_misses++;
+			else
+				r->rp_el_hits++;
+		}
 		if (r->rp_depth == 1 && !f->attr) {
+			if (r->rp_tx)
+				rp_tx_elem(r, nil);
 			r->rp_elem1++;
 			if (nil)
 				r->rp_misses++;
@@ -1224,6 +1348,8 @@ static long rp_type(struct proto_redis *r, const uint8_t *p, size_t n)
 	r->rp_type = p[0];
 	if (r->rp_depth == 0)
 		r->rp_top = p[0];
+	if (r->rp_depth == 1) /* an attribute's is overwritten by its value's */
+		r->rp_el_type = p[0];
 	r->rp_line_len = 0;
 	r->rp_state = RP_LINE;
 	return 1;
@@ -1273,6 +1399,8 @@ static int rp_check_simple(struct proto_redis *r, const char *s, size_t n)
 			return -1;
 		if (r->rp_depth == 0)
 			r->rp_int_top = v;
+		if (r->rp_depth == 1)
+			r->rp_el_int = v;
 		if (r->rp_depth == 1 && r->rp_elem1 == 2) {
 			r->rp_int3 = v;
 			r->rp_have_int3 = 1;
@@ -1309,6 +1437,8 @@ static long rp_open(struct proto_redis *r, int64_t n, uint64_t now, size_t left)
 	}
 	if (r->rp_depth == PROTO_REDIS_DEPTH)
 		return desync(r, "redis: reply nested too deep", left);
+	if (r->rp_depth == 0 && r->rp_type == '*')
+		rp_tx_begin(r, n);
 	r->stack[r->rp_depth].left = pair ? 2 * n : n;
 	r->stack[r->rp_depth].attr = r->rp_type == '|';
 	r->rp_depth++;
@@ -1345,6 +1475,8 @@ static long rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
 		return desync(r, "redis: bad reply value", left);
 	if (t == '-' && r->rp_depth == 0)
 		r->rp_err = redis_error_of(r->rp_line, n);
+	if (t == '-')
+		rp_tx_error(r, r->rp_line, n);
 	if (t == '+')
 		rp_keep_word(r, (const uint8_t *)r->rp_line, n);
 	return rp_value_done(r, t == '_', now, left) ? -1 : 0;
@@ -1364,8 +1496,8 @@ static long rp_bulk(struct proto_redis *r, const uint8_t *p, size_t n)
 	size_t k = (int64_t)n < r->rp_left ? n : (size_t)r->rp_left;
 
 	rp_keep_word(r, p, k);
-	/* A blob error's first word, for its status. */
-	if (r->rp_type == '!' && r->rp_depth == 0)
+	/* A blob error's first word, for its status (or EXEC's). */
+	if (r->rp_type == '!' && (r->rp_depth == 0 || r->rp_tx))
 		for (size_t i = 0; i < k && r->rp_line_len < PROTO_REDIS_LINE;
 		     i++)
 			r->rp_line[r->rp_line_len++] = (char)p[i];
@@ -1390,6 +1522,8 @@ static long rp_bulk_crlf(struct proto_redis *r, const uint8_t *p, size_t n,
 	r->rp_state = RP_TYPE;
 	if (r->rp_type == '!' && r->rp_depth == 0)
 		r->rp_err = redis_error_of(r->rp_line, r->rp_line_len);
+	if (r->rp_type == '!')
+		rp_tx_error(r, r->rp_line, r->rp_line_len);
 	return rp_value_done(r, 0, now, n - 1) ? -1 : -2;
 }
 
@@ -1494,6 +1628,7 @@ void proto_redis_close(struct proto_redis *r, uint64_t now_ns)
 		r->rp_bytes = 0;
 	}
 	r->untracked = 0;
+	r->kind_count = r->tx_kept = 0;
 	r->stopped = 1;
 }
 

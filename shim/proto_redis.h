@@ -16,7 +16,8 @@
  *   - MULTI and the commands queued after it produce no event of their
  *     own; EXEC produces one "EXEC (CMD pattern; ...)" event with
  *     PT_EV_TRANSACTION, rows = commands queued, timed from MULTI's first
- *     byte to the end of EXEC's reply;
+ *     byte to the end of EXEC's reply, cache hits/misses summed over the
+ *     queued reads' replies, and PT_OUT_ERROR when a queued command failed;
  *   - SELECT n keeps n in the context (proto_redis_db()); the text has no db;
  *   - pub/sub: one event per (P|S)(UN)SUBSCRIBE command, ended by its last
  *     confirmation; published messages and RESP3 pushes are counted
@@ -44,6 +45,10 @@
 /* Bytes of one protocol line kept (type byte excluded): enough for any
  * length or integer, for an error's first word, and for "QUEUED". */
 #define PROTO_REDIS_LINE 64
+/* Queued commands remembered for EXEC's cache counts (their kinds, in a
+ * FIFO shared by the transactions outstanding); past it a queued command's
+ * reply is not counted and the EXEC event has PT_EV_SATURATED. */
+#define PROTO_REDIS_TX_KINDS 64
 /* Bytes kept of the command name, a sub-command and a key. */
 #define PROTO_REDIS_WORD 32
 #define PROTO_REDIS_KEY	 192
@@ -56,8 +61,15 @@ struct proto_redis_entry {
 	uint16_t expect; /* replies still expected (pub/sub confirmations) */
 	uint8_t cmd;	 /* command id (private table) */
 	uint8_t text;	 /* slot in texts[], or 0xff: none */
-	uint8_t arg;	 /* HELLO: protocol asked for */
+	uint8_t arg;	 /* HELLO: protocol asked for; EXEC: kinds kept */
 	uint8_t pad0;
+};
+
+/* A queued command, as EXEC's reply element will be counted. */
+struct proto_redis_kind {
+	uint8_t cmd; /* command id */
+	uint8_t pad0;
+	uint16_t rows; /* keys (EXISTS: the misses are rows - hits) */
 };
 
 struct proto_redis_frame {
@@ -108,6 +120,10 @@ struct proto_redis {
 	uint32_t tx_len;
 	int tx_cut;
 	char tx_text[PROTO_REDIS_TEXT_CAP];
+	uint32_t tx_kept; /* kinds[] entries of the open transaction */
+	/* FIFO of queued commands' kinds, oldest transaction first */
+	uint32_t kind_head, kind_count;
+	struct proto_redis_kind kinds[PROTO_REDIS_TX_KINDS];
 
 	/* --- the FIFO of outstanding requests --- */
 	uint32_t head, count;
@@ -135,6 +151,13 @@ struct proto_redis {
 	int32_t rp_err;		     /* enum pt_redis_error, top-level error */
 	int64_t rp_int_top;	     /* top-level integer reply */
 	int64_t rp_int3;	     /* third depth-1 element, if an integer */
+	/* EXEC's array, counted per element by its queued command's kind */
+	int rp_tx;			   /* counting this reply's elements */
+	uint32_t rp_tx_hits, rp_tx_misses; /* summed over the elements */
+	int32_t rp_tx_err;		   /* first element error's prefix */
+	uint8_t rp_el_type;		   /* type byte of the element */
+	uint32_t rp_el_hits, rp_el_misses; /* its depth-2 values */
+	int64_t rp_el_int;		   /* its value, if an integer */
 	int rp_have_int3;
 	char rp_word[PROTO_REDIS_WORD]; /* first depth-1 string, lower-cased */
 	uint32_t rp_word_len;

@@ -9,7 +9,10 @@
  *                                        hit, HGET miss), errors, DEL
  *   redis_client tcp|unix pipeline1000   1,000 SET/GET appended, then the
  *                                        1,000 replies read: one operation
- *   redis_client tcp|unix multi N        N x MULTI, SET, INCR, GET, EXEC
+ *   redis_client tcp|unix multi N        N x MULTI, SET, INCR, GET hit, GET
+ *                                        miss, MGET 1 hit + 1 miss, EXEC;
+ *                                        then one MULTI, SET, LPUSH (fails:
+ *                                        WRONGTYPE), GET hit, EXEC
  *   redis_client tcp|unix threads16 N    16 threads, one connection each,
  *                                        N x (INCR, GET) per thread
  *
@@ -176,7 +179,35 @@ static int untimed(redisContext *c, int type, const char *fmt, int i)
 	return bad;
 }
 
-/* MULTI .. EXEC is one operation: the shim's EXEC event spans it. */
+/* EXEC's reply: an array of `n` whose element k has type `type`. */
+static int exec_ok(const redisReply *r, size_t n, size_t k, int type)
+{
+	return r && r->type == REDIS_REPLY_ARRAY && r->elements == n &&
+	       r->element[k]->type == type;
+}
+
+/* A transaction whose LPUSH fails inside EXEC (EXEC itself succeeds):
+ * 1 when its reply was [OK, WRONGTYPE error, "v"]. */
+static int multi_with_error(redisContext *c, int i, int *bad)
+{
+	uint64_t t = oplog_now();
+	*bad |= untimed(c, REDIS_REPLY_STATUS, "MULTI", i);
+	*bad |= untimed(c, REDIS_REPLY_STATUS, "SET capc:txerr:%d v", i);
+	*bad |= untimed(c, REDIS_REPLY_STATUS, "LPUSH capc:txerr:%d x", i);
+	*bad |= untimed(c, REDIS_REPLY_STATUS, "GET capc:txerr:%d", i);
+	redisReply *r = redisCommand(c, "EXEC");
+	oplog_add("transaction", t);
+	int ok = exec_ok(r, 3, 1, REDIS_REPLY_ERROR) &&
+		 !strncmp(r->element[1]->str, "WRONGTYPE", 9) &&
+		 r->element[2]->type == REDIS_REPLY_STRING;
+	freeReplyObject(r);
+	*bad |= !ok;
+	*bad |= expect(c, REDIS_REPLY_INTEGER, "del", "DEL capc:txerr:%d", i);
+	return ok;
+}
+
+/* MULTI .. EXEC is one operation: the shim's EXEC event spans it.  The
+ * reads inside hit and miss (keyspace_hits / keyspace_misses count them). */
 static int do_multi(redisContext *c, int n)
 {
 	int bad = 0;
@@ -187,11 +218,17 @@ static int do_multi(redisContext *c, int n)
 		bad |= untimed(c, REDIS_REPLY_STATUS, "SET capc:tx:%d 1", i);
 		bad |= untimed(c, REDIS_REPLY_STATUS, "INCR capc:tx:%d", i);
 		bad |= untimed(c, REDIS_REPLY_STATUS, "GET capc:tx:%d", i);
-		redisReply *r = redisCommand(c, "EXEC");
+		bad |= untimed(c, REDIS_REPLY_STATUS, "GET capc:txmiss:%d", i);
+		redisReply *r =
+		    redisCommand(c, "MGET capc:tx:%d capc:txmiss:%d", i, i);
+		bad |= !r || r->type != REDIS_REPLY_STATUS;
+		freeReplyObject(r);
+		r = redisCommand(c, "EXEC");
 		oplog_add("transaction", t);
-		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-		    r->element[2]->type == REDIS_REPLY_STRING &&
-		    atoi(r->element[2]->str) == 2)
+		if (exec_ok(r, 5, 2, REDIS_REPLY_STRING) &&
+		    atoi(r->element[2]->str) == 2 &&
+		    r->element[3]->type == REDIS_REPLY_NIL &&
+		    exec_ok(r->element[4], 2, 1, REDIS_REPLY_NIL))
 			execs++;
 		else
 			bad = 1;
@@ -199,7 +236,8 @@ static int do_multi(redisContext *c, int n)
 		bad |=
 		    expect(c, REDIS_REPLY_INTEGER, "del", "DEL capc:tx:%d", i);
 	}
-	printf("multi: exec %ld\n", execs);
+	int errors = multi_with_error(c, n, &bad);
+	printf("multi: exec %ld errors %d\n", execs, errors);
 	return bad;
 }
 

@@ -16,8 +16,8 @@
  * read three ways -- pt_dump_next (k-way merge, twice, with a rewind),
  * pt_dump_foreach and the chunk views -- and checked: every string is
  * NUL-terminated at its stated length (a NUL inside is
- * possible in a hand-made file; the length is what counts), the header strings are readable,
- * and the three ways agree on how many records there are.
+ * possible in a hand-made file; the length is what counts), the header strings
+ * are readable, and the three ways agree on how many records there are.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -31,19 +31,19 @@
 #include "proto.h"
 
 /* Say which invariant broke, then crash (libFuzzer keeps the input). */
-#define FUZZ_FAIL(...)                                                        \
-	do {                                                                  \
-		fprintf(stderr, "invariant: " __VA_ARGS__);                   \
-		fputc('\n', stderr);                                          \
-		abort();                                                      \
+#define FUZZ_FAIL(...)                                                         \
+	do {                                                                   \
+		fprintf(stderr, "invariant: " __VA_ARGS__);                    \
+		fputc('\n', stderr);                                           \
+		abort();                                                       \
 	} while (0)
 
 struct fuzz_state {
-	uint64_t t0;	   /* time of the first feed */
-	uint64_t now;	   /* latest time passed to the decoder */
-	int stopped;	   /* a feed returned PT_FEED_STOPPED */
-	int tls_note;	   /* PT_NOTE_TLS seen (MySQL may resume) */
-	uint8_t kind_a;	   /* kinds the decoder may report */
+	uint64_t t0;	/* time of the first feed */
+	uint64_t now;	/* latest time passed to the decoder */
+	int stopped;	/* a feed returned PT_FEED_STOPPED */
+	int tls_note;	/* PT_NOTE_TLS seen (MySQL may resume) */
+	uint8_t kind_a; /* kinds the decoder may report */
 	uint8_t kind_b;
 	uint64_t ops;
 };
@@ -58,9 +58,10 @@ static void fuzz_check_text(const char *text, size_t len)
 	if (len > PT_TEXT_MAX)
 		FUZZ_FAIL("text of %zu bytes", len);
 	if (memchr(text, '\0', len) != NULL)
-		FUZZ_FAIL("NUL in text at %zu of %zu: %.*s",
-			  (size_t)((const char *)memchr(text, '\0', len) - text),
-			  len, (int)len, text);
+		FUZZ_FAIL(
+		    "NUL in text at %zu of %zu: %.*s",
+		    (size_t)((const char *)memchr(text, '\0', len) - text), len,
+		    (int)len, text);
 }
 
 static void fuzz_on_op(void *arg, const struct pt_op *op)

@@ -28,7 +28,8 @@ static struct proto_mysql ctx; /* ~48 KiB: not on the stack */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_state st = {.t0 = 1000, .now = 1000,
+	struct fuzz_state st = {.t0 = 1000,
+				.now = 1000,
 				.kind_a = PT_KIND_MYSQL,
 				.kind_b = PT_KIND_MYSQL};
 	struct pt_sink sink = {fuzz_on_op, fuzz_on_note, &st};

@@ -25,7 +25,8 @@ static struct proto_redis ctx;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_state st = {.t0 = 1000, .now = 999,
+	struct fuzz_state st = {.t0 = 1000,
+				.now = 999,
 				.kind_a = PT_KIND_REDIS,
 				.kind_b = PT_KIND_REDIS};
 	struct pt_sink sink = {fuzz_on_op, fuzz_on_note, &st};

@@ -16,12 +16,15 @@
 #include "writer.h"
 
 static const char *const texts[] = {
-    "select * from fir_records where fir_number=?", "GET fir:record:*",
-    "GET /fir/{id}", "POST 127.0.0.1:8001/asr",
-    "insert into t (a,b) values(?+)", ""};
+    "select * from fir_records where fir_number=?",
+    "GET fir:record:*",
+    "GET /fir/{id}",
+    "POST 127.0.0.1:8001/asr",
+    "insert into t (a,b) values(?+)",
+    ""};
 
-static int one(const char *dir, enum pt_limit_mode mode, int events,
-	       int conns, uint32_t flags)
+static int one(const char *dir, enum pt_limit_mode mode, int events, int conns,
+	       uint32_t flags)
 {
 	static struct pt_writer w;
 	static struct pt_writer_cursor c[2];

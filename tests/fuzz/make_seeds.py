@@ -4,18 +4,16 @@ recorded fixtures of tests/data/{mysql,redis,http}.
 
 Each fixture becomes one input in the fuzz_feed.h layout: an option byte,
 then (control byte, chunk) records, every recorded read/write cut into
-pieces of at most 120 bytes.  Dump seeds come from bench/gen_dump (built
-with make): pass its path as the second argument.
+pieces of at most 120 bytes.  Dump seeds (fuzz_dump_reader) come from
+tests/fuzz/make_dump_seeds.c instead (small chunks, a few pages each).
 
-usage: tests/fuzz/make_seeds.py OUTDIR [GEN_DUMP]
-  -> OUTDIR/{mysql,redis,http,dump}/
+usage: tests/fuzz/make_seeds.py OUTDIR
+  -> OUTDIR/{mysql,redis,http}/
 """
 import glob
 import os
 import re
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "data")
@@ -89,15 +87,6 @@ def main():
         write(outdir, "http", "srv-" + base, encode(0x04, server))
         write(outdir, "http", "cli-" + base, encode(0x02, c))
         write(outdir, "http", "raw-" + base, encode(0xf9, server))
-    if len(sys.argv) > 2:
-        for seed, n in ((1, 5), (2, 40), (3, 200)):
-            with tempfile.TemporaryDirectory() as tmp:
-                subprocess.run([sys.argv[2], "-o", tmp, "-n", str(n), "-s",
-                                str(seed), "--threads", "3"], check=True,
-                               stdout=subprocess.DEVNULL)
-                for i, f in enumerate(glob.glob(os.path.join(tmp, "*"))):
-                    write(outdir, "dump", "gen-%d-%d" % (n, i),
-                          open(f, "rb").read())
 
 
 if __name__ == "__main__":

@@ -58,16 +58,31 @@ def test_hiredis_pipeline_of_1000_keeps_order(servers, dump_dir, mode):
 
 
 def test_hiredis_multi_exec_is_one_transaction_event(servers, dump_dir):
-    # Keyspace not compared: the GETs inside EXEC hit, but the decoder
-    # counts no cache hits for a transaction's commands (a known gap).
-    p, evs, _ = _run(servers, dump_dir, "tcp", "multi", "10",
-                     check_keyspace=False)
-    assert p.stdout == "multi: exec 10\n"
+    # Keyspace compared (the default): the GETs and MGETs inside EXEC hit
+    # and miss, and their EXEC event carries those hits and misses.
+    p, evs, per_op = _run(servers, dump_dir, "tcp", "multi", "10")
+    assert p.stdout == "multi: exec 10 errors 1\n"
     ex = [e for e in evs if e["text"].startswith("EXEC")]
-    assert len(ex) == 10
-    assert all(e["flags"] & 32 and e["text"] ==
-               "EXEC (SET capc:tx:*; INCR capc:tx:*; GET capc:tx:*)"
-               for e in ex), ex
+    assert len(ex) == 11, ex
+    assert all(e["flags"] & 32 for e in ex), "PT_EV_TRANSACTION"
+    ok = [e for e in ex if e["outcome"] == "ok"]
+    assert len(ok) == 10, ex
+    assert all(e["text"] ==
+               "EXEC (SET capc:tx:*; INCR capc:tx:*; GET capc:tx:*; "
+               "GET capc:txmiss:*; MGET capc:tx:*)" and e["rows"] == 5
+               for e in ok), ok
+    # GET hit, GET miss, MGET 1 hit + 1 miss
+    assert all((e["cache_hits"], e["cache_misses"]) == (2, 2)
+               for e in ok), ok
+    # A queued LPUSH failed (WRONGTYPE, PT_REDIS_ERR_WRONGTYPE = 3) inside
+    # an EXEC that Redis answered: the transaction is an error, and its
+    # GET still counts its hit.
+    err = [e for e in ex if e["outcome"] != "ok"]
+    assert [(e["text"], e["outcome"], e["status"], e["cache_hits"],
+             e["cache_misses"]) for e in err] == [
+        ("EXEC (SET capc:txerr:*; LPUSH capc:txerr:*; GET capc:txerr:*)",
+         "error", 3, 1, 0)], err
+    assert set(per_op.values()) == {1}, "one event per timed operation"
 
 
 def test_hiredis_16_threads_share_the_process(servers, dump_dir):

@@ -282,7 +282,7 @@ def test_redis_tls_output_identical_with_and_without_shim(tls, dump_dir):
     port = str(tls["redis_port"])
     _run_both([ptenv.PYTHON, "-c", REDIS_WORKLOAD, port, "10"], dump_dir,
               {"PERFTAP_REDIS_PORTS": port})
-    assert ptenv.events(ptenv.read_events(dump_dir), "redis")
+    _all_tls(ptenv.events(ptenv.read_events(dump_dir), "redis"))
 
 
 # -------------------------------------------------------------- mysql ---
@@ -344,7 +344,7 @@ def test_mysql_tls_counts_match_com_counters(tls, dump_dir, driver):
     _all_tls(evs)
     errs = ptenv.events(recs, "mysql", outcome="error")
     assert [e["status"] for e in errs] == [1146], errs
-    big = ptenv.events(recs, "mysql", text="select v from t where id = ?")
+    big = ptenv.events(recs, "mysql", text="select v from t where id=?")
     assert len(big) == 12
     assert big[-1]["bytes_in"] > 11 * 300, big[-1]  # result decoded
     conns = [r for r in recs if r["type"] == "conn" and r["event"] == "open"]
@@ -375,7 +375,7 @@ def test_mysql_tls_output_identical_with_and_without_shim(tls, dump_dir,
     port = str(tls["mysql_port"])
     _run_both([ptenv.PYTHON, "-c", MYSQL_WORKLOAD, driver, port, "5",
                tls["cert"]], dump_dir, {"PERFTAP_MYSQL_PORTS": port})
-    assert ptenv.events(ptenv.read_events(dump_dir), "mysql")
+    _all_tls(ptenv.events(ptenv.read_events(dump_dir), "mysql"))
 
 
 # -------------------------------------------------------------- https ---
@@ -430,7 +430,7 @@ if lib == "urllib":
     try:
         urllib.request.urlopen(f"{base}/missing", context=ctx)
     except urllib.error.HTTPError as e:
-        out.append(e.code)
+        out.append((e.code, e.read()))
 else:
     import httpx
     with httpx.Client(verify=False, http2=False) as c:
@@ -521,7 +521,7 @@ def test_https_client_output_identical_with_and_without_shim(https_server,
     port, _, _ = https_server
     _run_both([ptenv.PYTHON, "-c", HTTPS_CLIENT, str(port), "3", "urllib"],
               dump_dir, {})
-    assert ptenv.events(ptenv.read_events(dump_dir), "http_out")
+    _all_tls(ptenv.events(ptenv.read_events(dump_dir), "http_out"))
 
 
 def test_tls_client_without_tracing_dir_is_untouched(tls, tmp_path):

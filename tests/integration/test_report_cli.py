@@ -296,3 +296,230 @@ def test_bad_baseline_file_exit_2(dumps, tmp_path):
     f.write_text('{"perftap_baseline": 7, "operations": {}}')
     p = run("compare", "--baseline", str(f), dumps["a"], check=2)
     assert "newer" in p.stderr and str(f) in p.stderr
+
+
+# ---- load paths, window, progress ----------------------------------------
+
+@pytest.mark.parametrize("which", ["a", "dir"])
+def test_chunk_pass_gives_what_the_time_ordered_merge_gives(dumps, which):
+    # 16 writer threads per dump: their chunks interleave in the file.
+    for fmt in (["--format", "json"], ["-v"]):
+        fast = run("report", *fmt, dumps[which], check=0).stdout
+        slow = run("report", *fmt, "--ordered-load", dumps[which],
+                   check=0).stdout
+        assert fast == slow
+
+
+def test_relative_window_counts_from_the_first_event(dumps):
+    # Dump b's events start 5 s after its process (and header) started.
+    first = report_json("--until", "1s", dumps["b"])
+    assert first["overview"]["events"] > 0
+    rest = report_json("--since", "1s", dumps["b"])
+    full = report_json(dumps["b"])
+    assert (first["overview"]["events"] + rest["overview"]["events"]
+            == full["overview"]["events"])
+
+
+def _run_on_pty(args):
+    """Run perftap with stderr on a pseudo-terminal; returns what the
+    terminal saw."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([PERFTAP, *args], stdout=subprocess.DEVNULL,
+                             stderr=slave)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert p.wait(timeout=120) == 0
+    finally:
+        os.close(master)
+    return seen.decode(errors="replace")
+
+
+def test_progress_line_on_a_terminal(dumps):
+    seen = _run_on_pty(["report", "--progress", dumps["dir"]])
+    assert "perftap: reading 1/2 dumps" in seen
+    assert "perftap: reading 2/2 dumps" in seen
+    # The line is wiped at the end: the last thing written is a return.
+    assert seen.rstrip(" ").endswith("\r")
+
+
+def test_no_progress_line_for_small_dumps_pipes_or_when_refused(dumps):
+    assert "reading" not in _run_on_pty(["report", dumps["dir"]])
+    assert "reading" not in _run_on_pty(["report", "--progress",
+                                         "--no-progress", dumps["dir"]])
+    p = run("report", "--progress", dumps["dir"], check=0)
+    assert p.stderr == ""
+
+
+# ---- HTML, OTLP, Prometheus ----------------------------------------------
+
+def test_html_is_one_well_formed_self_contained_page(dumps, tmp_path):
+    import xml.etree.ElementTree as ET
+    out = tmp_path / "r.html"
+    run("report", "--format", "html", "-o", str(out), dumps["a"], check=0)
+    text = out.read_text()
+    root = ET.fromstring(text.encode())  # XHTML: any XML parser reads it
+    xhtml, svg = "{http://www.w3.org/1999/xhtml}", "{http://www.w3.org/2000/svg}"
+    assert root.tag == xhtml + "html"
+    assert len(list(root.iter(svg + "svg"))) > 20
+    assert len(list(root.iter(svg + "rect"))) > 100
+    titles = [h.text for h in root.iter(xhtml + "h2")]
+    for t in ("SQL (fingerprint)", "Cache hit rate (key pattern)",
+              "Requests in flight", "SQL by class"):
+        assert t in titles, titles
+    # Nothing to download: no script, stylesheet link, image or URL other
+    # than the two namespace names.
+    for tag in ("script", "link", "img", "iframe"):
+        assert not list(root.iter(xhtml + tag)), tag
+    urls = set(__import__("re").findall(r"https?://[^\"' )]+", text))
+    assert urls <= {"http://www.w3.org/1999/xhtml",
+                    "http://www.w3.org/2000/svg"}, urls
+    if shutil.which("xmllint"):
+        subprocess.run(["xmllint", "--noout", str(out)], check=True)
+
+
+def test_html_of_a_raw_capture_says_so(dumps, tmp_path):
+    import xml.etree.ElementTree as ET
+    gen(tmp_path / "x", "-n", "3000", "-s", "5", "--raw")
+    path = next((tmp_path / "x").iterdir())
+    out = run("report", "--format", "html", str(path), check=0).stdout
+    ET.fromstring(out.encode())
+    assert "RAW MODE" in out
+
+
+OTLP_BOUNDS = [0.001, 0.01, 0.1, 1, 10, 100, 1000, 10000]
+
+
+def test_otlp_lines_are_metrics_export_requests(dumps):
+    doc = report_json(dumps["a"])
+    lines = run("report", "--format", "otlp", dumps["a"],
+                check=0).stdout.splitlines()
+    assert len(lines) == len(doc["operations"])
+    by_key = {}
+    for line in lines:
+        req = json.loads(line)
+        (rm,) = req["resourceMetrics"]
+        attrs = {a["key"]: a["value"]["stringValue"]
+                 for a in rm["resource"]["attributes"]}
+        assert attrs["service.name"] == "perftap"
+        (sm,) = rm["scopeMetrics"]
+        assert sm["scope"]["name"] == "perftap"
+        metrics = {m["name"]: m for m in sm["metrics"]}
+        hist = metrics["perftap.operation.duration"]
+        assert hist["unit"] == "ms"
+        assert hist["histogram"]["aggregationTemporality"] == 2
+        (dp,) = hist["histogram"]["dataPoints"]
+        assert dp["explicitBounds"] == OTLP_BOUNDS
+        counts = [int(c) for c in dp["bucketCounts"]]
+        assert len(counts) == len(OTLP_BOUNDS) + 1
+        assert sum(counts) == int(dp["count"]) > 0
+        assert dp["min"] <= dp["max"]
+        assert int(dp["startTimeUnixNano"]) <= int(dp["timeUnixNano"])
+        pattrs = {a["key"]: a["value"]["stringValue"]
+                  for a in dp["attributes"]}
+        errs = metrics["perftap.operation.errors"]["sum"]
+        assert errs["isMonotonic"] is True
+        (edp,) = errs["dataPoints"]
+        key = pattrs["perftap.kind"] + " " + pattrs["perftap.operation"]
+        by_key[key] = (int(dp["count"]), int(edp["asInt"]), dp["sum"])
+    for op in doc["operations"]:
+        count, errors, total = by_key[op["key"]]
+        assert count == op["count"] and errors == op["errors"]
+        assert abs(total - op["total_ms"]) <= 1e-6 * max(1, total)
+
+
+PROM_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+PROM_LABELS = (r"\{(?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\n]|\\[\\\"n])*\""
+               r"(?:,[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\n]|\\[\\\"n])*\")*)?\}")
+PROM_VALUE = r"(?:[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)|NaN|[-+]Inf)"
+
+
+def parse_prometheus(text):
+    """A strict reader of the text exposition format 0.0.4: every sample
+    belongs to the family declared just before it (HELP and TYPE first),
+    each family appears once, no series twice.  Returns
+    {family: (type, [(name, labels, value)])}."""
+    import re
+    sample_re = re.compile(r"^(%s)(%s)? (%s)$" % (PROM_NAME, PROM_LABELS,
+                                                  PROM_VALUE))
+    label_re = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\]|\\.)*)\"")
+    families, current, series = {}, None, set()
+    assert text.endswith("\n")
+    for line in text.split("\n")[:-1]:
+        if line.startswith("# HELP "):
+            name = line.split(" ")[2]
+            assert re.fullmatch(PROM_NAME, name), line
+            assert name not in families, "family twice: " + name
+            families[name] = [None, []]
+            current = name
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ")
+            assert name == current and families[name][0] is None, line
+            assert typ in ("counter", "gauge", "summary", "histogram",
+                           "untyped"), line
+            families[name][0] = typ
+            continue
+        assert not line.startswith("#") and line, repr(line)
+        m = sample_re.match(line)
+        assert m, "bad sample line: %r" % line
+        name, labels, value = m.group(1), m.group(2) or "", m.group(3)
+        typ = families[current][0]
+        allowed = {current}
+        if typ == "summary":
+            allowed |= {current + "_sum", current + "_count"}
+        assert name in allowed, (name, current)
+        lab = dict(label_re.findall(labels))
+        if typ == "summary":
+            assert ("quantile" in lab) == (name == current), line
+        key = (name, tuple(sorted(lab.items())))
+        assert key not in series, "series twice: " + line
+        series.add(key)
+        families[current][1].append((name, lab, float(value)))
+    return {k: tuple(v) for k, v in families.items()}
+
+
+def test_prometheus_text_parses_and_matches_the_report(dumps):
+    doc = report_json(dumps["a"])
+    fam = parse_prometheus(run("report", "--format", "prometheus", dumps["a"],
+                               check=0).stdout)
+    typ, samples = fam["perftap_operation_duration_seconds"]
+    assert typ == "summary"
+    counts = {(l["kind"], l["operation"]): v for n, l, v in samples
+              if n.endswith("_count")}
+    p95 = {(l["kind"], l["operation"]): v for n, l, v in samples
+           if l.get("quantile") == "0.95"}
+    for op in doc["operations"]:
+        k = (op["kind"], op["text"])
+        assert counts[k] == op["count"]
+        assert abs(p95[k] - op["p95_ms"] / 1000) <= 1e-8 * max(1, p95[k])
+    quantiles = {l["quantile"] for n, l, v in samples if "quantile" in l}
+    assert quantiles == {"0.5", "0.9", "0.95", "0.99"}
+    errs = {(l["kind"], l["operation"]): v
+            for n, l, v in fam["perftap_operation_errors_total"][1]}
+    assert sum(errs.values()) == sum(o["errors"] for o in doc["operations"])
+    hit = {l["pattern"]: v for n, l, v in fam["perftap_cache_hit_ratio"][1]}
+    for p in doc["cache"]["patterns"]:
+        assert abs(hit[p["pattern"]] - p["hit_rate"]) < 1e-8
+    assert fam["perftap_events_total"][1][0][2] == doc["overview"]["events"]
+
+
+def test_prometheus_checker_refuses_bad_text():
+    good = "# HELP x_total h\n# TYPE x_total counter\nx_total{a=\"1\"} 3\n"
+    parse_prometheus(good)
+    for bad in (good.replace("} 3", "} three"),
+                good + "x_total{a=\"1\"} 4\n",           # series twice
+                good + "y 1\n",                          # undeclared family
+                good.replace("{a=\"1\"}", "{a=1}"),      # unquoted label
+                good.rstrip("\n")):                      # no final newline
+        with pytest.raises(AssertionError):
+            parse_prometheus(bad)

@@ -738,6 +738,26 @@ Test(http, client_absolute_form_target_names_the_host)
 	free(r);
 }
 
+/* Found by tests/fuzz/fuzz_proto_http.c: a Host value holding a NUL (or
+ * any control byte) went into the event text whole. */
+Test(http, client_host_is_cut_at_a_control_byte)
+{
+	static const char req[] = "GET /health HTTP/1.1\r\n"
+				  "Host: 127.0\0.0.1:80\x01x\r\n\r\n";
+	static const struct seg s[] = {
+	    {PT_DIR_OUT, req, sizeof(req) - 1, 10},
+	    {PT_DIR_IN, NF_0, 0, 20},
+	};
+	struct run *r =
+	    run_stream(PT_ROLE_CLIENT, NULL, s, NSEGS(s), WHOLE, 0, 0);
+
+	cr_assert_eq(r->c.n, 1);
+	cr_expect_null(memchr(r->c.ev[0].text, '\0', r->c.ev[0].op.text_len));
+	check_ev(&r->c, 0, PT_KIND_HTTP_OUT, 404, "GET", "127.0", "/health");
+	cr_expect(r->c.ev[0].op.flags & PT_EV_TRUNCATED);
+	free(r);
+}
+
 Test(http, client_without_host_header_has_route_only)
 {
 	static const struct seg s[] = {

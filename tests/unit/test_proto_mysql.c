@@ -1451,6 +1451,29 @@ Test(mysql, raw_mode_keeps_sql_cut_at_raw_max)
 	stream_free(&st);
 }
 
+/* Found by tests/fuzz/fuzz_proto_mysql.c: raw text copied a NUL of the
+ * statement into the event, which the report reads as a C string. */
+Test(mysql, raw_mode_text_holds_no_nul_byte)
+{
+	static const char sql[] = "SELECT 'a\0b' FROM t";
+	struct stream st = {0};
+	struct buf b = {0};
+	login(&st, BASE_CAPS);
+	put8(&b, 0x03);
+	put(&b, sql, sizeof(sql) - 1);
+	packet(out(&st), 0, &b); /* frees b.p */
+	ok(in(&st), 1, 0, 0);
+	OPT.raw = 1;
+	const struct cap *c = check(&st);
+	OPT.raw = 0;
+
+	cr_assert_eq(c->nops, 1);
+	cr_assert_eq(c->ops[0].op.text_len, sizeof(sql) - 1);
+	cr_expect_null(memchr(c->ops[0].text, '\0', c->ops[0].op.text_len));
+	cr_expect_str_eq(c->ops[0].text, "SELECT 'a b' FROM t");
+	stream_free(&st);
+}
+
 Test(mysql, sniff_accepts_greetings_only)
 {
 	struct buf g = {0};

@@ -708,6 +708,259 @@ Test(resp, long_transaction_text_is_cut_and_flagged)
 	fx_free(f);
 }
 
+/* EXEC's cache outcome: each element of its array counted as its queued
+ * command's own reply would be, summed; an error element makes the EXEC an
+ * error with the first error's prefix, the other reads still count. */
+static const struct chunk tx_cache_script[] = {
+    {PT_DIR_OUT, "*1\r\n$5\r\nMULTI\r\n", 0, 10},
+    {PT_DIR_OUT,
+     "*3\r\n$3\r\nSET\r\n$5\r\nfir:1\r\n$1\r\nv\r\n"
+     "*2\r\n$3\r\nGET\r\n$5\r\nfir:1\r\n"
+     "*2\r\n$3\r\nGET\r\n$5\r\nfir:2\r\n",
+     0, 11},
+    {PT_DIR_OUT,
+     "*4\r\n$4\r\nMGET\r\n$5\r\nfir:1\r\n$5\r\nfir:3\r\n$5\r\nfir:4\r\n"
+     "*3\r\n$5\r\nLPUSH\r\n$5\r\nfir:1\r\n$1\r\nx\r\n"
+     "*2\r\n$4\r\nINCR\r\n$5\r\nfir:1\r\n"
+     "*1\r\n$4\r\nEXEC\r\n",
+     0, 12},
+    {PT_DIR_IN, "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n", 0, 20},
+    {PT_DIR_IN, "+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n", 0, 21},
+    {PT_DIR_IN,
+     "*6\r\n+OK\r\n$1\r\nv\r\n$-1\r\n*3\r\n$1\r\nv\r\n$-1\r\n$2\r\nww\r\n"
+     "-WRONGTYPE Operation against a key holding the wrong kind of "
+     "value\r\n-ERR value is not an integer or out of range\r\n",
+     0, 30},
+    {PT_DIR_OUT, "*2\r\n$3\r\nGET\r\n$5\r\nfir:9\r\n", 0, 40},
+    {PT_DIR_IN, "$-1\r\n", 0, 50},
+};
+
+Test(resp, exec_counts_queued_reads_and_is_an_error_if_one_failed)
+{
+	struct fx *f =
+	    check_all_splits(tx_cache_script, SCRIPT_LEN(tx_cache_script));
+	const struct pt_op *ex = &f->col.ev[0].op;
+
+	cr_assert_eq(f->col.n, 2);
+	cr_assert(strncmp(f->col.ev[0].text, "EXEC (SET", 9) == 0, "%s",
+		  f->col.ev[0].text);
+	cr_assert_eq(ex->rows, 6);
+	/* GET hit, GET miss, MGET 2 hits 1 miss; SET, LPUSH, INCR nothing */
+	cr_assert_eq(ex->cache_hits, 3);
+	cr_assert_eq(ex->cache_misses, 2);
+	cr_assert_eq(ex->outcome, PT_OUT_ERROR);
+	cr_assert_eq(ex->status, PT_REDIS_ERR_WRONGTYPE, "the first error");
+	cr_assert_eq(ex->flags, PT_EV_TRANSACTION);
+	cr_assert_eq(ex->start_ns, 10);
+	cr_assert_eq(ex->end_ns, 30);
+	/* the next command is counted on its own again */
+	cr_assert_str_eq(f->col.ev[1].text, want("GET", "fir:9"));
+	cr_assert_eq(f->col.ev[1].op.cache_misses, 1);
+	cr_assert_eq(f->col.ev[1].op.cache_hits, 0);
+	fx_free(f);
+}
+
+/* RESP3 elements: nulls as '_', an attribute before an element, an empty
+ * map (HGETALL miss), EXISTS' integer, a blob error; the EXEC is OK when
+ * no element is an error. */
+static const struct chunk tx_resp3_script[] = {
+    {PT_DIR_OUT,
+     "*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+     "*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$7\r\nHGETALL\r\n$1\r\nh\r\n"
+     "*4\r\n$6\r\nEXISTS\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+     "*3\r\n$5\r\nHMGET\r\n$1\r\nh\r\n$1\r\nf\r\n*1\r\n$4\r\nEXEC\r\n",
+     0, 1},
+    {PT_DIR_IN,
+     "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+     "*5\r\n_\r\n|1\r\n+ttl\r\n:5\r\n$1\r\nv\r\n%0\r\n:1\r\n*1\r\n_\r\n",
+     0, 2},
+    {PT_DIR_OUT,
+     "*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+     "*2\r\n$4\r\nEVAL\r\n$1\r\nx\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n"
+     "*1\r\n$4\r\nEXEC\r\n",
+     0, 3},
+    {PT_DIR_IN,
+     "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+     "*3\r\n$1\r\nv\r\n!12\r\nNOSCRIPT bad\r\n_\r\n",
+     0, 4},
+};
+
+Test(resp, exec_counts_resp3_elements_attributes_and_blob_errors)
+{
+	struct fx *f =
+	    check_all_splits(tx_resp3_script, SCRIPT_LEN(tx_resp3_script));
+
+	cr_assert_eq(f->col.n, 2);
+	/* GET miss, GET hit (its attribute is not an element), HGETALL {}
+	 * miss, EXISTS 1 of 3, HMGET [nil] */
+	cr_assert_eq(f->col.ev[0].op.cache_hits, 2);
+	cr_assert_eq(f->col.ev[0].op.cache_misses, 5);
+	cr_assert_eq(f->col.ev[0].op.outcome, PT_OUT_OK);
+	cr_assert_eq(f->col.ev[0].op.status, 0);
+	cr_assert_eq(f->col.ev[0].op.rows, 5);
+	cr_assert_eq(f->col.ev[1].op.cache_hits, 1);
+	cr_assert_eq(f->col.ev[1].op.cache_misses, 1);
+	cr_assert_eq(f->col.ev[1].op.outcome, PT_OUT_ERROR);
+	cr_assert_eq(f->col.ev[1].op.status, PT_REDIS_ERR_NOSCRIPT);
+	fx_free(f);
+}
+
+/* Transactions sent back to back share the kinds FIFO: an EXECABORT, a
+ * DISCARD and a WATCH-aborted EXEC each give their kinds back, so every
+ * later EXEC counts its own commands. */
+static const struct chunk tx_pipeline_script[] = {
+    {PT_DIR_OUT,
+     "*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+     "*1\r\n$4\r\nNOPE\r\n*1\r\n$4\r\nEXEC\r\n"
+     "*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n"
+     "*1\r\n$7\r\nDISCARD\r\n"
+     "*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$1\r\nw\r\n"
+     "*1\r\n$4\r\nEXEC\r\n"
+     "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1\r\nv\r\n"
+     "*2\r\n$3\r\nGET\r\n$1\r\nc\r\n*1\r\n$4\r\nEXEC\r\n"
+     "*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$1\r\nd\r\n"
+     "*3\r\n$4\r\nMGET\r\n$1\r\nd\r\n$1\r\ne\r\n*1\r\n$4\r\nEXEC\r\n",
+     0, 1},
+    {PT_DIR_IN,
+     "+OK\r\n+QUEUED\r\n-ERR unknown command 'NOPE'\r\n"
+     "-EXECABORT Transaction discarded\r\n"
+     "+OK\r\n+QUEUED\r\n+OK\r\n"
+     "+OK\r\n+QUEUED\r\n*-1\r\n",
+     0, 2},
+    {PT_DIR_IN,
+     "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n$1\r\nv\r\n"
+     "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n$-1\r\n*2\r\n$-1\r\n$1\r\nx\r\n",
+     0, 3},
+};
+
+Test(resp, pipelined_transactions_each_count_their_own_reads)
+{
+	struct fx *f = check_all_splits(tx_pipeline_script,
+					SCRIPT_LEN(tx_pipeline_script));
+	static const struct {
+		const char *text;
+		int outcome;
+		uint32_t hits, misses;
+	} w[] = {
+	    {"EXEC (GET a; NOPE)", PT_OUT_ERROR, 0, 0},
+	    {"DISCARD", PT_OUT_OK, 0, 0},
+	    {"EXEC (GET w)", PT_OUT_OK, 0, 0},
+	    {"EXEC (SET c; GET c)", PT_OUT_OK, 1, 0},
+	    {"EXEC (GET d; MGET d)", PT_OUT_OK, 1, 2},
+	};
+
+	cr_assert_eq(f->col.n, 5);
+	for (size_t i = 0; i < 5; i++) {
+		const struct pt_op *op = &f->col.ev[i].op;
+
+		cr_assert_str_eq(f->col.ev[i].text, w[i].text, "event %zu: %s",
+				 i, f->col.ev[i].text);
+		cr_assert_eq(op->outcome, w[i].outcome, "event %zu", i);
+		cr_assert_eq(op->cache_hits, w[i].hits, "event %zu", i);
+		cr_assert_eq(op->cache_misses, w[i].misses, "event %zu", i);
+	}
+	cr_assert_eq(f->col.ev[0].op.status, PT_REDIS_ERR_EXECABORT);
+	fx_free(f);
+}
+
+/* n queued GETs, all hits. */
+static struct fx *tx_of_gets(int n)
+{
+	struct fx *f = fx_new();
+
+	out(f, "*1\r\n$5\r\nMULTI\r\n", 1);
+	for (int i = 0; i < n; i++)
+		out(f, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", 1);
+	out(f, "*1\r\n$4\r\nEXEC\r\n", 1);
+	in(f, "+OK\r\n", 2);
+	for (int i = 0; i < n; i++)
+		in(f, "+QUEUED\r\n", 2);
+	cr_assert_eq(f->col.n, 0);
+	{
+		char head[32];
+
+		snprintf(head, sizeof(head), "*%d\r\n", n);
+		in(f, head, 3);
+	}
+	for (int i = 0; i < n; i++)
+		in(f, "$1\r\nv\r\n", 3);
+	cr_assert_eq(f->col.n, 1);
+	cr_assert_eq(f->col.ev[0].op.rows, (uint64_t)n);
+	return f;
+}
+
+Test(resp, exec_counts_up_to_the_kinds_kept_then_flags)
+{
+	struct fx *f = tx_of_gets(PROTO_REDIS_TX_KINDS);
+
+	cr_assert_eq(f->col.ev[0].op.cache_hits, PROTO_REDIS_TX_KINDS);
+	cr_assert_eq(f->col.ev[0].op.flags & PT_EV_SATURATED, 0);
+	fx_free(f);
+	f = tx_of_gets(PROTO_REDIS_TX_KINDS + 6);
+	cr_assert_eq(f->col.ev[0].op.cache_hits, PROTO_REDIS_TX_KINDS,
+		     "the 6 past the FIFO are not counted");
+	cr_assert_eq(f->col.ev[0].op.cache_misses, 0);
+	cr_assert(f->col.ev[0].op.flags & PT_EV_SATURATED);
+	/* the FIFO is whole again for the next transaction */
+	out(f, "*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", 4);
+	out(f, "*1\r\n$4\r\nEXEC\r\n", 4);
+	in(f, "+OK\r\n+QUEUED\r\n*1\r\n$-1\r\n", 5);
+	cr_assert_eq(f->col.n, 2);
+	cr_assert_eq(f->col.ev[1].op.cache_misses, 1);
+	cr_assert_eq(f->col.ev[1].op.flags & PT_EV_SATURATED, 0);
+	fx_free(f);
+}
+
+Test(resp, exec_array_not_matching_the_queue_counts_nothing)
+{
+	struct fx *f = fx_new();
+
+	/* WATCH inside MULTI is refused at once, not queued: EXEC's array
+	 * has two elements for the decoder's three queued commands, and
+	 * pairing them in order would count INCR's 1 as GET's hit. */
+	out(f,
+	    "*1\r\n$5\r\nMULTI\r\n*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n"
+	    "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n"
+	    "*1\r\n$4\r\nEXEC\r\n",
+	    1);
+	in(f,
+	   "+OK\r\n-ERR WATCH inside MULTI is not allowed\r\n+QUEUED\r\n"
+	   "+QUEUED\r\n*2\r\n$-1\r\n:1\r\n",
+	   2);
+	cr_assert_eq(f->col.n, 1);
+	cr_assert_eq(f->col.ev[0].op.rows, 3);
+	cr_assert_eq(f->col.ev[0].op.cache_hits, 0);
+	cr_assert_eq(f->col.ev[0].op.cache_misses, 0);
+	cr_assert_eq(f->col.ev[0].op.outcome, PT_OUT_OK);
+	fx_free(f);
+}
+
+Test(resp, exec_past_the_ring_gives_its_kinds_back)
+{
+	struct fx *f = fx_new();
+
+	for (int i = 0; i < PROTO_REDIS_RING; i++)
+		out(f, "*1\r\n$4\r\nPING\r\n", 1);
+	/* untracked: a SET whose kind must not linger in the FIFO */
+	out(f,
+	    "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nv\r\n"
+	    "*1\r\n$4\r\nEXEC\r\n",
+	    2);
+	for (int i = 0; i < PROTO_REDIS_RING; i++)
+		in(f, "+PONG\r\n", 3);
+	in(f, "+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n", 4);
+	cr_assert_eq(f->col.n, PROTO_REDIS_RING);
+	out(f,
+	    "*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n"
+	    "*1\r\n$4\r\nEXEC\r\n",
+	    5);
+	in(f, "+OK\r\n+QUEUED\r\n*1\r\n$-1\r\n", 6);
+	cr_assert_eq(f->col.n, PROTO_REDIS_RING + 1);
+	cr_assert_eq(f->col.ev[PROTO_REDIS_RING].op.cache_misses, 1);
+	cr_assert_eq(f->col.ev[PROTO_REDIS_RING].op.cache_hits, 0);
+	fx_free(f);
+}
+
 Test(resp, select_keeps_the_db_number)
 {
 	struct fx *f = fx_new();
@@ -1022,6 +1275,57 @@ Test(resp, raw_mode_keeps_the_key_cut_at_raw_max)
 	cr_assert_str_eq(f->col.ev[0].text, "GET fir:reco");
 	cr_assert(f->col.ev[0].op.flags & PT_EV_RAW);
 	cr_assert(f->col.ev[0].op.flags & PT_EV_TRUNCATED);
+	fx_free(f);
+}
+
+/* Found by tests/fuzz/fuzz_proto_redis.c: keys and command words are
+ * binary-safe, and a NUL of theirs reached the event text (which the
+ * report reads as a C string), raw mode or not. */
+Test(resp, nul_bytes_of_command_and_key_never_reach_the_text)
+{
+	static const char get[] = "*2\r\n$4\r\nG\0ET\r\n$3\r\nk\0y\r\n";
+	struct pt_proto_options raw = {.raw = 1, .raw_max = 64};
+	for (int mode = 0; mode < 2; mode++) {
+		struct fx *f = fx_new();
+		if (mode)
+			proto_redis_init(&f->r, &raw, &f->sink);
+		feed(f, PT_DIR_OUT, get, sizeof(get) - 1, 1);
+		in(f, "$-1\r\n", 2);
+		cr_assert_eq(f->col.n, 1, "mode %d", mode);
+		cr_expect_gt(f->col.ev[0].op.text_len, 0);
+		cr_expect_null(
+		    memchr(f->col.ev[0].text, '\0', f->col.ev[0].op.text_len),
+		    "mode %d: NUL in the text", mode);
+		fx_free(f);
+	}
+}
+
+/* Found by tests/fuzz/fuzz_proto_redis.c: after a desync, close turned
+ * the requests still queued into aborted events timed at the close
+ * (perhaps hours later); the MySQL and HTTP decoders report nothing
+ * after a stop, and neither does this one now. */
+Test(resp, close_after_a_desync_reports_nothing)
+{
+	struct fx *f = fx_new();
+
+	out(f, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", 1);
+	out(f, "*2\r\n$3\r\nGET\r\n$1\r\nj\r\n", 2);
+	cr_assert_eq(in(f, "?oops\r\n", 3), PT_FEED_STOPPED);
+	proto_redis_close(&f->r, 1000000);
+	cr_expect_eq(f->col.n, 0);
+	fx_free(f);
+}
+
+/* Without a desync, close still reports what is outstanding. */
+Test(resp, close_reports_outstanding_requests_as_aborted)
+{
+	struct fx *f = fx_new();
+
+	out(f, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", 1);
+	proto_redis_close(&f->r, 50);
+	cr_assert_eq(f->col.n, 1);
+	cr_expect_eq(f->col.ev[0].op.outcome, PT_OUT_ABORTED);
+	cr_expect_eq(f->col.ev[0].op.end_ns, 50);
 	fx_free(f);
 }
 

@@ -178,8 +178,9 @@ Test(stats, radix_sort_matches_qsort_on_every_shape)
 			uint64_t *a = malloc((n + 1) * sizeof(*a));
 			uint64_t *b = malloc((n + 1) * sizeof(*b));
 			for (size_t i = 0; i < n; i++)
-				a[i] = b[i] = (lcg(&seed) * 0x9e3779b97f4a7c15ull) &
-					      masks[k];
+				a[i] = b[i] =
+				    (lcg(&seed) * 0x9e3779b97f4a7c15ull) &
+				    masks[k];
 			stats_sort_u64(a, n);
 			qsort(b, n, sizeof(*b), cmp_u64_test);
 			cr_assert(n == 0 || !memcmp(a, b, n * sizeof(*a)),
