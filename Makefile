@@ -89,7 +89,7 @@ $(BUILD)/clients/%: tests/clients/%.c
 
 $(BUILD)/bench/%: bench/%.c $(call obj,$(CORE_SRC) $(REPORT_LIB_SRC))
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_COMMON)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS_COMMON)
 
 unit-tests: $(UNIT_BIN) $(SAN_BIN)
 build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN)

@@ -88,8 +88,24 @@ static void fill_rates(struct pt_row *r, double window_s)
 	r->hit_rate = reads ? (double)r->cache_hits / (double)reads : -1.0;
 }
 
+/* Most frequent error codes first, then by outcome and code: an order
+ * that does not depend on which code the dumps showed first. */
+static int cmp_err(const void *x, const void *y)
+{
+	const struct pt_err_count *a = x, *b = y;
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	if (a->outcome != b->outcome)
+		return a->outcome < b->outcome ? -1 : 1;
+	return (a->code > b->code) - (a->code < b->code);
+}
+
 static int op_row(struct pt_analysis *a, struct pt_op *op, struct pt_row *r)
 {
+	int nerr = 0;
+	while (nerr < PT_ERR_SLOTS && op->errs[nerr].count)
+		nerr++;
+	qsort(op->errs, (size_t)nerr, sizeof(op->errs[0]), cmp_err);
 	memset(r, 0, sizeof(*r));
 	r->type = PT_ROW_OP;
 	r->kind = op->kind;
@@ -179,6 +195,16 @@ static int cache_latency(struct pt_analysis *a, struct pt_cache_row *c)
 	return 0;
 }
 
+/* Most read patterns first, then by name (not by first appearance). */
+static int cmp_cache(const void *x, const void *y)
+{
+	const struct pt_cache_row *a = x, *b = y;
+	uint64_t ra = a->hits + a->misses, rb = b->hits + b->misses;
+	if (ra != rb)
+		return ra < rb ? 1 : -1;
+	return strcmp(a->pattern, b->pattern);
+}
+
 static int cache_rows(struct pt_analysis *a)
 {
 	a->cache = calloc(a->m->nops + 1, sizeof(*a->cache));
@@ -203,6 +229,7 @@ static int cache_rows(struct pt_analysis *a)
 		a->cache_hits += op->cache_hits;
 		a->cache_misses += op->cache_misses;
 	}
+	qsort(a->cache, a->ncache, sizeof(*a->cache), cmp_cache);
 	for (size_t i = 0; i < a->ncache; i++) {
 		struct pt_cache_row *c = &a->cache[i];
 		c->hit_rate = (double)c->hits / (double)(c->hits + c->misses);

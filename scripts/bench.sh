@@ -401,12 +401,10 @@ bench_event() {
 		rec event "$p" 1 ir_per_event "$(((b - a) / 20000))"
 		# The five heaviest functions, for the profile table.
 		callgrind_annotate "$WORK/tmp/cg.$p.30000" 2>/dev/null |
-			awk '/^ *[0-9,]+ \(/ && !/PROGRAM TOTALS/ {
-				ir=$1; gsub(",", "", ir); pct=$2; fn=$3;
-				sub(/^.*:/, "", fn); sub(/ .*/, "", fn);
-				if (n++ < 6) print ir "\t" pct "\t" fn }' |
+			sed -n 's/^ *\([0-9,]*\) *( *\([0-9.]*%\)) *[^ ]*:\([^ :]*\) .*/\1\t\2\t\3/p' |
+			grep -v 'PROGRAM TOTALS' | tr -d ',' | head -6 |
 			while IFS=$'\t' read -r ir pct fn; do
-				rec event_prof "$p" 1 "$fn" "$(((ir) / 30000)) $pct"
+				rec event_prof "$p" 1 "$fn" "$((ir / 30000)) $pct"
 			done
 	done
 }

@@ -271,7 +271,7 @@ def section_event():
         for (sec, var, metric), vals in data.items():
             if sec == "event_prof" and var == proto:
                 ir, pct = vals["1"].split(" ", 1)
-                p(f"| {proto} | `{metric}` | {ir} | {pct.strip('()')} |")
+                p(f"| {proto} | `{metric}` | {ir} | {pct} |")
     p(cmd("event_ns"))
     p(cmd("event_ir"))
 

@@ -9,7 +9,7 @@
  *     -o build/fuzz_dump_reader
  *   build/fuzz_dump_reader -max_len=262144 -max_total_time=180 \
  *     tests/fuzz/corpus/dump
- * (seeds: small dumps from bench/gen_dump, see tests/fuzz/make_seeds.sh).
+ * (seeds: tests/fuzz/make_dump_seeds.c writes small dumps).
  *
  * The input is written to a memfd and opened through /proc/self/fd/N
  * (pt_dump_open takes a path and maps the file).  Then every record is
