@@ -1,11 +1,15 @@
 /*
  * fmt_html.c -- one self-contained HTML page with charts: inline CSS and
  * inline SVG (share-of-time bars, a latency histogram per operation, hit
- * rate bars, requests in flight over time), no script, no external asset.
+ * rate bars, requests in flight over time, changes against a baseline),
+ * no script, no external asset.
  *
  * The page is XHTML (well-formed XML served as HTML), so that any XML
  * parser can check it; every text from a dump goes through esc().
  */
+#include <math.h>
+
+#include "baseline.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -186,6 +190,40 @@ static void thresholds(FILE *out, const struct pt_analysis *a)
 	fputs("</ul>\n", out);
 }
 
+/* Against a baseline: one row per operation and aggregate, regressions
+ * in red, the change as a bar from the middle (left faster, right
+ * slower, +-50% at the ends). */
+static void comparisons(FILE *out, const struct pt_analysis *a)
+{
+	if (!a->ncomparisons)
+		return;
+	fputs("<h2>Against the baseline</h2>\n<table><tr><th>operation</th>"
+	      "<th>aggregate</th><th>baseline</th><th>now</th><th>change</th>"
+	      "<th>verdict</th></tr>\n",
+	      out);
+	for (size_t i = 0; i < a->ncomparisons; i++) {
+		const struct pt_comparison *k = &a->comparisons[i];
+		fprintf(out, "<tr class=\"%s\"><td class=\"t\">",
+			k->verdict == PT_V_REGRESSION ? "fail" : "pass");
+		esc(out, k->key);
+		fprintf(out, "</td><td>%s</td>", baseline_agg_name(k->agg));
+		td_dur(out, k->base * 1e6);
+		td_dur(out, k->cur * 1e6);
+		double c = isfinite(k->change) ? k->change : 0;
+		double w = fabs(c) > 0.5 ? BAR_W / 2.0 : fabs(c) * BAR_W;
+		fprintf(out,
+			"<td><svg xmlns=\"http://www.w3.org/2000/svg\" "
+			"width=\"%d\" height=\"12\"><rect width=\"%d\" "
+			"height=\"12\" fill=\"#eee\"/><rect x=\"%.1f\" "
+			"width=\"%.1f\" height=\"12\" fill=\"%s\"/></svg> "
+			"%+.1f%%</td><td>%s</td></tr>\n",
+			BAR_W, BAR_W, c < 0 ? BAR_W / 2.0 - w : BAR_W / 2.0, w,
+			c > 0 ? "#c0392b" : "#3c9a5f", c * 100,
+			verdict_name(k->verdict));
+	}
+	fputs("</table>\n", out);
+}
+
 static void head(FILE *out, const struct pt_analysis *a)
 {
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n"
@@ -237,6 +275,7 @@ int fmt_html_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		timeline(out, a);
 	}
 	thresholds(out, a);
+	comparisons(out, a);
 	fputs("</body></html>\n", out);
 	return ferror(out) ? -1 : 0;
 }
