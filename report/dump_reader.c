@@ -772,8 +772,8 @@ int pt_dump_chunk(struct pt_dump *d, uint32_t i, struct pt_chunk_view *v)
 	v->end = ch->end;
 	v->csize = d->hdr.chunk_size;
 	if (view_strings(d, ch) < 0) {
-		v->end = v->off; /* out of memory: an empty chunk */
-		return 1;
+		v->end = v->off;
+		return -1;
 	}
 	v->nstrings = ch->nstrings;
 	v->text = d->vtext;

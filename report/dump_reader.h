@@ -110,7 +110,7 @@ int pt_dump_foreach(struct pt_dump *d, pt_dump_visit_fn fn, void *arg);
  * caller can map (chunk, text id) to its own state with an array.
  *
  *   struct pt_chunk_view v;
- *   for (uint32_t i = 0; pt_dump_chunk(d, i, &v); i++) {
+ *   for (uint32_t i = 0; pt_dump_chunk(d, i, &v) > 0; i++) {
  *           const struct pt_event_record *r;
  *           while ((r = pt_chunk_next_event(&v)) != NULL)
  *                   ... text r->text_id, valid when <= v.strings ...
@@ -128,8 +128,9 @@ struct pt_chunk_view {
 	uint32_t off, end, csize;
 };
 
-/* Chunk i (0 .. chunks-1, sequence order) into *v; 0 when i is past the
- * last.  The view's tables live until the next call or pt_dump_close. */
+/* Chunk i (0 .. chunks-1, sequence order) into *v: 1, or 0 when i is past
+ * the last, or -1 when out of memory.  The view's tables live until the
+ * next call or pt_dump_close. */
 int pt_dump_chunk(struct pt_dump *d, uint32_t i, struct pt_chunk_view *v);
 /* The next committed event record of the chunk; NULL at its end. */
 const struct pt_event_record *pt_chunk_next_event(struct pt_chunk_view *v);

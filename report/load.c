@@ -311,7 +311,12 @@ static int read_events(struct pt_model *m, struct input *it,
 	struct pt_chunk_view v;
 	uint64_t seen = 0, last = 0;
 	int rc = 0;
-	for (uint32_t c = 0; rc == 0 && pt_dump_chunk(it->d, c, &v); c++) {
+	for (uint32_t c = 0; rc == 0; c++) {
+		int got = pt_dump_chunk(it->d, c, &v);
+		if (got <= 0) {
+			rc = got;
+			break;
+		}
 		rc = read_chunk(m, &v, &tm, shift, w, &seen);
 		pt_dump_chunk_release(it->d, c);
 		if (show && seen - last >= PROGRESS_EVERY) {

@@ -25,31 +25,32 @@
 
 enum pt_dir {
 	PT_DIR_OUT = 0, /* bytes this process sent */
-	PT_DIR_IN = 1,  /* bytes this process received */
+	PT_DIR_IN = 1,	/* bytes this process received */
 };
 
 /* One finished operation, valid only during the callback. */
 struct pt_op {
-	uint8_t kind;    /* enum pt_event_kind */
+	uint8_t kind;	 /* enum pt_event_kind */
 	uint8_t outcome; /* enum pt_outcome */
 	int32_t status;
 	uint64_t start_ns, end_ns;
-	uint64_t rows;   /* rows returned/affected, or keys */
+	uint64_t rows; /* rows returned/affected, or keys */
 	uint64_t bytes_out, bytes_in;
 	uint32_t cache_hits, cache_misses;
-	uint32_t flags;  /* PT_EV_* */
+	uint32_t flags;	  /* PT_EV_* */
 	const char *text; /* normalized text (dump_format.h); may be NULL */
 	size_t text_len;
 };
 
 /* Facts about a connection that are not operations. */
 enum pt_note {
-	PT_NOTE_SERVER_INFO = 1, /* text = server version, value = server conn id */
-	PT_NOTE_TLS,             /* connection upgraded to TLS: decoding stops */
-	PT_NOTE_COMPRESSED,      /* MySQL compression: decoding stops */
-	PT_NOTE_UPGRADED,        /* HTTP Upgrade or HTTP/2: decoding stops */
-	PT_NOTE_DESYNC,          /* frame boundary lost: decoding stops */
-	PT_NOTE_QUEUE_FULL,      /* a request could not be queued: value = count */
+	PT_NOTE_SERVER_INFO =
+	    1,		    /* text = server version, value = server conn id */
+	PT_NOTE_TLS,	    /* connection upgraded to TLS: decoding stops */
+	PT_NOTE_COMPRESSED, /* MySQL compression: decoding stops */
+	PT_NOTE_UPGRADED,   /* HTTP Upgrade or HTTP/2: decoding stops */
+	PT_NOTE_DESYNC,	    /* frame boundary lost: decoding stops */
+	PT_NOTE_QUEUE_FULL, /* a request could not be queued: value = count */
 };
 
 struct pt_sink {
@@ -61,16 +62,17 @@ struct pt_sink {
 
 /* Options every decoder honours. */
 struct pt_proto_options {
-	int raw;             /* PERFTAP_RAW=1: keep raw text, cut at raw_max */
-	uint32_t raw_max;    /* bytes of raw text kept (<= PT_TEXT_MAX) */
-	const struct pt_route_table *routes; /* HTTP route templates; may be NULL */
+	int raw;	  /* PERFTAP_RAW=1: keep raw text, cut at raw_max */
+	uint32_t raw_max; /* bytes of raw text kept (<= PT_TEXT_MAX) */
+	const struct pt_route_table
+	    *routes; /* HTTP route templates; may be NULL */
 };
 
 /* What a decoder's feed says about the stream. */
 enum pt_feed_status {
-	PT_FEED_OK = 0,   /* keep feeding */
-	PT_FEED_STOPPED,  /* decoder gave up (desync, TLS, compressed,
-			     upgraded); a note said why; feed no more */
+	PT_FEED_OK = 0,	 /* keep feeding */
+	PT_FEED_STOPPED, /* decoder gave up (desync, TLS, compressed,
+			    upgraded); a note said why; feed no more */
 };
 
 #endif /* PERFTAP_PROTO_H */

@@ -38,21 +38,22 @@
 
 #include <stdint.h>
 
-#define PT_DUMP_MAGIC "PERFTAP\0" /* 8 bytes, NUL included */
-#define PT_DUMP_MAGIC_LEN 8
-#define PT_DUMP_VERSION 1
+#define PT_DUMP_MAGIC	   "PERFTAP\0" /* 8 bytes, NUL included */
+#define PT_DUMP_MAGIC_LEN  8
+#define PT_DUMP_VERSION	   1
 #define PT_BYTE_ORDER_MARK 0x01020304u
 
-#define PT_HEADER_SIZE_DEFAULT (64u * 1024)     /* header + strings */
-#define PT_CHUNK_SIZE_DEFAULT (1024u * 1024)    /* one thread's slab */
-#define PT_CHUNK_MIN_SIZE 4096u
-#define PT_MAX_SIZE_DEFAULT (256ull * 1024 * 1024)
-#define PT_CHUNK_MAGIC 0x4b434850u /* "PHCK" little-endian */
-#define PT_TEXT_MAX 4096u          /* longest interned string, NUL excluded */
+#define PT_HEADER_SIZE_DEFAULT (64u * 1024)   /* header + strings */
+#define PT_CHUNK_SIZE_DEFAULT  (1024u * 1024) /* one thread's slab */
+#define PT_CHUNK_MIN_SIZE      4096u
+#define PT_MAX_SIZE_DEFAULT    (256ull * 1024 * 1024)
+#define PT_CHUNK_MAGIC	       0x4b434850u /* "PHCK" little-endian */
+#define PT_TEXT_MAX	       4096u /* longest interned string, NUL excluded */
 
 /* What happens when the file reaches max_size. */
 enum pt_limit_mode {
-	PT_MODE_WRAP = 1, /* flight recorder: overwrite the oldest closed chunk */
+	PT_MODE_WRAP =
+	    1, /* flight recorder: overwrite the oldest closed chunk */
 	PT_MODE_STOP = 2, /* keep the oldest; drop new events */
 };
 
@@ -64,17 +65,17 @@ enum pt_limit_mode {
  * header so that the report can say exactly what is missing.
  */
 enum pt_drop_cause {
-	PT_DROP_FULL = 0,       /* stop mode: file at its size limit */
-	PT_DROP_WRAPPED,        /* wrap mode: event lived in an overwritten chunk */
-	PT_DROP_NO_CHUNK,       /* wrap mode: every chunk busy with a live thread */
-	PT_DROP_DISK,           /* could not allocate file space (ENOSPC, ...) */
-	PT_DROP_NESTED,         /* event raised while the thread was mid-write
-				   (signal handler): never corrupt, drop instead */
-	PT_DROP_TOO_BIG,        /* record larger than a chunk */
-	PT_DROP_CONN_TABLE,     /* shim: no free connection slot */
-	PT_DROP_BUSY,           /* shim: connection state held by another thread */
-	PT_DROP_DESYNC,         /* shim: decoder lost the frame boundary */
-	PT_DROP_QUEUE_FULL,     /* shim: too many outstanding pipelined requests */
+	PT_DROP_FULL = 0,   /* stop mode: file at its size limit */
+	PT_DROP_WRAPPED,    /* wrap mode: event lived in an overwritten chunk */
+	PT_DROP_NO_CHUNK,   /* wrap mode: every chunk busy with a live thread */
+	PT_DROP_DISK,	    /* could not allocate file space (ENOSPC, ...) */
+	PT_DROP_NESTED,	    /* event raised while the thread was mid-write
+			       (signal handler): never corrupt, drop instead */
+	PT_DROP_TOO_BIG,    /* record larger than a chunk */
+	PT_DROP_CONN_TABLE, /* shim: no free connection slot */
+	PT_DROP_BUSY,	    /* shim: connection state held by another thread */
+	PT_DROP_DESYNC,	    /* shim: decoder lost the frame boundary */
+	PT_DROP_QUEUE_FULL, /* shim: too many outstanding pipelined requests */
 	PT_DROP_CAUSE_COUNT = 16 /* room for causes a later version adds */
 };
 
@@ -82,10 +83,10 @@ enum pt_drop_cause {
 enum pt_counter {
 	PT_CNT_CONN_TRACKED = 0, /* connections given a decoder */
 	PT_CNT_CONN_UNDECODABLE, /* decoder gave up on the stream */
-	PT_CNT_CONN_TLS,         /* upgraded to TLS; plaintext not seen */
-	PT_CNT_CONN_COMPRESSED,  /* MySQL compressed protocol: skipped */
-	PT_CNT_CONN_UPGRADED,    /* HTTP Upgrade / HTTP/2: left alone */
-	PT_CNT_CONN_UNKNOWN,     /* sniffed, matched no protocol */
+	PT_CNT_CONN_TLS,	 /* upgraded to TLS; plaintext not seen */
+	PT_CNT_CONN_COMPRESSED,	 /* MySQL compressed protocol: skipped */
+	PT_CNT_CONN_UPGRADED,	 /* HTTP Upgrade / HTTP/2: left alone */
+	PT_CNT_CONN_UNKNOWN,	 /* sniffed, matched no protocol */
 	PT_CNT_COUNT = 16
 };
 
@@ -97,17 +98,18 @@ struct pt_file_header {
 	uint32_t chunk_size;  /* I2 */
 	uint64_t max_size;    /* size limit of the whole file, bytes */
 	uint32_t chunk_slots; /* (max_size - header_size) / chunk_size */
-	uint32_t mode;        /* enum pt_limit_mode */
-	uint32_t flags;       /* PT_HDR_* */
-	uint32_t clock_id;    /* clockid_t of every *_ns timestamp (CLOCK_MONOTONIC) */
+	uint32_t mode;	      /* enum pt_limit_mode */
+	uint32_t flags;	      /* PT_HDR_* */
+	uint32_t
+	    clock_id; /* clockid_t of every *_ns timestamp (CLOCK_MONOTONIC) */
 	int32_t pid;
 	int32_t ppid;
 	uint64_t realtime_anchor_ns;  /* CLOCK_REALTIME at creation ... */
 	uint64_t monotonic_anchor_ns; /* ... and clock_id at the same instant */
 	/* Variable strings, stored in the header area after this struct.  Each
-	 * is an (offset from file start, length without NUL) pair; the bytes are
-	 * NUL-terminated.  argv is argc strings, each NUL-terminated, back to
-	 * back.  settings is "KEY=value\n" lines. */
+	 * is an (offset from file start, length without NUL) pair; the bytes
+	 * are NUL-terminated.  argv is argc strings, each NUL-terminated, back
+	 * to back.  settings is "KEY=value\n" lines. */
 	uint32_t exe_off, exe_len;
 	uint32_t host_off, host_len;
 	uint32_t argv_off, argv_len;
@@ -123,17 +125,17 @@ struct pt_file_header {
 
 /* Chunk slot states. */
 enum pt_chunk_state {
-	PT_CHUNK_FREE = 0,   /* never used */
-	PT_CHUNK_CLAIMING,   /* being (re)initialised: skip */
-	PT_CHUNK_OPEN,       /* a live thread appends here */
-	PT_CHUNK_CLOSED,     /* owner moved on or exited */
+	PT_CHUNK_FREE = 0, /* never used */
+	PT_CHUNK_CLAIMING, /* being (re)initialised: skip */
+	PT_CHUNK_OPEN,	   /* a live thread appends here */
+	PT_CHUNK_CLOSED,   /* owner moved on or exited */
 };
 
 struct pt_chunk_header {
-	uint32_t magic;   /* PT_CHUNK_MAGIC */
-	uint32_t state;   /* enum pt_chunk_state (atomic) */
-	uint64_t seq;     /* ticket that claimed this slot; orders chunks */
-	uint32_t tid;     /* owning thread */
+	uint32_t magic; /* PT_CHUNK_MAGIC */
+	uint32_t state; /* enum pt_chunk_state (atomic) */
+	uint64_t seq;	/* ticket that claimed this slot; orders chunks */
+	uint32_t tid;	/* owning thread */
 	uint32_t pad0;
 	uint64_t nevents; /* event records committed here (owner-written) */
 	uint64_t reserved[4];
@@ -144,7 +146,7 @@ enum pt_record_type {
 	PT_REC_STRING = 1, /* interned text */
 	PT_REC_EVENT = 2,  /* one timed operation */
 	PT_REC_CONN = 3,   /* connection opened or closed, with peer */
-	/* later: process samples, stack traces ... */
+			   /* later: process samples, stack traces ... */
 };
 
 /*
@@ -177,7 +179,7 @@ struct pt_string_record {
 	uint16_t type; /* PT_REC_STRING */
 	uint16_t len;  /* bytes of text, NUL excluded (<= PT_TEXT_MAX) */
 	uint32_t id;   /* >= 1, unique within the chunk */
-	/* char text[len + 1], NUL-terminated, padded to 8 */
+		       /* char text[len + 1], NUL-terminated, padded to 8 */
 };
 
 /* What an event measured. */
@@ -193,43 +195,44 @@ enum pt_event_kind {
 
 /* How to read `status`. */
 enum pt_outcome {
-	PT_OUT_OK = 0,    /* success; status is 0 */
-	PT_OUT_ERROR = 1, /* status: MySQL error code, or a Redis error-prefix
-			     id (PT_REDIS_ERR_*), or errno when the
-			     connection failed mid-operation */
-	PT_OUT_HTTP = 2,  /* status: HTTP status code */
+	PT_OUT_OK = 0,	    /* success; status is 0 */
+	PT_OUT_ERROR = 1,   /* status: MySQL error code, or a Redis error-prefix
+			       id (PT_REDIS_ERR_*), or errno when the
+			       connection failed mid-operation */
+	PT_OUT_HTTP = 2,    /* status: HTTP status code */
 	PT_OUT_ABORTED = 3, /* connection closed before the reply completed */
 };
 
 /* Event flags. */
-#define PT_EV_PIPELINED (1u << 0)  /* sent while others were outstanding */
-#define PT_EV_BLOCKING (1u << 1)   /* blocking command (BLPOP, XREAD BLOCK ...) */
-#define PT_EV_TRUNCATED (1u << 2)  /* text cut at PT_TEXT_MAX or raw limit */
-#define PT_EV_SATURATED (1u << 3)  /* a counter hit its field's maximum */
-#define PT_EV_PREPARED (1u << 4)   /* MySQL COM_STMT_EXECUTE */
-#define PT_EV_TRANSACTION (1u << 5)/* Redis EXEC: text names the commands */
-#define PT_EV_RAW (1u << 6)        /* text is raw, not normalized */
-#define PT_EV_API (1u << 7)        /* from a client-API hook, not socket bytes */
-#define PT_EV_TLS (1u << 8)        /* decoded from TLS plaintext */
+#define PT_EV_PIPELINED (1u << 0) /* sent while others were outstanding */
+#define PT_EV_BLOCKING	(1u << 1) /* blocking command (BLPOP, XREAD BLOCK ...) \
+				   */
+#define PT_EV_TRUNCATED	  (1u << 2) /* text cut at PT_TEXT_MAX or raw limit */
+#define PT_EV_SATURATED	  (1u << 3) /* a counter hit its field's maximum */
+#define PT_EV_PREPARED	  (1u << 4) /* MySQL COM_STMT_EXECUTE */
+#define PT_EV_TRANSACTION (1u << 5) /* Redis EXEC: text names the commands */
+#define PT_EV_RAW	  (1u << 6) /* text is raw, not normalized */
+#define PT_EV_API	  (1u << 7) /* from a client-API hook, not socket bytes */
+#define PT_EV_TLS	  (1u << 8) /* decoded from TLS plaintext */
 
 /* One timed operation.  64 bytes: one cache line. */
 struct pt_event_record {
 	uint64_t commit;
-	uint16_t type;        /* PT_REC_EVENT */
-	uint8_t kind;         /* enum pt_event_kind */
-	uint8_t outcome;      /* enum pt_outcome */
-	uint32_t text_id;     /* interned string in this chunk; 0 = none */
-	uint64_t start_ns;    /* clock_id */
+	uint16_t type;	   /* PT_REC_EVENT */
+	uint8_t kind;	   /* enum pt_event_kind */
+	uint8_t outcome;   /* enum pt_outcome */
+	uint32_t text_id;  /* interned string in this chunk; 0 = none */
+	uint64_t start_ns; /* clock_id */
 	uint64_t duration_ns;
 	uint32_t tid;
-	uint32_t conn_id;     /* matches a PT_REC_CONN; 0 = unknown */
-	int32_t status;       /* see enum pt_outcome */
-	uint32_t rows;        /* rows returned or affected, or keys touched */
-	uint32_t bytes_out;   /* request bytes (saturating) */
-	uint32_t bytes_in;    /* reply bytes (saturating) */
-	uint16_t cache_hits;  /* Redis reads: non-nil replies (MGET per key) */
-	uint16_t cache_misses;/* Redis reads: nil replies */
-	uint32_t flags;       /* PT_EV_* */
+	uint32_t conn_id;      /* matches a PT_REC_CONN; 0 = unknown */
+	int32_t status;	       /* see enum pt_outcome */
+	uint32_t rows;	       /* rows returned or affected, or keys touched */
+	uint32_t bytes_out;    /* request bytes (saturating) */
+	uint32_t bytes_in;     /* reply bytes (saturating) */
+	uint16_t cache_hits;   /* Redis reads: non-nil replies (MGET per key) */
+	uint16_t cache_misses; /* Redis reads: nil replies */
+	uint32_t flags;	       /* PT_EV_* */
 };
 
 /*
@@ -258,16 +261,15 @@ enum pt_redis_error {
 /*
  * The text of an event, by kind (always normalized unless PT_EV_RAW):
  *   PT_KIND_HTTP_IN   "METHOD /route/{id}"          e.g. "GET /fir/{id}"
- *   PT_KIND_HTTP_OUT  "METHOD host[:port]/route"    e.g. "POST 127.0.0.1:8001/asr"
- *   PT_KIND_MYSQL     the SQL fingerprint           e.g. "select * from t where id = ?"
- *                     or a command without SQL, upper case: "PING", "INIT_DB",
- *                     "CHANGE_USER", "RESET_CONNECTION", "STMT_RESET",
- *                     "STMT_FETCH"; a prepare is "PREPARE <fingerprint>";
- *                     an execute is its prepared fingerprint + PT_EV_PREPARED
- *   PT_KIND_REDIS     "COMMAND key:pattern:*" (command upper case; the first
- *                     key's pattern; no key: just the command); EXEC is
- *                     "EXEC (CMD pattern; CMD pattern; ...)" + PT_EV_TRANSACTION
- * Reports split the text at the first space.
+ *   PT_KIND_HTTP_OUT  "METHOD host[:port]/route"    e.g. "POST
+ * 127.0.0.1:8001/asr" PT_KIND_MYSQL     the SQL fingerprint           e.g.
+ * "select * from t where id = ?" or a command without SQL, upper case: "PING",
+ * "INIT_DB", "CHANGE_USER", "RESET_CONNECTION", "STMT_RESET", "STMT_FETCH"; a
+ * prepare is "PREPARE <fingerprint>"; an execute is its prepared fingerprint +
+ * PT_EV_PREPARED PT_KIND_REDIS     "COMMAND key:pattern:*" (command upper case;
+ * the first key's pattern; no key: just the command); EXEC is "EXEC (CMD
+ * pattern; CMD pattern; ...)" + PT_EV_TRANSACTION Reports split the text at the
+ * first space.
  */
 
 /* Connection roles and protocols. */
@@ -279,25 +281,25 @@ enum pt_proto {
 	PT_PROTO_REDIS = 3,
 };
 
-#define PT_CONN_OPEN 1
+#define PT_CONN_OPEN  1
 #define PT_CONN_CLOSE 2
 
 /* A connection's life: written when the shim starts and stops tracking it. */
 struct pt_conn_record {
 	uint64_t commit;
-	uint16_t type;     /* PT_REC_CONN */
-	uint8_t event;     /* PT_CONN_OPEN / PT_CONN_CLOSE */
-	uint8_t role;      /* enum pt_conn_role */
+	uint16_t type; /* PT_REC_CONN */
+	uint8_t event; /* PT_CONN_OPEN / PT_CONN_CLOSE */
+	uint8_t role;  /* enum pt_conn_role */
 	uint32_t conn_id;
 	uint64_t time_ns;
 	uint32_t tid;
-	uint8_t proto;     /* enum pt_proto */
-	uint8_t family;    /* AF_INET, AF_INET6, AF_UNIX, 0 */
-	uint16_t port;     /* peer port, host order */
-	uint8_t addr[16];  /* peer address (IPv4 in the first 4 bytes) */
-	uint32_t text_id;  /* server version, or Unix socket path; 0 = none */
+	uint8_t proto;	  /* enum pt_proto */
+	uint8_t family;	  /* AF_INET, AF_INET6, AF_UNIX, 0 */
+	uint16_t port;	  /* peer port, host order */
+	uint8_t addr[16]; /* peer address (IPv4 in the first 4 bytes) */
+	uint32_t text_id; /* server version, or Unix socket path; 0 = none */
 	uint32_t server_conn_id; /* MySQL thread id from the greeting */
-	uint64_t events;   /* on close: events this connection produced */
+	uint64_t events;	 /* on close: events this connection produced */
 	uint64_t undecoded_bytes; /* on close: bytes skipped after desync */
 };
 

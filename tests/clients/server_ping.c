@@ -37,8 +37,9 @@ static const char *env_str(const char *name)
 	const char *v = getenv(name);
 
 	if (!v || !*v) {
-		fprintf(stderr, "server_ping: %s is not set (source the env "
-				"file of scripts/servers.sh)\n",
+		fprintf(stderr,
+			"server_ping: %s is not set (source the env "
+			"file of scripts/servers.sh)\n",
 			name);
 		missing = 1;
 		return "";
@@ -82,8 +83,8 @@ static int mysql_check(const struct settings *s, const char *socket_path,
 		       char *why, size_t why_len)
 {
 	MYSQL *db = mysql_init(NULL);
-	unsigned int protocol = socket_path ? MYSQL_PROTOCOL_SOCKET
-					    : MYSQL_PROTOCOL_TCP;
+	unsigned int protocol =
+	    socket_path ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
 	unsigned int timeout = 5;
 	MYSQL_RES *res;
 	MYSQL_ROW row;
@@ -145,7 +146,8 @@ static int redis_roundtrip(redisContext *c, const char *key, char *why,
 	ok = reply_is(r, "PONG");
 	if (!ok)
 		snprintf(why, why_len, "PING: %s",
-			 r ? (r->str ? r->str : "unexpected reply") : c->errstr);
+			 r ? (r->str ? r->str : "unexpected reply")
+			   : c->errstr);
 	freeReplyObject(r);
 	if (!ok)
 		return 0;
@@ -155,7 +157,8 @@ static int redis_roundtrip(redisContext *c, const char *key, char *why,
 	ok = reply_is(r, "OK");
 	if (!ok)
 		snprintf(why, why_len, "SET: %s",
-			 r ? (r->str ? r->str : "unexpected reply") : c->errstr);
+			 r ? (r->str ? r->str : "unexpected reply")
+			   : c->errstr);
 	freeReplyObject(r);
 	if (!ok)
 		return 0;
@@ -225,8 +228,8 @@ int main(void)
 	failed += report(what, mysql_check(&s, NULL, why, sizeof(why)), why);
 	why[0] = '\0';
 	snprintf(what, sizeof(what), "mysql unix %s", s.mysql_socket);
-	failed += report(what, mysql_check(&s, s.mysql_socket, why, sizeof(why)),
-			 why);
+	failed += report(
+	    what, mysql_check(&s, s.mysql_socket, why, sizeof(why)), why);
 	why[0] = '\0';
 	snprintf(what, sizeof(what), "redis tcp %s:%d", s.redis_host,
 		 s.redis_port);

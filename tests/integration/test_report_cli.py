@@ -523,3 +523,22 @@ def test_prometheus_checker_refuses_bad_text():
                 good.rstrip("\n")):                      # no final newline
         with pytest.raises(AssertionError):
             parse_prometheus(bad)
+
+
+def test_html_shows_thresholds_and_regressions(dumps, tmp_path):
+    import xml.etree.ElementTree as ET
+    base = tmp_path / "base.json"
+    run("baseline", "save", "-o", str(base), dumps["base"], check=0)
+    out = run("compare", "--baseline", str(base), "--limit", "p95:10%",
+              "--format", "html", dumps["slow"], check=0).stdout
+    root = ET.fromstring(out.encode())
+    x = "{http://www.w3.org/1999/xhtml}"
+    rows = [tr for tr in root.iter(x + "tr") if tr.get("class") == "fail"]
+    texts = ["".join(tr.itertext()) for tr in rows]
+    assert any("GET /fir/{id}" in t and "regression" in t for t in texts), \
+        texts
+    out = run("check", "--thresholds", THRESHOLDS, "--format", "html",
+              dumps["a"]).stdout
+    root = ET.fromstring(out.encode())
+    assert [h.text for h in root.iter(x + "h2")] == ["Thresholds"]
+    assert len(list(root.iter(x + "li"))) > 0

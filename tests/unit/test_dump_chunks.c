@@ -57,7 +57,7 @@ static void read_all(struct pt_dump *d, struct seen *s, int release)
 	struct pt_chunk_view v;
 	uint64_t last_seq = 0;
 	memset(s, 0, sizeof(*s));
-	for (uint32_t i = 0; pt_dump_chunk(d, i, &v); i++) {
+	for (uint32_t i = 0; pt_dump_chunk(d, i, &v) > 0; i++) {
 		cr_assert(i == 0 || v.seq > last_seq, "chunks out of order");
 		last_seq = v.seq;
 		s->chunks++;
@@ -112,7 +112,7 @@ Test(dump_chunks, past_the_last_chunk_there_is_none)
 	struct pt_dump *d = dumptest_open(path);
 	struct pt_chunk_view v;
 	uint32_t n = 0;
-	while (pt_dump_chunk(d, n, &v))
+	while (pt_dump_chunk(d, n, &v) > 0)
 		n++;
 	cr_assert_gt(n, 0);
 	cr_assert_eq(pt_dump_chunk(d, n + 1000, &v), 0);
