@@ -12,7 +12,7 @@ set -euo pipefail
 # Build and unit-test needs.
 BUILD_PKGS=(gcc make pkg-config libc6-dev
 	libmariadb-dev libhiredis-dev libcjson-dev libunwind-dev libcriterion-dev
-	clang-format libxml2-utils curl procps)
+	clang-format libxml2-utils curl procps openssl)
 # Real servers and real clients the integration tests drive.
 SERVER_PKGS=(mariadb-server mariadb-client redis-server redis-tools)
 PYTHON_PKGS=(python3 python3-redis python3-pymysql python3-mysqldb
