@@ -385,15 +385,14 @@ static void stats_line(const char *phase, const struct pt_model *m, double t0,
 	unsigned long long hwm = status_kb("VmHWM");
 	unsigned long long peak = hwm > rss0 ? (hwm - rss0) * 1024 : 0;
 	double n = m->events ? (double)m->events : 1.0;
+	/* key=value, so that scripts/bench.sh can pick fields out. */
 	fprintf(stderr,
-		"perftap: stats: %s: %llu events in %.3f s (cpu %.3f s), "
-		"%.2f M events/s (per cpu second %.2f M); "
-		"peak memory %.1f MB, %.2f bytes/event; anon now %llu kB; "
-		"%zu operations\n",
+		"perftap: stats: phase=%s events=%llu wall_s=%.3f cpu_s=%.3f "
+		"events_per_s=%.0f events_per_cpu_s=%.0f peak_bytes=%llu "
+		"bytes_per_event=%.2f rss_anon_kb=%llu operations=%zu\n",
 		phase, (unsigned long long)m->events, dt, dc,
-		dt > 0 ? (double)m->events / dt / 1e6 : 0.0,
-		dc > 0 ? (double)m->events / dc / 1e6 : 0.0,
-		(double)peak / 1048576.0, (double)peak / n,
+		dt > 0 ? (double)m->events / dt : 0.0,
+		dc > 0 ? (double)m->events / dc : 0.0, peak, (double)peak / n,
 		status_kb("RssAnon"), m->nops);
 }
 

@@ -127,16 +127,25 @@ int fdtab_init(struct pt_fdtab *t, uint32_t fd_cap, uint32_t nslots);
 /* Unmap (tests; the shim never unmaps: a late hook must still find it). */
 void fdtab_destroy(struct pt_fdtab *t);
 
-/* The connection mapped at fd, unlocked, or NULL (untracked, stale).
- * The fast path every hook takes. */
-static inline struct pt_conn *fdtab_lookup(const struct pt_fdtab *t, int fd)
+/* fd's map word: 0 when untracked (or out of range, or before init).
+ * The fast path every hook takes: one bounds check and one load. */
+static inline uint32_t fdtab_word(const struct pt_fdtab *t, int fd)
 {
-	uint32_t cap = __atomic_load_n(&t->fd_cap, __ATOMIC_RELAXED);
+	/* Acquire: pairs with the release store in fdtab_init, so a
+	 * non-zero cap comes with the mapped arrays (a plain load on
+	 * x86-64). */
+	uint32_t cap = __atomic_load_n(&t->fd_cap, __ATOMIC_ACQUIRE);
 	if ((unsigned)fd >= cap)
-		return NULL;
+		return 0;
 	/* Acquire: pairs with the release store in fdtab_attach, so the
 	 * slot's fields written before publication are visible. */
-	uint32_t w = __atomic_load_n(&t->map[fd], __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&t->map[fd], __ATOMIC_ACQUIRE);
+}
+
+/* The connection mapped at fd, unlocked, or NULL (untracked, stale). */
+static inline struct pt_conn *fdtab_lookup(const struct pt_fdtab *t, int fd)
+{
+	uint32_t w = fdtab_word(t, fd);
 	if (w == 0)
 		return NULL;
 	return &t->slots[(w & 0xffffu) - 1];

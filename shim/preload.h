@@ -3,8 +3,9 @@
  * (preload.c): the fd table, the per-thread guard, and one entry point per
  * kind of call on a tracked fd.
  *
- * The hooks call pt_tracked(fd) first: one load of the fd's map word for
- * an untracked fd (the overwhelming case), nothing else.
+ * The hooks call pt_mapped(fd) first: one bounds check and one load of
+ * the fd's map word for an untracked fd (the overwhelming case), nothing
+ * else; only a mapped fd goes on to pt_tracked(), out of line.
  */
 #ifndef PERFTAP_PRELOAD_H
 #define PERFTAP_PRELOAD_H
@@ -54,7 +55,7 @@ static inline int pt_tracked(int fd)
  * its close must release the slot. */
 static inline int pt_mapped(int fd)
 {
-	return fdtab_lookup(&pt_fdtab, fd) != NULL;
+	return fdtab_word(&pt_fdtab, fd) != 0;
 }
 
 /* Bytes moved on a tracked fd.  t: for OUT, the clock read just before

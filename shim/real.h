@@ -3,14 +3,16 @@
  * filled by dlsym(RTLD_NEXT) in one resolver (uftrace), called from the
  * constructor and lazily by the first hook that finds a pointer NULL.
  *
- * Bootstrap: dlsym may allocate, and an allocator or another preloaded
- * library may call read/write/close while it runs, before any pointer is
- * set.  Such calls, and any call made while this thread is inside the
- * resolver (a thread-local guard), go straight to the kernel with
- * syscall(2), which sets errno the way libc does.
+ * Bootstrap: every pointer starts at a stub in real.c (never NULL), so
+ * the hot path is one load and one indirect call with no test.  A stub
+ * resolves (unless this thread is already inside the resolver: dlsym may
+ * allocate, and an allocator or another preloaded library may call
+ * read/write/close while it runs) and calls the real function if it is
+ * known by then, else goes straight to the kernel with syscall(2), which
+ * sets errno the way libc does.  A symbol libc lacks (close_range on an
+ * old glibc) keeps its stub, and so its syscall, for good.
  *
- * Use: PT_REAL(read)(fd, buf, n) is never valid while a pointer may be
- * NULL; call pt_real_read(...) etc. (below), which pick the right path.
+ * Use: call pt_real_read(...) etc. (below).
  */
 #ifndef PERFTAP_REAL_H
 #define PERFTAP_REAL_H
@@ -65,40 +67,156 @@ void real_resolve(void);
 /* 1 while this thread is inside real_resolve() (dlsym). */
 int real_resolving(void);
 
-/* One wrapper per hooked function: the real function when known, else the
- * raw system call. */
-ssize_t pt_real_read(int fd, void *buf, size_t n);
-ssize_t pt_real_write(int fd, const void *buf, size_t n);
-ssize_t pt_real_readv(int fd, const struct iovec *iov, int cnt);
-ssize_t pt_real_writev(int fd, const struct iovec *iov, int cnt);
-ssize_t pt_real_send(int fd, const void *buf, size_t n, int flags);
-ssize_t pt_real_recv(int fd, void *buf, size_t n, int flags);
-ssize_t pt_real_sendto(int fd, const void *buf, size_t n, int flags,
-		       const struct sockaddr *a, socklen_t alen);
-ssize_t pt_real_recvfrom(int fd, void *buf, size_t n, int flags,
-			 struct sockaddr *a, socklen_t *alen);
-ssize_t pt_real_sendmsg(int fd, const struct msghdr *m, int flags);
-ssize_t pt_real_recvmsg(int fd, struct msghdr *m, int flags);
-ssize_t pt_real_sendfile(int out, int in, off_t *off, size_t n);
-ssize_t pt_real_read_chk(int fd, void *buf, size_t n, size_t buflen);
-ssize_t pt_real_recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
-ssize_t pt_real_recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
-			     int flags, struct sockaddr *a, socklen_t *alen);
-int pt_real_connect(int fd, const struct sockaddr *a, socklen_t alen);
-int pt_real_accept(int fd, struct sockaddr *a, socklen_t *alen);
-int pt_real_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags);
-int pt_real_close(int fd);
-int pt_real_dup(int fd);
-int pt_real_dup2(int fd, int fd2);
-int pt_real_dup3(int fd, int fd2, int flags);
-int pt_real_close_range(unsigned int first, unsigned int last, int flags);
+/* The pointer, never NULL.  Acquire pairs with the resolver's release
+ * store (a plain load on x86-64); the function it points to is code, so
+ * either value is safe to call at any moment. */
+#define PT_REAL(name) __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE)
+
+/* One wrapper per hooked function: the real function when known, else
+ * the raw system call (through the bootstrap stub the pointer holds until
+ * then).  Inline: an untracked call is one load and one indirect jump. */
+static inline ssize_t pt_real_read(int fd, void *buf, size_t n)
+{
+	return PT_REAL(read)(fd, buf, n);
+}
+
+static inline ssize_t pt_real_write(int fd, const void *buf, size_t n)
+{
+	return PT_REAL(write)(fd, buf, n);
+}
+
+static inline ssize_t pt_real_readv(int fd, const struct iovec *iov, int cnt)
+{
+	return PT_REAL(readv)(fd, iov, cnt);
+}
+
+static inline ssize_t pt_real_writev(int fd, const struct iovec *iov, int cnt)
+{
+	return PT_REAL(writev)(fd, iov, cnt);
+}
+
+static inline ssize_t pt_real_send(int fd, const void *buf, size_t n, int flags)
+{
+	return PT_REAL(send)(fd, buf, n, flags);
+}
+
+static inline ssize_t pt_real_recv(int fd, void *buf, size_t n, int flags)
+{
+	return PT_REAL(recv)(fd, buf, n, flags);
+}
+
+static inline ssize_t pt_real_sendto(int fd, const void *buf, size_t n,
+				     int flags, const struct sockaddr *a,
+				     socklen_t alen)
+{
+	return PT_REAL(sendto)(fd, buf, n, flags, a, alen);
+}
+
+static inline ssize_t pt_real_recvfrom(int fd, void *buf, size_t n, int flags,
+				       struct sockaddr *a, socklen_t *alen)
+{
+	return PT_REAL(recvfrom)(fd, buf, n, flags, a, alen);
+}
+
+static inline ssize_t pt_real_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	return PT_REAL(sendmsg)(fd, m, flags);
+}
+
+static inline ssize_t pt_real_recvmsg(int fd, struct msghdr *m, int flags)
+{
+	return PT_REAL(recvmsg)(fd, m, flags);
+}
+
+static inline ssize_t pt_real_sendfile(int out, int in, off_t *off, size_t n)
+{
+	return PT_REAL(sendfile)(out, in, off, n);
+}
+
+static inline ssize_t pt_real_read_chk(int fd, void *buf, size_t n,
+				       size_t buflen)
+{
+	return PT_REAL(__read_chk)(fd, buf, n, buflen);
+}
+
+static inline ssize_t pt_real_recv_chk(int fd, void *buf, size_t n,
+				       size_t buflen, int flags)
+{
+	return PT_REAL(__recv_chk)(fd, buf, n, buflen, flags);
+}
+
+static inline ssize_t pt_real_recvfrom_chk(int fd, void *buf, size_t n,
+					   size_t buflen, int flags,
+					   struct sockaddr *a, socklen_t *alen)
+{
+	return PT_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, alen);
+}
+
+static inline int pt_real_connect(int fd, const struct sockaddr *a,
+				  socklen_t alen)
+{
+	return PT_REAL(connect)(fd, a, alen);
+}
+
+static inline int pt_real_accept(int fd, struct sockaddr *a, socklen_t *alen)
+{
+	return PT_REAL(accept)(fd, a, alen);
+}
+
+static inline int pt_real_accept4(int fd, struct sockaddr *a, socklen_t *alen,
+				  int flags)
+{
+	return PT_REAL(accept4)(fd, a, alen, flags);
+}
+
+static inline int pt_real_close(int fd)
+{
+	return PT_REAL(close)(fd);
+}
+
+static inline int pt_real_dup(int fd)
+{
+	return PT_REAL(dup)(fd);
+}
+
+static inline int pt_real_dup2(int fd, int fd2)
+{
+	return PT_REAL(dup2)(fd, fd2);
+}
+
+static inline int pt_real_dup3(int fd, int fd2, int flags)
+{
+	return PT_REAL(dup3)(fd, fd2, flags);
+}
+
+static inline int pt_real_close_range(unsigned int first, unsigned int last,
+				      int flags)
+{
+	return PT_REAL(close_range)(first, last, flags);
+}
+
 /* fcntl with its one optional argument as a word (every command takes an
  * int, a pointer or nothing; glibc reads it the same way). */
-int pt_real_fcntl(int fd, int cmd, void *arg);
-int pt_real_fcntl64(int fd, int cmd, void *arg);
-int pt_real_socket(int domain, int type, int proto);
+static inline int pt_real_fcntl(int fd, int cmd, void *arg)
+{
+	return PT_REAL(fcntl)(fd, cmd, arg);
+}
+
+static inline int pt_real_fcntl64(int fd, int cmd, void *arg)
+{
+	return PT_REAL(fcntl64)(fd, cmd, arg);
+}
+
+static inline int pt_real_socket(int domain, int type, int proto)
+{
+	return PT_REAL(socket)(domain, type, proto);
+}
+
 /* No system call stands in for fclose: before the pointer is known (only
  * inside dlsym) it fails with EBADF and leaves the stream alone. */
-int pt_real_fclose(FILE *f);
+static inline int pt_real_fclose(FILE *f)
+{
+	return PT_REAL(fclose)(f);
+}
 
 #endif /* PERFTAP_REAL_H */

@@ -542,3 +542,15 @@ def test_html_shows_thresholds_and_regressions(dumps, tmp_path):
     root = ET.fromstring(out.encode())
     assert [h.text for h in root.iter(x + "h2")] == ["Thresholds"]
     assert len(list(root.iter(x + "li"))) > 0
+
+
+def test_stats_memory_line_for_the_bench(dumps):
+    p = run("report", "--stats-memory", "-o", os.devnull, dumps["a"], check=0)
+    lines = [l for l in p.stderr.splitlines() if l.startswith("perftap: stats:")]
+    assert len(lines) == 2, p.stderr
+    fields = dict(kv.split("=", 1) for kv in lines[1].split()[2:])
+    assert fields["phase"] == "load+analysis"
+    assert int(fields["events"]) == report_json(dumps["a"])["overview"]["events"]
+    assert float(fields["events_per_cpu_s"]) > 0
+    assert float(fields["bytes_per_event"]) >= 0
+    assert int(fields["operations"]) > 10
