@@ -428,6 +428,13 @@ bench_report() {
 		rec report perftap "$r" rss_kib "$rss"
 		rec report perftap "$r" events_per_s "$(awk -v n="$REPORT_EVENTS" -v t="$t" 'BEGIN {printf "%.0f", n / (t > 0 ? t : 0.01)}')"
 	done
+	# Memory per event, apart from the mapped dump: the report's own
+	# accounting (peak anonymous memory) after load and analysis.
+	cmd_note report_mem "$CMD report --stats-memory -o /dev/null DUMP  # 2nd stderr line"
+	local stats
+	stats=$("$CMD" report --stats-memory -o /dev/null "$dump" 2>&1 >/dev/null | tail -1)
+	rec report memory 1 bytes_per_event "$(sed -n 's/.*bytes_per_event=\([0-9.]*\).*/\1/p' <<<"$stats")"
+	rec report memory 1 events_per_cpu_s "$(sed -n 's/.*events_per_cpu_s=\([0-9]*\).*/\1/p' <<<"$stats")"
 	# The same queries as a slow log: the dump's MySQL events with
 	# literals put back (scripts/bench/slowlog.py).
 	cmd_note digest "$CMD events DUMP | python3 scripts/bench/slowlog.py $DIGEST_QUERIES >slow.log; /usr/bin/time -f '%e s %M KiB' pt-query-digest slow.log >/dev/null"

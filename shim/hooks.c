@@ -5,9 +5,9 @@
  * shim core (preload.c); errno is restored before returning, so the
  * program sees exactly what libc told it.
  *
- * An untracked fd costs one bounds check and one load (pt_tracked).  OUT
- * hooks read the clock before the call, and only for tracked fds (proto.h
- * timing); IN hooks read it after.
+ * An untracked fd costs one bounds check, one load (pt_mapped) and a tail
+ * jump to the real function.  OUT hooks read the clock before the call,
+ * and only for tracked fds (proto.h timing); IN hooks read it after.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,11 +27,18 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* ---- reads ---- */
+/* ---- reads ----
+ * An unmapped fd (the overwhelming case) costs a bounds check, one load
+ * and a tail jump to libc: no frame, no errno work.  A mapped fd goes out
+ * of line (noinline keeps the hook's own code that short), calls the real
+ * function there and checks pt_tracked() after it, as before.
+ * Note: an fd unmapped when the call starts is never decoded, even if
+ * another thread maps that number while the call blocks: the bytes
+ * belong to the file that was open when the call began. */
 
 static ssize_t after_in(int fd, const void *buf, ssize_t r)
 {
-	if (r > 0 && __builtin_expect(pt_tracked(fd), 0)) {
+	if (r > 0 && pt_tracked(fd)) {
 		int e = errno;
 		pt_conn_bytes(fd, PT_DIR_IN, buf, (size_t)r, 0);
 		errno = e;
@@ -43,8 +50,7 @@ static ssize_t after_in(int fd, const void *buf, ssize_t r)
  * MSG_TRUNC on a stream socket discards bytes we never see. */
 static ssize_t after_recv(int fd, const void *buf, ssize_t r, int flags)
 {
-	if (r <= 0 || !__builtin_expect(pt_tracked(fd), 0) ||
-	    (flags & MSG_PEEK))
+	if (r <= 0 || !pt_tracked(fd) || (flags & MSG_PEEK))
 		return r;
 	int e = errno;
 	if (flags & MSG_TRUNC)
@@ -55,47 +61,96 @@ static ssize_t after_recv(int fd, const void *buf, ssize_t r, int flags)
 	return r;
 }
 
-PT_EXPORT ssize_t read(int fd, void *buf, size_t n)
+#define PT_SLOW __attribute__((noinline))
+
+static PT_SLOW ssize_t read_mapped(int fd, void *buf, size_t n)
 {
 	return after_in(fd, buf, pt_real_read(fd, buf, n));
 }
 
-PT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+PT_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return read_mapped(fd, buf, n);
+	return pt_real_read(fd, buf, n);
+}
+
+static PT_SLOW ssize_t read_chk_mapped(int fd, void *buf, size_t n,
+				       size_t buflen)
 {
 	return after_in(fd, buf, pt_real_read_chk(fd, buf, n, buflen));
 }
 
-PT_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+PT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return read_chk_mapped(fd, buf, n, buflen);
+	return pt_real_read_chk(fd, buf, n, buflen);
+}
+
+static PT_SLOW ssize_t recv_mapped(int fd, void *buf, size_t n, int flags)
 {
 	return after_recv(fd, buf, pt_real_recv(fd, buf, n, flags), flags);
+}
+
+PT_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return recv_mapped(fd, buf, n, flags);
+	return pt_real_recv(fd, buf, n, flags);
+}
+
+static PT_SLOW ssize_t recv_chk_mapped(int fd, void *buf, size_t n,
+				       size_t buflen, int flags)
+{
+	return after_recv(fd, buf, pt_real_recv_chk(fd, buf, n, buflen, flags),
+			  flags);
 }
 
 PT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen,
 			     int flags)
 {
-	return after_recv(fd, buf, pt_real_recv_chk(fd, buf, n, buflen, flags),
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return recv_chk_mapped(fd, buf, n, buflen, flags);
+	return pt_real_recv_chk(fd, buf, n, buflen, flags);
+}
+
+static PT_SLOW ssize_t recvfrom_mapped(int fd, void *buf, size_t n, int flags,
+				       struct sockaddr *a, socklen_t *alen)
+{
+	return after_recv(fd, buf, pt_real_recvfrom(fd, buf, n, flags, a, alen),
 			  flags);
 }
 
 PT_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 			   struct sockaddr *a, socklen_t *alen)
 {
-	return after_recv(fd, buf, pt_real_recvfrom(fd, buf, n, flags, a, alen),
-			  flags);
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return recvfrom_mapped(fd, buf, n, flags, a, alen);
+	return pt_real_recvfrom(fd, buf, n, flags, a, alen);
 }
 
-PT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
-				 int flags, struct sockaddr *a, socklen_t *alen)
+static PT_SLOW ssize_t recvfrom_chk_mapped(int fd, void *buf, size_t n,
+					   size_t buflen, int flags,
+					   struct sockaddr *a, socklen_t *alen)
 {
 	return after_recv(
 	    fd, buf, pt_real_recvfrom_chk(fd, buf, n, buflen, flags, a, alen),
 	    flags);
 }
 
-PT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+PT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
+				 int flags, struct sockaddr *a, socklen_t *alen)
+{
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return recvfrom_chk_mapped(fd, buf, n, buflen, flags, a, alen);
+	return pt_real_recvfrom_chk(fd, buf, n, buflen, flags, a, alen);
+}
+
+static PT_SLOW ssize_t readv_mapped(int fd, const struct iovec *iov, int cnt)
 {
 	ssize_t r = pt_real_readv(fd, iov, cnt);
-	if (r > 0 && __builtin_expect(pt_tracked(fd), 0)) {
+	if (r > 0 && pt_tracked(fd)) {
 		int e = errno;
 		pt_conn_iov(fd, PT_DIR_IN, iov, cnt, (size_t)r, 0);
 		errno = e;
@@ -103,11 +158,17 @@ PT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	return r;
 }
 
-PT_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+PT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return readv_mapped(fd, iov, cnt);
+	return pt_real_readv(fd, iov, cnt);
+}
+
+static PT_SLOW ssize_t recvmsg_mapped(int fd, struct msghdr *m, int flags)
 {
 	ssize_t r = pt_real_recvmsg(fd, m, flags);
-	if (r <= 0 || !__builtin_expect(pt_tracked(fd), 0) ||
-	    (flags & MSG_PEEK))
+	if (r <= 0 || !pt_tracked(fd) || (flags & MSG_PEEK))
 		return r;
 	int e = errno;
 	if (flags & MSG_TRUNC)
@@ -119,11 +180,20 @@ PT_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 	return r;
 }
 
-/* ---- writes ---- */
-
-PT_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+PT_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
-	if (__builtin_expect(!pt_tracked(fd), 1))
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return recvmsg_mapped(fd, m, flags);
+	return pt_real_recvmsg(fd, m, flags);
+}
+
+/* ---- writes ----
+ * As reads: an unmapped fd jumps straight to libc.  A tracked one reads
+ * the clock before the call (client timing, proto.h). */
+
+static PT_SLOW ssize_t write_mapped(int fd, const void *buf, size_t n)
+{
+	if (!pt_tracked(fd))
 		return pt_real_write(fd, buf, n);
 	uint64_t t = pt_now();
 	ssize_t r = pt_real_write(fd, buf, n);
@@ -135,9 +205,16 @@ PT_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	return r;
 }
 
-PT_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+PT_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	if (__builtin_expect(!pt_tracked(fd), 1))
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return write_mapped(fd, buf, n);
+	return pt_real_write(fd, buf, n);
+}
+
+static PT_SLOW ssize_t send_mapped(int fd, const void *buf, size_t n, int flags)
+{
+	if (!pt_tracked(fd))
 		return pt_real_send(fd, buf, n, flags);
 	uint64_t t = pt_now();
 	ssize_t r = pt_real_send(fd, buf, n, flags);
@@ -149,10 +226,18 @@ PT_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 	return r;
 }
 
-PT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
-			 const struct sockaddr *a, socklen_t alen)
+PT_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-	if (__builtin_expect(!pt_tracked(fd), 1))
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return send_mapped(fd, buf, n, flags);
+	return pt_real_send(fd, buf, n, flags);
+}
+
+static PT_SLOW ssize_t sendto_mapped(int fd, const void *buf, size_t n,
+				     int flags, const struct sockaddr *a,
+				     socklen_t alen)
+{
+	if (!pt_tracked(fd))
 		return pt_real_sendto(fd, buf, n, flags, a, alen);
 	uint64_t t = pt_now();
 	ssize_t r = pt_real_sendto(fd, buf, n, flags, a, alen);
@@ -164,9 +249,17 @@ PT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 	return r;
 }
 
-PT_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+PT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
+			 const struct sockaddr *a, socklen_t alen)
 {
-	if (__builtin_expect(!pt_tracked(fd), 1))
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return sendto_mapped(fd, buf, n, flags, a, alen);
+	return pt_real_sendto(fd, buf, n, flags, a, alen);
+}
+
+static PT_SLOW ssize_t writev_mapped(int fd, const struct iovec *iov, int cnt)
+{
+	if (!pt_tracked(fd))
 		return pt_real_writev(fd, iov, cnt);
 	uint64_t t = pt_now();
 	ssize_t r = pt_real_writev(fd, iov, cnt);
@@ -178,9 +271,16 @@ PT_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	return r;
 }
 
-PT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+PT_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	if (__builtin_expect(!pt_tracked(fd), 1))
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return writev_mapped(fd, iov, cnt);
+	return pt_real_writev(fd, iov, cnt);
+}
+
+static PT_SLOW ssize_t sendmsg_mapped(int fd, const struct msghdr *m, int flags)
+{
+	if (!pt_tracked(fd))
 		return pt_real_sendmsg(fd, m, flags);
 	uint64_t t = pt_now();
 	ssize_t r = pt_real_sendmsg(fd, m, flags);
@@ -193,11 +293,18 @@ PT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 	return r;
 }
 
+PT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return sendmsg_mapped(fd, m, flags);
+	return pt_real_sendmsg(fd, m, flags);
+}
+
 /* sendfile and sendfile64 are one function on LP64; programs built with
  * _FILE_OFFSET_BITS=64 call the second name, so both are interposed. */
-static ssize_t hook_sendfile(int out, int in, off_t *off, size_t n)
+static PT_SLOW ssize_t sendfile_mapped(int out, int in, off_t *off, size_t n)
 {
-	if (__builtin_expect(!pt_tracked(out), 1))
+	if (!pt_tracked(out))
 		return pt_real_sendfile(out, in, off, n);
 	uint64_t t = pt_now();
 	ssize_t r = pt_real_sendfile(out, in, off, n);
@@ -207,6 +314,13 @@ static ssize_t hook_sendfile(int out, int in, off_t *off, size_t n)
 		errno = e;
 	}
 	return r;
+}
+
+static inline ssize_t hook_sendfile(int out, int in, off_t *off, size_t n)
+{
+	if (__builtin_expect(pt_mapped(out), 0))
+		return sendfile_mapped(out, in, off, n);
+	return pt_real_sendfile(out, in, off, n);
 }
 
 PT_EXPORT ssize_t pt_hook_sendfile(int out, int in, off_t *off,

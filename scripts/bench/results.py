@@ -305,10 +305,19 @@ def section_report():
     p(f"| pt-query-digest | {fmt(dq)} | {fmt(ds)} | {fmt(deps)} | {fmt(drss / 1024 if drss else None, ' MiB')} "
       f"| | |")
     p(f"| ratio | | | **{fmt(ratio, 'x', 0)}** | | >= 100x | {met(ok2)} |")
+    bpe = series("report", "memory", "bytes_per_event").get("1")
+    cpu_eps = series("report", "memory", "events_per_cpu_s").get("1")
+    ok3 = bpe <= 16 if bpe is not None else None
+    p()
+    p(f"Memory apart from the mapped dump (`--stats-memory`): **{fmt(bpe, ' bytes')}** per event")
+    p(f"including per-operation state, at {fmt(cpu_eps)} events per CPU second "
+      f"(target: within 16 bytes per event plus per-operation state: {met(ok3)}).")
+    targets.append(("Report memory <= 16 bytes per event", f"{fmt(bpe, ' bytes')}", ok3))
     targets.append(("Report >= 5 million events per second", f"{fmt(med(eps))} / s", ok1))
     targets.append(("Report >= 100x pt-query-digest's rate", f"{fmt(ratio, 'x', 0)}", ok2))
     p(cmd("report_gen"))
     p(cmd("report"))
+    p(cmd("report_mem"))
     p(cmd("digest"))
 
 
