@@ -334,24 +334,6 @@ static const char *rec_text(const struct pt_dump *d, const struct rd_chunk *ch,
 	return (const char *)(s + 1);
 }
 
-static void decode_event(const struct pt_event_record *r,
-			 struct pt_read_event *e)
-{
-	e->kind = r->kind;
-	e->outcome = r->outcome;
-	e->start_ns = r->start_ns;
-	e->duration_ns = r->duration_ns;
-	e->tid = r->tid;
-	e->conn_id = r->conn_id;
-	e->status = r->status;
-	e->rows = r->rows;
-	e->bytes_out = r->bytes_out;
-	e->bytes_in = r->bytes_in;
-	e->cache_hits = r->cache_hits;
-	e->cache_misses = r->cache_misses;
-	e->flags = r->flags;
-}
-
 static void decode_conn(const struct pt_conn_record *r, struct pt_read_conn *c)
 {
 	c->event = r->event;
@@ -378,7 +360,7 @@ static void rec_decode(const struct pt_dump *d, const struct rd_chunk *ch,
 	out->chunk_seq = ch->seq;
 	if (type == PT_REC_EVENT) {
 		const struct pt_event_record *r = (const void *)p;
-		decode_event(r, &out->ev);
+		pt_event_record_decode(r, &out->ev);
 		out->ev.text =
 		    rec_text(d, ch, r->text_id, strings, &out->ev.text_len);
 	} else {

@@ -134,6 +134,27 @@ struct pt_chunk_view {
 int pt_dump_chunk(struct pt_dump *d, uint32_t i, struct pt_chunk_view *v);
 /* The next committed event record of the chunk; NULL at its end. */
 const struct pt_event_record *pt_chunk_next_event(struct pt_chunk_view *v);
+
+/* An event record's figures into *e (text and text_len untouched: the
+ * caller resolves text ids).  Inline: called once per event on the load
+ * path. */
+static inline void pt_event_record_decode(const struct pt_event_record *r,
+					  struct pt_read_event *e)
+{
+	e->kind = r->kind;
+	e->outcome = r->outcome;
+	e->start_ns = r->start_ns;
+	e->duration_ns = r->duration_ns;
+	e->tid = r->tid;
+	e->conn_id = r->conn_id;
+	e->status = r->status;
+	e->rows = r->rows;
+	e->bytes_out = r->bytes_out;
+	e->bytes_in = r->bytes_in;
+	e->cache_hits = r->cache_hits;
+	e->cache_misses = r->cache_misses;
+	e->flags = r->flags;
+}
 /* Done with chunk i: drop its pages from this process's mapping (they stay
  * in the page cache), so that reading a dump does not grow the resident
  * set by the dump's size. */

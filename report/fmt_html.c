@@ -19,28 +19,10 @@
 #define TL_W   600
 #define TL_H   80
 
+/* Control characters (not XML 1.0) show as '?'. */
 static void esc(FILE *out, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		default:
-			/* Control characters are not allowed in XML 1.0. */
-			fputc((unsigned char)*s < 0x20 && *s != '\t' ? '?' : *s,
-			      out);
-		}
-	}
+	fmt_xml_escape(out, s, FMT_XML_CTL_MARK);
 }
 
 static void bar(FILE *out, double frac, const char *color)

@@ -2,7 +2,6 @@
  * fmt_markdown.c -- a report for a CI job summary (GitHub-flavoured
  * Markdown tables).
  */
-#include <math.h>
 #include <string.h>
 
 #include "baseline.h"
@@ -125,20 +124,16 @@ static void comparisons(const struct pt_analysis *a, FILE *out)
 		a->regressions, a->regressions == 1 ? "" : "s");
 	for (size_t i = 0; i < a->ncomparisons; i++) {
 		const struct pt_comparison *k = &a->comparisons[i];
-		char b[16] = "-", n[16] = "-", ch[16] = "-";
-		if (k->verdict != PT_V_NEW)
-			fmt_duration(k->base * 1e6, b, sizeof(b));
-		if (k->verdict != PT_V_GONE)
-			fmt_duration(k->cur * 1e6, n, sizeof(n));
-		if (k->verdict < PT_V_NEW && isfinite(k->change))
-			snprintf(ch, sizeof(ch), "%+.1f%%", k->change * 100);
+		struct fmt_cmp_cells cc;
+		fmt_comparison_cells(k, &cc);
 		fprintf(out, "| %s | ",
 			k->verdict == PT_V_REGRESSION
 			    ? "**regression**"
 			    : verdict_name(k->verdict));
 		cell(out, k->key);
 		fprintf(out, " | %s | %s | %s | %s | %.3g |\n",
-			baseline_agg_name(k->agg), b, n, ch, k->p_value);
+			baseline_agg_name(k->agg), cc.base, cc.now, cc.change,
+			k->p_value);
 	}
 }
 

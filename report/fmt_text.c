@@ -5,7 +5,6 @@
  * Sections: overview, operation tables, SQL classes, cache, concurrency,
  * details (histogram, slowest, errors), thresholds, comparisons.
  */
-#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -356,13 +355,9 @@ static void comparisons(const struct ctx *c)
 		const struct pt_comparison *k = &a->comparisons[i];
 		if (k->verdict == PT_V_UNCHANGED && !c->o->verbose)
 			continue;
-		char b[16] = "-", n[16] = "-", ch[16] = "-", p[16] = "-";
-		if (k->verdict != PT_V_NEW)
-			fmt_duration(k->base * 1e6, b, sizeof(b));
-		if (k->verdict != PT_V_GONE)
-			fmt_duration(k->cur * 1e6, n, sizeof(n));
-		if (k->verdict < PT_V_NEW && isfinite(k->change))
-			snprintf(ch, sizeof(ch), "%+.1f%%", k->change * 100);
+		struct fmt_cmp_cells cc;
+		char p[16] = "-";
+		fmt_comparison_cells(k, &cc);
 		if (k->p_value < 1.0)
 			snprintf(p, sizeof(p), "%.3g", k->p_value);
 		const char *col = k->verdict == PT_V_REGRESSION	   ? RED
@@ -370,7 +365,8 @@ static void comparisons(const struct ctx *c)
 								   : YELLOW;
 		fprintf(c->out, "  %s%-11.11s%s %-6s %8s %8s %8s %7s  %.50s\n",
 			c_(c, col), verdict_name(k->verdict), c_(c, RESET),
-			baseline_agg_name(k->agg), b, n, ch, p, k->key);
+			baseline_agg_name(k->agg), cc.base, cc.now, cc.change,
+			p, k->key);
 	}
 }
 

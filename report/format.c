@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "baseline.h"
 #include "thresholds.h"
 
 static const struct pt_format formats[] = {
@@ -96,4 +97,50 @@ size_t fmt_kind_rows(const struct pt_analysis *a, int kind, size_t top,
 	*first = i < a->nrows ? &a->rows[i] : NULL;
 	size_t n = j - i;
 	return top && n > top ? top : n;
+}
+
+void fmt_comparison_cells(const struct pt_comparison *k,
+			  struct fmt_cmp_cells *c)
+{
+	strcpy(c->base, "-");
+	strcpy(c->now, "-");
+	strcpy(c->change, "-");
+	if (k->verdict != PT_V_NEW)
+		fmt_duration(k->base * 1e6, c->base, sizeof(c->base));
+	if (k->verdict != PT_V_GONE)
+		fmt_duration(k->cur * 1e6, c->now, sizeof(c->now));
+	if (k->verdict < PT_V_NEW && isfinite(k->change))
+		snprintf(c->change, sizeof(c->change), "%+.1f%%",
+			 k->change * 100);
+}
+
+void fmt_xml_escape(FILE *out, const char *s, unsigned flags)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		case '\'':
+			if (flags & FMT_XML_APOS)
+				fputs("&apos;", out);
+			else
+				fputc(*s, out);
+			break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\t')
+				fputc(*s, out);
+			else if (flags & FMT_XML_CTL_MARK)
+				fputc('?', out);
+		}
+	}
 }

@@ -69,4 +69,21 @@ const char *fmt_row_label(const struct pt_row *r);
 size_t fmt_kind_rows(const struct pt_analysis *a, int kind, size_t top,
 		     const struct pt_row **first);
 
+/* The base, now and change cells of a baseline comparison, "-" where the
+ * verdict has none (base of a new key, now of a gone one, a change that
+ * is not finite). */
+struct pt_comparison;
+struct fmt_cmp_cells {
+	char base[16], now[16], change[16];
+};
+void fmt_comparison_cells(const struct pt_comparison *k,
+			  struct fmt_cmp_cells *c);
+
+/* s as XML (and HTML) text or attribute value: & < > " always escaped.
+ * Control characters other than tab are not allowed in XML 1.0: dropped,
+ * or replaced by '?' with FMT_XML_CTL_MARK. */
+#define FMT_XML_APOS	 1u /* also ' as &apos; */
+#define FMT_XML_CTL_MARK 2u
+void fmt_xml_escape(FILE *out, const char *s, unsigned flags);
+
 #endif /* PERFTAP_FORMAT_H */

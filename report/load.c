@@ -239,21 +239,6 @@ static struct pt_op *map_op(struct pt_model *m, struct text_map *tm,
 	return op;
 }
 
-static void to_read_event(const struct pt_event_record *r,
-			  struct pt_read_event *e)
-{
-	e->kind = r->kind;
-	e->outcome = r->outcome;
-	e->start_ns = r->start_ns;
-	e->duration_ns = r->duration_ns;
-	e->tid = r->tid;
-	e->conn_id = r->conn_id;
-	e->status = r->status;
-	e->cache_hits = r->cache_hits;
-	e->cache_misses = r->cache_misses;
-	e->flags = r->flags;
-}
-
 /* Every event of one chunk into the model; the count through *seen. */
 static int read_chunk(struct pt_model *m, struct pt_chunk_view *v,
 		      struct text_map *tm, int64_t shift,
@@ -271,7 +256,7 @@ static int read_chunk(struct pt_model *m, struct pt_chunk_view *v,
 		if (r->kind == PT_KIND_NONE || r->kind >= PT_KIND_COUNT)
 			continue;
 		struct pt_op *op = map_op(m, tm, v, r->text_id, r->kind);
-		to_read_event(r, &ev);
+		pt_event_record_decode(r, &ev);
 		if (!op || model_add_op(m, op, &ev, rt) < 0)
 			return -1;
 		++*seen;

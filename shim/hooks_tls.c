@@ -21,9 +21,11 @@
  *
  * Cases:
  *   - MySQL: the SSLRequest goes in clear through send(); the decoder stops
- *     with PT_NOTE_TLS (slot passive).  The first plaintext call resumes it
- *     (proto_mysql_resume_tls) and feeds the handshake response and every
- *     command after it.
+ *     with PT_NOTE_TLS (slot left live).  The first plaintext call resumes
+ *     it (proto_mysql_resume_tls), makes the slot passive and feeds the
+ *     handshake response and every command after it; the connection counts
+ *     as tracked.  Ciphertext reaching the socket path first means the
+ *     plaintext is not seen: preload.c counts PT_CNT_CONN_TLS then.
  *   - A port-decided connection (rediss:// on a Redis port): the decoder
  *     has seen nothing (the ClientHello went through SSL_do_handshake), so
  *     the plaintext starts the stream.
@@ -33,7 +35,8 @@
  *
  * Not covered: SSL objects whose BIO is not a socket (memory BIOs:
  * Python's asyncio SSL, SSLObject): SSL_get_rfd gives -1, the socket path
- * sees a ClientHello and leaves the connection alone.
+ * sees a ClientHello, counts PT_CNT_CONN_TLS and leaves the connection
+ * alone.
  *
  * Rules as in hooks.c: return value and errno unchanged (OpenSSL reports
  * SSL_ERROR_SYSCALL through errno), no malloc after the one-time symbol
@@ -44,7 +47,6 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "preload.h"
 #include "sniff.h"
@@ -272,17 +274,18 @@ static struct pt_conn *tls_acquire(int fd)
 /* First plaintext on c: does the TLS layer take the stream over? */
 static enum tls_state tls_begin(struct pt_conn *c)
 {
-	if (c->decided && fdtab_is_passive(c)) {
 #ifdef PT_HAVE_MYSQL
-		/* Stopped at the SSLRequest: the plaintext continues it. */
-		if (c->proto == PT_PROTO_MYSQL &&
-		    proto_mysql_resume_tls(&c->dec.mysql) == 0) {
-			wrap_sink(c);
-			return TLS_ON;
-		}
-#endif
-		return TLS_STOPPED; /* desync, busy drop... earlier */
+	/* Stopped at the SSLRequest (slot left live for this, preload.c):
+	 * the plaintext continues it. */
+	if (c->decided && c->proto == PT_PROTO_MYSQL &&
+	    proto_mysql_resume_tls(&c->dec.mysql) == 0) {
+		fdtab_set_passive(c); /* the socket hooks leave it alone */
+		wrap_sink(c);
+		return TLS_ON;
 	}
+#endif
+	if (c->decided && fdtab_is_passive(c))
+		return TLS_STOPPED; /* desync, busy drop... earlier */
 	/* Decided by port with nothing fed (the handshake went through the
 	 * hooks below), or undecided: a ClientHello sniffed as unknown
 	 * leaves an undecided passive slot, and its plaintext is sniffed
@@ -294,40 +297,17 @@ static enum tls_state tls_begin(struct pt_conn *c)
 	return TLS_ON;
 }
 
-/* Undecided: choose a protocol from the plaintext's first bytes (as
- * preload.c does with socket bytes).  Returns 1 when c has a decoder and
- * buf should be fed (a gathered prefix has been fed already). */
+/* Undecided: choose a protocol from the plaintext's first bytes, as
+ * preload.c does with socket bytes (the same routine), the new decoder's
+ * sink wrapped.  Returns 1 when c has a decoder and buf should be fed. */
 static int tls_sniff(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 		     size_t n, uint64_t t)
 {
-	uint8_t head[PT_SNIFF_BYTES];
-	size_t have = c->sniff_len && c->sniff_dir == dir ? c->sniff_len : 0;
-	size_t take = n < sizeof(head) - have ? n : sizeof(head) - have;
-	memcpy(head, c->sniff, have);
-	memcpy(head + have, buf, take);
-
-	enum pt_proto p;
-	enum sniff_verdict v =
-	    sniff_by_bytes(c->role, dir, head, have + take, &p);
-	if (v == SNIFF_MORE && take == n && have + take < sizeof(head)) {
-		memcpy(c->sniff, head, have + take);
-		c->sniff_len = (uint8_t)(have + take);
-		c->sniff_dir = (uint8_t)dir;
-		return 0;
-	}
-	if (v != SNIFF_YES || !sniff_supported(p)) {
-		pt_shim_count(PT_CNT_CONN_UNKNOWN);
+	enum pt_sniff_step s =
+	    pt_conn_sniff_locked(c, dir, buf, n, t, wrap_sink);
+	if (s == PT_SNIFF_STOP)
 		state_set(c, TLS_STOPPED);
-		return 0;
-	}
-	pt_conn_decide_locked(c, p);
-	wrap_sink(c);
-	if (have && sniff_decoder_feed(&c->dec, c->proto, dir, c->sniff, have,
-				       t) != PT_FEED_OK) {
-		state_set(c, TLS_STOPPED);
-		return 0;
-	}
-	return 1;
+	return s == PT_SNIFF_FEED;
 }
 
 /* n plaintext bytes moved through SSL on fd.  t: for OUT, the clock

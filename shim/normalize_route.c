@@ -75,10 +75,10 @@ static void route_err(char *err, size_t errlen, const char *msg, size_t line)
 /* Length of the path proper: up to `?` or `#`. */
 static size_t route_path_len(const char *p, size_t len)
 {
-	size_t i = 0;
-	while (i < len && p[i] != '?' && p[i] != '#')
-		i++;
-	return i;
+	const char *q = memchr(p, '?', len);
+	size_t n = q ? (size_t)(q - p) : len;
+	const char *f = memchr(p, '#', n);
+	return f ? (size_t)(f - p) : n;
 }
 
 /* Offset of the path in an absolute URL ("http://h:1/x" -> "/x"), or 0. */

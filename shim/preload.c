@@ -308,8 +308,9 @@ static void sink_note(void *arg, enum pt_note note, const char *text,
 		c->server_conn_id = (uint32_t)value;
 		return;
 	case PT_NOTE_TLS:
-		count(PT_CNT_CONN_TLS);
-		break;
+		/* Stopped, not passive: the SSL hooks may resume it with
+		 * the plaintext; ciphertext reaching conn_feed counts it. */
+		return;
 	case PT_NOTE_COMPRESSED:
 		count(PT_CNT_CONN_COMPRESSED);
 		break;
@@ -346,6 +347,8 @@ static void conn_finalize(struct pt_conn *c)
 {
 	if (!c->decided)
 		return;
+	if (!fdtab_is_passive(c) && sniff_decoder_tls_wait(&c->dec, c->proto))
+		count(PT_CNT_CONN_TLS); /* upgraded; no plaintext ever came */
 	uint64_t now = pt_now();
 	sniff_decoder_close(&c->dec, c->proto, now);
 	if (!c->opened) {
@@ -500,10 +503,14 @@ void pt_on_dup(int oldfd, int newfd)
 /* ---- 5. bytes ---- */
 
 /* Undecided connection: gather up to PT_SNIFF_BYTES first bytes, then
- * choose.  Returns 1 when c now has a decoder and the caller should feed
- * buf (the gathered prefix has been fed already). */
-static int conn_sniff(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
-		      size_t n, uint64_t t)
+ * choose (socket bytes here, SSL plaintext in hooks_tls.c).  on_decide,
+ * if not NULL, is called once c has its decoder, before the gathered
+ * prefix is fed.  PT_SNIFF_FEED: the caller feeds buf next; PT_SNIFF_STOP:
+ * the caller stops decoding c (no protocol, counted here, or the prefix
+ * stopped the decoder). */
+static enum pt_sniff_step conn_sniff(struct pt_conn *c, enum pt_dir dir,
+				     const uint8_t *buf, size_t n, uint64_t t,
+				     void (*on_decide)(struct pt_conn *c))
 {
 	uint8_t head[PT_SNIFF_BYTES];
 	size_t have = c->sniff_len;
@@ -521,20 +528,23 @@ static int conn_sniff(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 		memcpy(c->sniff, head, have + take);
 		c->sniff_len = (uint8_t)(have + take);
 		c->sniff_dir = (uint8_t)dir;
-		return 0;
+		return PT_SNIFF_WAIT;
 	}
 	if (v != SNIFF_YES || !sniff_supported(p)) {
-		count(PT_CNT_CONN_UNKNOWN);
-		fdtab_set_passive(c);
-		return 0;
+		/* A ClientHello: TLS whose plaintext is not seen here (a
+		 * memory BIO, a TLS library the SSL hooks do not cover). */
+		count(sniff_is_tls(c->role, dir, head, have + take)
+			  ? PT_CNT_CONN_TLS
+			  : PT_CNT_CONN_UNKNOWN);
+		return PT_SNIFF_STOP;
 	}
 	conn_decide(c, p);
+	if (on_decide)
+		on_decide(c);
 	if (have && sniff_decoder_feed(&c->dec, c->proto, dir, c->sniff, have,
-				       t) != PT_FEED_OK) {
-		fdtab_set_passive(c);
-		return 0;
-	}
-	return 1;
+				       t) != PT_FEED_OK)
+		return PT_SNIFF_STOP;
+	return PT_SNIFF_FEED;
 }
 
 static void conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
@@ -542,9 +552,24 @@ static void conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 {
 	if (n == 0 || fdtab_is_passive(c))
 		return;
-	if (!c->decided && !conn_sniff(c, dir, buf, n, t))
+	if (!c->decided) {
+		enum pt_sniff_step s = conn_sniff(c, dir, buf, n, t, NULL);
+		if (s == PT_SNIFF_STOP)
+			fdtab_set_passive(c);
+		if (s != PT_SNIFF_FEED)
+			return;
+	} else if (sniff_decoder_tls_wait(&c->dec, c->proto)) {
+		/* Upgraded to TLS, and these bytes came past the SSL hooks:
+		 * ciphertext, so the plaintext will not be seen. */
+		count(PT_CNT_CONN_TLS);
+		fdtab_set_passive(c);
 		return;
-	if (sniff_decoder_feed(&c->dec, c->proto, dir, buf, n, t) != PT_FEED_OK)
+	}
+	/* A decoder stopped at a TLS upgrade stays live (see above);
+	 * otherwise stopped means passive: later calls are cheap. */
+	if (sniff_decoder_feed(&c->dec, c->proto, dir, buf, n, t) !=
+		PT_FEED_OK &&
+	    !sniff_decoder_tls_wait(&c->dec, c->proto))
 		fdtab_set_passive(c);
 }
 
@@ -744,9 +769,12 @@ __attribute__((constructor)) static void pt_init(int argc, char **argv)
  * hooks_tls.c feeds a connection's SSL plaintext itself (it holds the
  * slot's lock); these give it the pieces of sections 2 and 3 it needs. */
 
-void pt_conn_decide_locked(struct pt_conn *c, enum pt_proto proto)
+enum pt_sniff_step pt_conn_sniff_locked(struct pt_conn *c, enum pt_dir dir,
+					const uint8_t *buf, size_t n,
+					uint64_t t,
+					void (*on_decide)(struct pt_conn *c))
 {
-	conn_decide(c, proto);
+	return conn_sniff(c, dir, buf, n, t, on_decide);
 }
 
 void pt_shim_count(enum pt_counter what)

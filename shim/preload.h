@@ -18,7 +18,8 @@
 #include "fdtab.h"
 #include "proto.h"
 
-extern struct pt_fdtab pt_fdtab;
+/* Hidden: reached PC-relative by every hook, no GOT load. */
+extern __attribute__((visibility("hidden"))) struct pt_fdtab pt_fdtab;
 
 /* The dump file's descriptor, moved out of the program's way; -1 when
  * none.  close() and close_range() never close it for the program. */
@@ -78,8 +79,18 @@ void pt_on_close_range(unsigned int first, unsigned int last);
 void pt_on_dup(int oldfd, int newfd);
 
 /* ---- for hooks_tls.c (TLS plaintext; TLS engineer) ---- */
-/* Give c (locked, undecided) a decoder for proto, as sniffing does. */
-void pt_conn_decide_locked(struct pt_conn *c, enum pt_proto proto);
+/* What sniffing an undecided connection's next bytes came to. */
+enum pt_sniff_step {
+	PT_SNIFF_WAIT = 0, /* first bytes kept: judge with the next ones */
+	PT_SNIFF_STOP,	   /* no decoder (counted), or the prefix stopped it */
+	PT_SNIFF_FEED,	   /* c has a decoder (prefix fed): feed buf to it */
+};
+/* Sniff c (locked, undecided) as the socket path does; on_decide (may be
+ * NULL) runs once c has its decoder, before the kept prefix is fed. */
+enum pt_sniff_step pt_conn_sniff_locked(struct pt_conn *c, enum pt_dir dir,
+					const uint8_t *buf, size_t n,
+					uint64_t t,
+					void (*on_decide)(struct pt_conn *c));
 /* Bump a dump counter / drop counter (no-op without a writer). */
 void pt_shim_count(enum pt_counter what);
 void pt_shim_drop(enum pt_drop_cause why);

@@ -100,13 +100,21 @@ static size_t min_sz(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
-/* RFC 9110 5.6.2 tchar. */
+/* RFC 9110 5.6.2 tchar: ALPHA DIGIT and !#$%&'*+-.^_`|~ (a table: one
+ * load per byte of every header name). */
+#define TC_RANGE(a, b) [a... b] = 1
+static const unsigned char tchar_table[256] = {
+    TC_RANGE('a', 'z'), TC_RANGE('A', 'Z'), TC_RANGE('0', '9'), ['!'] = 1,
+    ['#'] = 1,		['$'] = 1,	    ['%'] = 1,		['&'] = 1,
+    ['\''] = 1,		['*'] = 1,	    ['+'] = 1,		['-'] = 1,
+    ['.'] = 1,		['^'] = 1,	    ['_'] = 1,		['`'] = 1,
+    ['|'] = 1,		['~'] = 1,
+};
+#undef TC_RANGE
+
 static int is_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	return tchar_table[c];
 }
 
 static int is_ows(char c)
@@ -366,11 +374,14 @@ static void text_make(struct proto_http *h, struct proto_http_req *e)
 		cut |= k < pl;
 		e->flags |= PT_EV_RAW;
 	} else if (room > 1) {
-		size_t plen = 0;
+		/* The query string and fragment never reach the normalizer:
+		 * the path ends at the first `?` or `#`. */
+		const char *q = memchr(path, '?', pl);
+		size_t plen = q ? (size_t)(q - path) : pl;
+		const char *f = memchr(path, '#', plen);
 
-		/* The query string and fragment never reach the normalizer. */
-		while (plen < pl && path[plen] != '?' && path[plen] != '#')
-			plen++;
+		if (f)
+			plen = (size_t)(f - path);
 		k = pt_http_route(path, plen, h->routes, out + n, room);
 		n += k;
 		cut |= plen > 0 && k + 1 >= room;
@@ -617,20 +628,26 @@ static void status_line(struct proto_http *h, struct proto_http_msg *m)
 
 /* ---- 7. header fields ---------------------------------------------------- */
 
+/* By length first: most names (User-Agent, Accept, Date, ...) are
+ * dismissed without comparing a byte. */
 static enum http_hdr header_id(const char *name, size_t len)
 {
-	if (ieq(name, len, "content-length"))
-		return H_CONTENT_LENGTH;
-	if (ieq(name, len, "transfer-encoding"))
-		return H_TRANSFER_ENCODING;
-	if (ieq(name, len, "connection"))
-		return H_CONNECTION;
-	if (ieq(name, len, "upgrade"))
-		return H_UPGRADE;
-	if (ieq(name, len, "expect"))
-		return H_EXPECT;
-	if (ieq(name, len, "host"))
-		return H_HOST;
+	switch (len) {
+	case 14:
+		return ieq(name, len, "content-length") ? H_CONTENT_LENGTH
+							: H_OTHER;
+	case 17:
+		return ieq(name, len, "transfer-encoding") ? H_TRANSFER_ENCODING
+							   : H_OTHER;
+	case 10:
+		return ieq(name, len, "connection") ? H_CONNECTION : H_OTHER;
+	case 7:
+		return ieq(name, len, "upgrade") ? H_UPGRADE : H_OTHER;
+	case 6:
+		return ieq(name, len, "expect") ? H_EXPECT : H_OTHER;
+	case 4:
+		return ieq(name, len, "host") ? H_HOST : H_OTHER;
+	}
 	return H_OTHER;
 }
 

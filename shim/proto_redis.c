@@ -129,7 +129,8 @@ struct cmd_def {
 	uint16_t flags;	  /* enum cmd_flag */
 };
 
-/* Entry cmd ids are index + 1 (0 = unknown), so at most 254 entries. */
+/* Entry cmd ids are index + 1 (0 = unknown), so at most 254 entries.
+ * Kept sorted by name in byte order (strcmp): cmd_lookup bisects. */
 static const struct cmd_def cmd_table[] = {
     {"ACL", 0, SP_NONE, CF_SUBCMD},
     {"APPEND", 1, SP_NONE, 0},
@@ -385,6 +386,18 @@ static int parse_i64(const char *s, size_t n, int64_t *out)
 	}
 	if (i == n)
 		return -1;
+	/* Up to 18 digits cannot overflow: no per-digit check (the usual
+	 * case: lengths and counts). */
+	if (n - i <= 18) {
+		for (; i < n; i++) {
+			unsigned d = (unsigned)(unsigned char)s[i] - '0';
+			if (d > 9)
+				return -1;
+			v = v * 10 + d;
+		}
+		*out = neg ? -(int64_t)v : (int64_t)v;
+		return 0;
+	}
 	for (; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
@@ -418,11 +431,35 @@ static const struct cmd_def *cmd_of(int id)
 	return (id > 0 && (size_t)id <= CMD_COUNT) ? &cmd_table[id - 1] : NULL;
 }
 
+/* Byte-order comparison of name[0..n) (may hold NUL) with lit, as
+ * strcmp would order them. */
+static int name_cmp(const char *name, size_t n, const char *lit)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char a = (unsigned char)name[i];
+		unsigned char b = (unsigned char)lit[i];
+		if (b == '\0') /* lit is a proper prefix: name sorts after */
+			return 1;
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	return lit[n] == '\0' ? 0 : -1;
+}
+
 static int cmd_lookup(const char *name, size_t n)
 {
-	for (size_t i = 0; i < CMD_COUNT; i++)
-		if (word_is(name, n, cmd_table[i].name))
-			return (int)i + 1;
+	size_t lo = 0, hi = CMD_COUNT;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = name_cmp(name, n, cmd_table[mid].name);
+		if (c == 0)
+			return (int)mid + 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return 0;
 }
 
@@ -512,6 +549,14 @@ static uint8_t text_intern(struct proto_redis *r, const char *s, size_t n)
 {
 	uint32_t i, k;
 
+	/* The slot interned last, held or not (its bytes stay until the
+	 * slot is reused): a connection mostly repeats one command. */
+	i = r->text_last;
+	if (i < PROTO_REDIS_TEXTS && r->text_len[i] == n &&
+	    memcmp(r->texts[i], s, n) == 0) {
+		r->text_refs[i]++;
+		return (uint8_t)i;
+	}
 	for (i = 0; i < PROTO_REDIS_TEXTS; i++)
 		if (r->text_refs[i] && r->text_len[i] == n &&
 		    memcmp(r->texts[i], s, n) == 0) {
@@ -526,6 +571,7 @@ static uint8_t text_intern(struct proto_redis *r, const char *s, size_t n)
 			r->text_len[i] = (uint16_t)n;
 			r->text_refs[i] = 1;
 			r->text_clock = i + 1;
+			r->text_last = i;
 			return (uint8_t)i;
 		}
 	}
@@ -577,7 +623,7 @@ static void ring_push(struct proto_redis *r, const struct proto_redis_entry *e,
 /* ---- 3. request parser -------------------------------------------------- */
 
 /* Does argument argi need its head word (command, sub-command, keyword,
- * number)?  AUTH's arguments never do. */
+ * number)?  Only where rq_arg_end reads it; AUTH's arguments never do. */
 static int rq_wants_word(const struct proto_redis *r)
 {
 	unsigned f = cmd_flags(r->rq_cmd_id);
@@ -586,9 +632,14 @@ static int rq_wants_word(const struct proto_redis *r)
 		return 1;
 	if (f & CF_NOARGS)
 		return 0;
-	if (r->rq_argi == 1)
+	if (f & CF_XREAD) /* BLOCK, STREAMS anywhere before the key */
 		return 1;
-	return (f & CF_XREAD) || ((f & CF_EVAL) && r->rq_argi == 2);
+	if (r->rq_argi == 1) { /* a sub-command, SELECT's db, HELLO's
+				  protocol: never a plain key */
+		int sp = cmd_special(r->rq_cmd_id);
+		return (f & CF_SUBCMD) || sp == SP_SELECT || sp == SP_HELLO;
+	}
+	return (f & CF_EVAL) && r->rq_argi == 2; /* numkeys */
 }
 
 static void rq_arg_begin(struct proto_redis *r)
@@ -615,10 +666,16 @@ static void rq_arg_begin(struct proto_redis *r)
 
 static void rq_arg_bytes(struct proto_redis *r, const uint8_t *p, size_t n)
 {
-	if (rq_wants_word(r))
-		for (size_t i = 0; i < n && r->rq_arg_len < PROTO_REDIS_WORD;
-		     i++)
-			r->rq_arg[r->rq_arg_len++] = upper((char)p[i]);
+	uint32_t len = r->rq_arg_len;
+
+	if (len < PROTO_REDIS_WORD && rq_wants_word(r)) {
+		size_t k = PROTO_REDIS_WORD - len;
+		if (k > n)
+			k = n;
+		for (size_t i = 0; i < k; i++)
+			r->rq_arg[len + i] = upper((char)p[i]);
+		r->rq_arg_len = len + (uint32_t)k;
+	}
 	if (r->rq_cap_key) {
 		size_t room = PROTO_REDIS_KEY - r->rq_key_len;
 		size_t k = n < room ? n : room;
@@ -1580,6 +1637,7 @@ void proto_redis_init(struct proto_redis *r, const struct pt_proto_options *opt,
 	memset(r, 0, offsetof(struct proto_redis, ring));
 	memset((char *)r + lens, 0, sizeof(*r) - lens);
 	r->sink = sink;
+	r->text_last = PROTO_REDIS_TEXTS;
 	if (opt && opt->raw) {
 		r->raw = 1;
 		r->raw_max = opt->raw_max < PROTO_REDIS_TEXT_CAP

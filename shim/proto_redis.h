@@ -136,6 +136,7 @@ struct proto_redis {
 	uint16_t text_len[PROTO_REDIS_TEXTS];
 	uint16_t text_refs[PROTO_REDIS_TEXTS];
 	uint32_t text_clock;
+	uint32_t text_last; /* slot interned last; PROTO_REDIS_TEXTS: none */
 
 	/* --- reply side (PT_DIR_IN) --- */
 	int rp_state;

@@ -55,7 +55,9 @@
 	X(int, socket, (int, int, int))                                        \
 	X(int, fclose, (FILE *))
 
-#define PT_REAL_DECL(ret, name, args) extern ret(*real_##name) args;
+/* Hidden: the library's own data, reached PC-relative (no GOT load). */
+#define PT_REAL_DECL(ret, name, args)                                          \
+	extern __attribute__((visibility("hidden"))) ret(*real_##name) args;
 PT_REAL_LIST(PT_REAL_DECL)
 #undef PT_REAL_DECL
 

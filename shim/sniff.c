@@ -85,6 +85,22 @@ static int may_grow(const uint8_t *b, size_t n)
 	return 0;
 }
 
+/* A TLS record header: content type 22 (handshake), protocol major 3,
+ * minor 0 (SSL 3.0) to 4 (the highest a record layer names). */
+#define TLS_HANDSHAKE	   0x16
+#define TLS_MAJOR	   0x03
+#define TLS_MINOR_MAX	   0x04
+#define TLS_HEADER_SNIFFED 3
+
+int sniff_is_tls(enum pt_conn_role role, enum pt_dir dir, const uint8_t *buf,
+		 size_t len)
+{
+	int first =
+	    role == PT_ROLE_SERVER ? dir == PT_DIR_IN : dir == PT_DIR_OUT;
+	return first && len >= TLS_HEADER_SNIFFED && buf[0] == TLS_HANDSHAKE &&
+	       buf[1] == TLS_MAJOR && buf[2] <= TLS_MINOR_MAX;
+}
+
 enum sniff_verdict sniff_by_bytes(enum pt_conn_role role, enum pt_dir dir,
 				  const uint8_t *buf, size_t len,
 				  enum pt_proto *proto)

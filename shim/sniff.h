@@ -37,6 +37,13 @@ enum sniff_verdict sniff_by_bytes(enum pt_conn_role role, enum pt_dir dir,
 				  const uint8_t *buf, size_t len,
 				  enum pt_proto *proto);
 
+/* 1 if these first bytes open a TLS handshake (a ClientHello record:
+ * 0x16, version 3.0 to 3.4) from the side that speaks first (client OUT,
+ * server IN).  sniff_by_bytes says SNIFF_NO for them (no decoder reads
+ * ciphertext); this tells the caller why, for the counters. */
+int sniff_is_tls(enum pt_conn_role role, enum pt_dir dir, const uint8_t *buf,
+		 size_t len);
+
 /* 1 if a decoder for proto is built in. */
 int sniff_supported(enum pt_proto proto);
 
@@ -50,6 +57,20 @@ enum pt_feed_status sniff_decoder_feed(union pt_decoder *d, enum pt_proto proto,
 				       size_t len, uint64_t now_ns);
 void sniff_decoder_close(union pt_decoder *d, enum pt_proto proto,
 			 uint64_t now_ns);
+
+/* 1 if the decoder stopped at a TLS upgrade and may resume on the
+ * plaintext (MySQL's SSLRequest): the socket bytes that follow are
+ * ciphertext.  Inline: preload.c asks on every decided feed. */
+static inline int sniff_decoder_tls_wait(const union pt_decoder *d,
+					 enum pt_proto proto)
+{
+#ifdef PT_HAVE_MYSQL
+	return proto == PT_PROTO_MYSQL && d->mysql.tls_wait;
+#else
+	(void)d, (void)proto;
+	return 0;
+#endif
+}
 
 /* Event kind a connection's decoder emits (for counts in tests). */
 enum pt_event_kind sniff_kind(enum pt_proto proto, enum pt_conn_role role);

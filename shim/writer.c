@@ -418,12 +418,25 @@ static int writer_claim(struct pt_writer *w, struct pt_writer_cursor *c)
 
 /* ---- 4. interning and commit ------------------------------------------- */
 
+/* Eight bytes per step (a multiply-xorshift mix): texts are tens to
+ * hundreds of bytes and hashed once per event.  In memory only (the
+ * cursor's table), never in the dump; a collision costs a memcmp. */
 static uint32_t intern_hash(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u; /* FNV-1a: short, good enough spread */
+	const uint64_t mul = 0x9e3779b97f4a7c15ull; /* 2^64 / golden ratio */
+	uint64_t h = n * mul, w;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * mul;
+		h ^= h >> 29;
+	}
+	w = 0;
 	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 16777619u;
-	return h;
+		w |= (uint64_t)(uint8_t)s[i] << (8 * i);
+	h = (h ^ w) * mul;
+	h ^= h >> 32;
+	return (uint32_t)h;
 }
 
 static uint32_t string_rec_size(uint32_t len)

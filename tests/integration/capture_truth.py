@@ -9,9 +9,11 @@ per-operation timings.
                                   by the client's measured latency
     mysql_counts(evs)             Com_* / Questions the events account for
     assert_mysql_truth(...)       ... equal to SHOW GLOBAL STATUS deltas
+    redis_words(records)          each Redis event's command word, counted
     redis_calls(evs)              commandstats calls the events account for
     assert_redis_truth(...)       ... equal to INFO commandstats and
                                   keyspace_hits / keyspace_misses deltas
+    fresh_dir(parent, name)       a new private (0700) dump directory
 """
 
 import bisect
@@ -142,6 +144,14 @@ def assert_mysql_truth(before, after, records, extra_conns=0):
 
 
 # -------------------------------------------------------------- Redis ---
+
+def redis_words(records):
+    """Counter of the lower-case command word of every Redis event."""
+    words = collections.Counter()
+    for ev in ptenv.events(records, "redis"):
+        words[ev["text"].split(" ", 1)[0].lower()] += 1
+    return words
+
 
 def redis_calls(evs):
     """Counter of lower-case commands, as INFO commandstats counts them:

@@ -18,8 +18,10 @@ PERFTAP_REDIS_HOST, _PORT, _SOCKET).  Every helper that talks to a server
 takes that dict.
 
 Running: run_traced(argv, dump_dir) / run_plain(argv) return a
-CompletedProcess; traced_env(dump_dir) / plain_env() give the same
-environments for Popen.  read_events(dump_dir) parses `perftap events`;
+CompletedProcess; run_same(argv, dump_dir) runs both and asserts the same
+exit and stdout; traced_env(dump_dir) / plain_env() give the same
+environments for Popen.  MYSQL_CONNECT_KW is workload code (for `python3
+-c`) that builds the connect arguments from that environment.  read_events(dump_dir) parses `perftap events`;
 events(records, kind, field=value) filters; describe(proc) formats a run
 for an assertion message.
 
@@ -176,6 +178,17 @@ def describe(proc):
             f"--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
 
 
+def run_same(argv, dump_dir, env=None, timeout=60):
+    """Run argv plain and traced; both must print the same and exit the
+    same.  Returns the traced run."""
+    plain = run_plain(argv, env=env, timeout=timeout)
+    traced = run_traced(argv, dump_dir, env=env, timeout=timeout)
+    assert traced.returncode == plain.returncode, (
+        describe(plain) + describe(traced))
+    assert traced.stdout == plain.stdout, describe(plain) + describe(traced)
+    return traced
+
+
 # ---------------------------------------------------------------- dumps ---
 
 def dumps(dump_dir):
@@ -287,6 +300,21 @@ def redis_reset_stats(servers):
         r.config_resetstat()
     finally:
         r.close()
+
+
+# Workload code: `kw`, the PyMySQL / MySQLdb connect arguments for the
+# test server, from the child's environment (run_traced and run_plain set
+# PERFTAP_MYSQL_*).  Needs `os` imported and `unix` set (Unix socket or TCP).
+MYSQL_CONNECT_KW = r"""
+kw = dict(user=os.environ["PERFTAP_MYSQL_USER"],
+          password=os.environ["PERFTAP_MYSQL_PASSWORD"],
+          database=os.environ["PERFTAP_MYSQL_DB"], autocommit=True)
+if unix:
+    kw["unix_socket"] = os.environ["PERFTAP_MYSQL_SOCKET"]
+else:
+    kw.update(host=os.environ["PERFTAP_MYSQL_HOST"],
+              port=int(os.environ["PERFTAP_MYSQL_PORT"]))
+"""
 
 
 def mysql_connect(servers, unix=False, **kw):

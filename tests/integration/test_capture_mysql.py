@@ -10,14 +10,7 @@ WORKLOAD = r"""
 import os, sys, pymysql
 unix = sys.argv[1] == "unix"
 n = int(sys.argv[2])
-kw = dict(user=os.environ["PERFTAP_MYSQL_USER"],
-          password=os.environ["PERFTAP_MYSQL_PASSWORD"],
-          database=os.environ["PERFTAP_MYSQL_DB"], autocommit=True)
-if unix:
-    kw["unix_socket"] = os.environ["PERFTAP_MYSQL_SOCKET"]
-else:
-    kw.update(host=os.environ["PERFTAP_MYSQL_HOST"],
-              port=int(os.environ["PERFTAP_MYSQL_PORT"]))
+""" + ptenv.MYSQL_CONNECT_KW + r"""
 c = pymysql.connect(**kw)
 cur = c.cursor()
 cur.execute("DROP TABLE IF EXISTS cap_t")

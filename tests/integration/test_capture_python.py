@@ -28,14 +28,7 @@ def print_ops():
 MYSQLDB = TIMED + r"""
 import MySQLdb
 unix = sys.argv[1] == "unix"
-kw = dict(user=os.environ["PERFTAP_MYSQL_USER"],
-          password=os.environ["PERFTAP_MYSQL_PASSWORD"],
-          database=os.environ["PERFTAP_MYSQL_DB"], autocommit=True)
-if unix:
-    kw["unix_socket"] = os.environ["PERFTAP_MYSQL_SOCKET"]
-else:
-    kw.update(host=os.environ["PERFTAP_MYSQL_HOST"],
-              port=int(os.environ["PERFTAP_MYSQL_PORT"]))
+""" + ptenv.MYSQL_CONNECT_KW + r"""
 c = timed("connect", MySQLdb.connect, **kw)
 cur = c.cursor()
 timed("drop", cur.execute, "DROP TABLE IF EXISTS capp_t")

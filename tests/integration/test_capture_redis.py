@@ -2,8 +2,7 @@
 redis-py over TCP and over the Unix socket; the events the dump holds
 match what Redis itself counted (INFO commandstats)."""
 
-import collections
-
+import capture_truth as ct
 import ptenv
 
 WORKLOAD = r"""
@@ -33,20 +32,6 @@ r.close()
 """
 
 
-def _command_counts(records):
-    counts = collections.Counter()
-    for ev in ptenv.events(records, "redis"):
-        counts[ev["text"].split(" ", 1)[0].lower()] += 1
-    return counts
-
-
-def _fresh(dump_dir, name):
-    d = dump_dir / name
-    d.mkdir(mode=0o700)
-    d.chmod(0o700)
-    return d
-
-
 def _run_and_compare(servers, dump_dir, argv, env=None):
     """Run argv traced into dump_dir (fresh, empty) and compare."""
     ptenv.redis_reset_stats(servers)
@@ -56,7 +41,7 @@ def _run_and_compare(servers, dump_dir, argv, env=None):
     after = ptenv.redis_commandstats(servers)
     truth = {k: v for k, v in ptenv.delta(before, after).items()
              if v and k != "info"}
-    seen = _command_counts(ptenv.read_events(dump_dir))
+    seen = ct.redis_words(ptenv.read_events(dump_dir))
     assert dict(seen) == truth, (seen, truth)
     return traced
 
@@ -74,10 +59,10 @@ def test_redis_py_unix_socket_counts_match_commandstats(servers, dump_dir):
 
 def test_redis_cli_tcp_and_unix(servers, dump_dir):
     host, port = servers["PERFTAP_REDIS_HOST"], servers["PERFTAP_REDIS_PORT"]
-    _run_and_compare(servers, _fresh(dump_dir, "tcp"),
+    _run_and_compare(servers, ct.fresh_dir(dump_dir, "tcp"),
                      ["redis-cli", "-h", host, "-p", port, "set", "cap:k",
                       "v"])
-    unix = _fresh(dump_dir, "unix")
+    unix = ct.fresh_dir(dump_dir, "unix")
     _run_and_compare(servers, unix,
                      ["redis-cli", "-s", servers["PERFTAP_REDIS_SOCKET"],
                       "get", "cap:k"])

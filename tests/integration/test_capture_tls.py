@@ -21,6 +21,7 @@ import time
 
 import pytest
 
+import capture_truth as ct
 import ptenv
 
 PT_EV_TLS = 1 << 8
@@ -234,19 +235,12 @@ r.close()
 """
 
 
-def _redis_counts(records):
-    c = collections.Counter()
-    for ev in ptenv.events(records, "redis"):
-        c[ev["text"].split(" ", 1)[0].lower()] += 1
-    return c
-
-
 def _redis_case(tls, dump_dir, argv, env):
     _commandstats(tls)  # reset
     _run_traced(argv, dump_dir, env)
     truth = {k: v for k, v in _commandstats_after(tls).items() if v}
     recs = ptenv.read_events(dump_dir)
-    assert dict(_redis_counts(recs)) == truth
+    assert dict(ct.redis_words(recs)) == truth
     _all_tls(ptenv.events(recs, "redis"))
     _clean(recs)
     return recs
@@ -350,6 +344,7 @@ def test_mysql_tls_counts_match_com_counters(tls, dump_dir, driver):
     conns = [r for r in recs if r["type"] == "conn" and r["event"] == "open"]
     assert len(conns) == 1 and conns[0]["server_conn_id"] > 0, conns
     _clean_mysql(recs)
+    _tls_upgrade_counted_as_tracked(recs)
 
 
 def _clean_mysql(records):
@@ -359,14 +354,28 @@ def _clean_mysql(records):
         assert sum(h["drops"].values()) == 0, h["drops"]
 
 
+def _tls_upgrade_counted_as_tracked(records):
+    """The one connection upgraded to TLS and its plaintext was decoded:
+    tracked, not counted as TLS whose plaintext went unseen."""
+    heads = [r for r in records if r["type"] == "dump"]
+    assert heads
+    total = collections.Counter()
+    for h in heads:
+        total.update(h["counters"])
+    assert total["conn_tracked"] == 1, total
+    assert total["conn_tls"] == 0, total
+
+
 def test_mysql_tls_sniffed_by_greeting_without_port_list(tls, dump_dir):
     port = str(tls["mysql_port"])
     argv = [ptenv.PYTHON, "-c", MYSQL_WORKLOAD, "pymysql", port, "3",
             tls["cert"]]
     _run_traced(argv, dump_dir, {"PERFTAP_MYSQL_PORTS": ""})
-    evs = ptenv.events(ptenv.read_events(dump_dir), "mysql")
+    recs = ptenv.read_events(dump_dir)
+    evs = ptenv.events(recs, "mysql")
     assert len([e for e in evs if e["text"].startswith("insert")]) == 3
     _all_tls(evs)
+    _tls_upgrade_counted_as_tracked(recs)
 
 
 @pytest.mark.parametrize("driver", ["pymysql", "mysqldb"])

@@ -12,24 +12,12 @@ import ptenv
 PROBE = ptenv.CLIENTS / "shim_probe"
 
 
-def _same(argv, dump_dir, env=None, timeout=60):
-    """Run argv plain and traced; both must print the same and exit the
-    same.  Returns the traced run."""
-    plain = ptenv.run_plain(argv, env=env, timeout=timeout)
-    traced = ptenv.run_traced(argv, dump_dir, env=env, timeout=timeout)
-    assert traced.returncode == plain.returncode, (
-        ptenv.describe(plain) + ptenv.describe(traced))
-    assert traced.stdout == plain.stdout, (
-        ptenv.describe(plain) + ptenv.describe(traced))
-    return traced
-
-
 def _redis_events(dump_dir):
     return ptenv.events(ptenv.read_events(dump_dir), "redis")
 
 
 def test_errno_after_failing_calls_is_unchanged(servers, dump_dir):
-    t = _same([PROBE, "errno"], dump_dir)
+    t = ptenv.run_same([PROBE, "errno"], dump_dir)
     assert "connect refused: -1 ECONNREFUSED" in t.stdout
     assert "read closed fd: -1 EBADF" in t.stdout
     assert "recv nonblocking empty: -1 EAGAIN" in t.stdout
@@ -44,7 +32,7 @@ def test_errno_after_failing_calls_is_unchanged(servers, dump_dir):
 
 def test_program_closing_all_fds_keeps_working_and_recording(servers,
                                                              dump_dir):
-    t = _same([PROBE, "closeall", "4"], dump_dir)
+    t = ptenv.run_same([PROBE, "closeall", "4"], dump_dir)
     assert "closeall: ok" in t.stdout
     assert "close_range: 0" in t.stdout
     # Four PINGs before close_range, four after on a new connection.
@@ -53,7 +41,7 @@ def test_program_closing_all_fds_keeps_working_and_recording(servers,
 
 
 def test_dup_aliases_share_the_connection(servers, dump_dir):
-    t = _same([PROBE, "dup", "3"], dump_dir)
+    t = ptenv.run_same([PROBE, "dup", "3"], dump_dir)
     assert "dup: ok" in t.stdout
     evs = _redis_events(dump_dir)
     assert len(evs) == 9
@@ -61,13 +49,13 @@ def test_dup_aliases_share_the_connection(servers, dump_dir):
 
 
 def test_bytewise_nonblocking_io_is_followed(servers, dump_dir):
-    t = _same([PROBE, "bytewise", "5"], dump_dir)
+    t = ptenv.run_same([PROBE, "bytewise", "5"], dump_dir)
     assert "bytewise: ok" in t.stdout
     assert [e["text"] for e in _redis_events(dump_dir)] == ["PING"] * 5
 
 
 def test_fork_gives_one_dump_per_process(servers, dump_dir):
-    t = _same([PROBE, "fork", "3"], dump_dir)
+    t = ptenv.run_same([PROBE, "fork", "3"], dump_dir)
     assert "fork: ok" in t.stdout
     files = ptenv.dumps(dump_dir)
     assert len(files) == 2, files
@@ -79,7 +67,7 @@ def test_fork_gives_one_dump_per_process(servers, dump_dir):
 
 
 def test_exec_gives_a_second_dump_without_overwriting(servers, dump_dir):
-    t = _same([PROBE, "exec", "2"], dump_dir)
+    t = ptenv.run_same([PROBE, "exec", "2"], dump_dir)
     assert "pings: ok" in t.stdout
     files = ptenv.dumps(dump_dir)
     assert len(files) == 2, files
@@ -105,7 +93,7 @@ r.delete(*[f"hs:{i}" for i in range(5)])
 
 def test_vfork_children_leave_the_parent_tracked(servers, dump_dir):
     ptenv.redis_reset_stats(servers)
-    _same([ptenv.PYTHON, "-c", SUBPROCESS_WORKLOAD], dump_dir)
+    ptenv.run_same([ptenv.PYTHON, "-c", SUBPROCESS_WORKLOAD], dump_dir)
     words = [e["text"].split()[0] for e in _redis_events(dump_dir)]
     # Two runs (plain, traced) hit Redis; the dump holds the traced one.
     assert words.count("SET") == 5 and words.count("GET") == 5, words
@@ -129,7 +117,7 @@ print("done")
 
 
 def test_threads_each_get_their_events(servers, dump_dir):
-    t = _same([ptenv.PYTHON, "-c", THREADS_WORKLOAD], dump_dir)
+    t = ptenv.run_same([ptenv.PYTHON, "-c", THREADS_WORKLOAD], dump_dir)
     assert t.stdout == "done\n"
     evs = _redis_events(dump_dir)
     incr = [e for e in evs if e["text"].startswith("INCR")]
@@ -162,7 +150,7 @@ main.delete("sig:main", "sig:handler")
 
 def test_signal_handler_using_another_connection_never_deadlocks(
         servers, dump_dir):
-    t = _same([ptenv.PYTHON, "-c", SIGNAL_WORKLOAD], dump_dir)
+    t = ptenv.run_same([ptenv.PYTHON, "-c", SIGNAL_WORKLOAD], dump_dir)
     assert t.stdout == "ok True\n"
     assert any(e["text"].startswith("INCR")
                for e in _redis_events(dump_dir))
@@ -221,7 +209,7 @@ def test_disable_does_nothing(servers, dump_dir):
 
 
 def test_untracked_program_leaves_no_dump(dump_dir):
-    t = _same(["ls", "/"], dump_dir)
+    t = ptenv.run_same(["ls", "/"], dump_dir)
     assert t.stderr == ""
     assert ptenv.dumps(dump_dir) == []
 

@@ -18,16 +18,6 @@ import ptenv
 PROBE = ptenv.CLIENTS / "shim_probe"
 
 
-def _same(argv, dump_dir, env=None, timeout=60):
-    plain = ptenv.run_plain(argv, env=env, timeout=timeout)
-    traced = ptenv.run_traced(argv, dump_dir, env=env, timeout=timeout)
-    assert traced.returncode == plain.returncode, (
-        ptenv.describe(plain) + ptenv.describe(traced))
-    assert traced.stdout == plain.stdout, (
-        ptenv.describe(plain) + ptenv.describe(traced))
-    return traced
-
-
 def _head(recs):
     heads = [r for r in recs if r.get("type") == "dump"]
     assert len(heads) == 1, heads
@@ -47,7 +37,7 @@ def _head(recs):
 ], ids=lambda a: "-".join(a))
 def test_c_client_workloads_print_the_same_with_and_without(servers,
                                                             dump_dir, argv):
-    t = _same([ptenv.CLIENTS / argv[0], *argv[1:]], dump_dir)
+    t = ptenv.run_same([ptenv.CLIENTS / argv[0], *argv[1:]], dump_dir)
     assert t.returncode == 0, ptenv.describe(t)
     recs = ptenv.read_events(dump_dir)
     assert ptenv.events(recs), "the traced run was recorded"
@@ -55,7 +45,7 @@ def test_c_client_workloads_print_the_same_with_and_without(servers,
 
 
 def test_fcntl_dupfd_copies_share_the_connection(servers, dump_dir):
-    t = _same([PROBE, "fcntldup", "3"], dump_dir)
+    t = ptenv.run_same([PROBE, "fcntldup", "3"], dump_dir)
     assert t.stdout == "fcntldup: ok\n"
     evs = ptenv.events(ptenv.read_events(dump_dir), "redis")
     # Before fcntl was hooked the copies were untracked: no event at all.
@@ -65,7 +55,7 @@ def test_fcntl_dupfd_copies_share_the_connection(servers, dump_dir):
 
 def test_fd_closed_behind_the_shim_and_reused_is_not_decoded(servers,
                                                              dump_dir):
-    t = _same([PROBE, "reuse", "3"], dump_dir)
+    t = ptenv.run_same([PROBE, "reuse", "3"], dump_dir)
     assert t.stdout == ("file reused the number: 1\n"
                         "socket reused the number: 1\nreuse: ok\n")
     recs = ptenv.read_events(dump_dir)
@@ -79,7 +69,7 @@ def test_fd_closed_behind_the_shim_and_reused_is_not_decoded(servers,
 
 def test_eintr_is_returned_and_the_stream_still_followed(servers,
                                                          dump_dir):
-    t = _same([PROBE, "eintr", "3"], dump_dir)
+    t = ptenv.run_same([PROBE, "eintr", "3"], dump_dir)
     assert t.stdout == "eintr seen: 1\neintr: ok\n"
     evs = ptenv.events(ptenv.read_events(dump_dir), "redis")
     assert [e["text"] for e in evs] == ["BLPOP probe:eintr"] * 3 + ["PING"]

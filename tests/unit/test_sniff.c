@@ -106,6 +106,42 @@ Test(sniff_bytes, other_protocols_are_no)
 	    SNIFF_NO);
 }
 
+Test(sniff_bytes, tls_client_hello_is_no_decoder_but_known_as_tls)
+{
+	/* TLS 1.2 record header, handshake type 1 (ClientHello). */
+	static const uint8_t hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+	enum pt_proto p;
+
+	/* No decoder reads ciphertext, from either side that speaks first. */
+	cr_assert_eq(sniff_by_bytes(PT_ROLE_CLIENT, PT_DIR_OUT, hello,
+				    sizeof(hello), &p),
+		     SNIFF_NO);
+	cr_assert_eq(
+	    sniff_by_bytes(PT_ROLE_SERVER, PT_DIR_IN, hello, sizeof(hello), &p),
+	    SNIFF_NO);
+	/* ...but it is TLS (asyncio SSLObject, uvicorn --ssl), for the
+	 * counters: a client sending it, a server receiving it. */
+	cr_assert(
+	    sniff_is_tls(PT_ROLE_CLIENT, PT_DIR_OUT, hello, sizeof(hello)));
+	cr_assert(
+	    sniff_is_tls(PT_ROLE_SERVER, PT_DIR_IN, hello, sizeof(hello)));
+	cr_assert(sniff_is_tls(PT_ROLE_SERVER, PT_DIR_IN, hello, 3),
+		  "the record header is enough");
+	/* Not the side that speaks first, too short, no TLS version, or
+	 * not a handshake record. */
+	cr_assert_not(
+	    sniff_is_tls(PT_ROLE_CLIENT, PT_DIR_IN, hello, sizeof(hello)));
+	cr_assert_not(
+	    sniff_is_tls(PT_ROLE_SERVER, PT_DIR_OUT, hello, sizeof(hello)));
+	cr_assert_not(sniff_is_tls(PT_ROLE_CLIENT, PT_DIR_OUT, hello, 2));
+	static const uint8_t v35[] = {0x16, 0x03, 0x05, 0x00};
+	cr_assert_not(sniff_is_tls(PT_ROLE_CLIENT, PT_DIR_OUT, v35, 4));
+	static const uint8_t alert[] = {0x15, 0x03, 0x03, 0x00};
+	cr_assert_not(sniff_is_tls(PT_ROLE_CLIENT, PT_DIR_OUT, alert, 4));
+	cr_assert_not(sniff_is_tls(PT_ROLE_CLIENT, PT_DIR_OUT,
+				   (const uint8_t *)"GET / HTTP/1.1\r\n", 16));
+}
+
 Test(sniff_bytes, every_prefix_of_a_request_is_yes_or_more_never_no)
 {
 	const char *req = "POST /model/asr HTTP/1.1\r\n";
