@@ -443,9 +443,8 @@ size_t pt_http_route(const char *path, size_t len,
 		return n;
 	}
 	while (i <= plen) {
-		size_t j = i, k;
-		while (j < plen && path[j] != '/')
-			j++;
+		const char *slash = memchr(path + i, '/', plen - i);
+		size_t j = slash ? (size_t)(slash - path) : plen, k;
 		const char *s = path + i;
 		size_t sn = j - i;
 		int id = pt_segment_is_id(s, sn) || (prev_takes && sn > 0);
@@ -454,8 +453,9 @@ size_t pt_http_route(const char *path, size_t len,
 			sn = sizeof(ROUTE_ID) - 1;
 		}
 		prev_takes = !id && pt_segment_takes_id(path + i, j - i);
-		for (k = 0; k < sn && n < cap; k++)
-			out[n++] = s[k];
+		k = sn < cap - n ? sn : cap - n;
+		memcpy(out + n, s, k);
+		n += k;
 		if (j < plen && n < cap)
 			out[n++] = '/';
 		i = j + 1;

@@ -117,6 +117,25 @@ static int is_tchar(unsigned char c)
 	return tchar_table[c];
 }
 
+/* Length of the run of tchars at s[0..n).  Eight table loads per step
+ * while eight bytes are left (the name of a usual header is 4 to 16
+ * bytes, and this runs once per header line), then byte by byte. */
+static size_t tchar_span(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i + 8 <= n &&
+	       (tchar_table[u[i]] & tchar_table[u[i + 1]] &
+		tchar_table[u[i + 2]] & tchar_table[u[i + 3]] &
+		tchar_table[u[i + 4]] & tchar_table[u[i + 5]] &
+		tchar_table[u[i + 6]] & tchar_table[u[i + 7]]))
+		i += 8;
+	while (i < n && tchar_table[u[i]])
+		i++;
+	return i;
+}
+
 static int is_ows(char c)
 {
 	return c == ' ' || c == '\t';
@@ -628,25 +647,59 @@ static void status_line(struct proto_http *h, struct proto_http_msg *m)
 
 /* ---- 7. header fields ---------------------------------------------------- */
 
+/* Bytes s[0..n), n <= 8, in an integer (the rest zero); only compared
+ * with another such load, so the byte order does not matter. */
+static uint64_t load_upto8(const char *s, size_t n)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, s, n);
+	return v;
+}
+
+/*
+ * name[0..len) equals the lower-case literal lit of the same length,
+ * ignoring case: whole words compared with 0x20 set in every byte.
+ * Note: only for a name already checked to be tchars.  Setting 0x20 maps
+ * exactly A-Z to a-z among tchars, and the literals are letters and `-`,
+ * which no other tchar reaches (0x0D would, and is no tchar).
+ */
+static int name_ieq(const char *name, size_t len, const char *lit)
+{
+	const uint64_t low = 0x2020202020202020ull;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8)
+		if ((load_upto8(name + i, 8) | low) != (load_upto8(lit + i, 8) | low))
+			return 0;
+	if (i == len)
+		return 1;
+	/* the bytes past the end are 0 on both sides, 0x20 after the or */
+	return (load_upto8(name + i, len - i) | low) ==
+	       (load_upto8(lit + i, len - i) | low);
+}
+
 /* By length first: most names (User-Agent, Accept, Date, ...) are
- * dismissed without comparing a byte. */
+ * dismissed without comparing a byte.  name is all tchars. */
 static enum http_hdr header_id(const char *name, size_t len)
 {
 	switch (len) {
 	case 14:
-		return ieq(name, len, "content-length") ? H_CONTENT_LENGTH
-							: H_OTHER;
+		return name_ieq(name, len, "content-length") ? H_CONTENT_LENGTH
+							     : H_OTHER;
 	case 17:
-		return ieq(name, len, "transfer-encoding") ? H_TRANSFER_ENCODING
-							   : H_OTHER;
+		return name_ieq(name, len, "transfer-encoding")
+			   ? H_TRANSFER_ENCODING
+			   : H_OTHER;
 	case 10:
-		return ieq(name, len, "connection") ? H_CONNECTION : H_OTHER;
+		return name_ieq(name, len, "connection") ? H_CONNECTION
+							 : H_OTHER;
 	case 7:
-		return ieq(name, len, "upgrade") ? H_UPGRADE : H_OTHER;
+		return name_ieq(name, len, "upgrade") ? H_UPGRADE : H_OTHER;
 	case 6:
-		return ieq(name, len, "expect") ? H_EXPECT : H_OTHER;
+		return name_ieq(name, len, "expect") ? H_EXPECT : H_OTHER;
 	case 4:
-		return ieq(name, len, "host") ? H_HOST : H_OTHER;
+		return name_ieq(name, len, "host") ? H_HOST : H_OTHER;
 	}
 	return H_OTHER;
 }
@@ -661,6 +714,17 @@ static void content_length(struct proto_http *h, struct proto_http_msg *m,
 	uint64_t n;
 	int any = 0;
 
+	/* The usual value, one number, is the list of one element it would
+	 * give (v is trimmed, and holds no `,` or `;`). */
+	if (parse_decimal(v, vl, &n) == 0) {
+		if (m->has_cl && n != m->content_length) {
+			fail(h, m, "bad Content-Length");
+			return;
+		}
+		m->has_cl = 1;
+		m->content_length = n;
+		return;
+	}
 	while (list_next(v, vl, &pos, &el, &el_len)) {
 		if (parse_decimal(el, el_len, &n) != 0 ||
 		    (m->has_cl && n != m->content_length)) {
@@ -692,8 +756,17 @@ static void connection_tokens(struct proto_http_msg *m, const char *v,
 			      size_t vl)
 {
 	const char *el;
-	size_t el_len, pos = 0;
+	size_t el_len, pos = 0, i;
 
+	/* The usual value is one token ("keep-alive"): with no `,` or `;`
+	 * the list is that token alone (v is trimmed). */
+	for (i = 0; i < vl && v[i] != ',' && v[i] != ';'; i++)
+		;
+	if (i == vl) {
+		if (ieq(v, vl, "close"))
+			m->conn_close = 1;
+		return;
+	}
 	while (list_next(v, vl, &pos, &el, &el_len))
 		if (ieq(el, el_len, "close"))
 			m->conn_close = 1;
@@ -752,15 +825,33 @@ static void header_field(struct proto_http *h, struct proto_http_msg *m,
 
 static void head_done(struct proto_http *h, struct proto_http_msg *m);
 
-/* One finished header line (buf holds its first cap bytes). */
-static void header_line(struct proto_http *h, struct proto_http_msg *m,
-			const char *buf, size_t cap)
+/* A header line the name check refused: which failure it is (or, for a
+ * long line with no colon in its kept bytes, none: a name longer than the
+ * buffer is no framing header). */
+static void header_bad_name(struct proto_http *h, struct proto_http_msg *m,
+			    const char *buf, size_t kept, int over)
 {
-	size_t len, kept, nl;
-	const char *colon, *v;
+	if (memchr(buf, ':', kept) != NULL) {
+		fail(h, m, "bad header name");
+		return;
+	}
+	if (!over)
+		fail(h, m, "bad header line");
+	m->last_hdr = H_OTHER;
+}
+
+/*
+ * One finished header line: len content bytes (CR before LF excluded), of
+ * which the first kept are at buf; over: the line was longer than its
+ * buffer.  buf is the line buffer, or the caller's bytes (fast path).
+ */
+static void header_line_at(struct proto_http *h, struct proto_http_msg *m,
+			   const char *buf, size_t len, size_t kept, int over)
+{
+	size_t nl;
+	const char *v;
 	enum http_hdr id;
 
-	line_span(m, cap, &len, &kept);
 	if (len == 0) {
 		head_done(h, m);
 		return;
@@ -771,31 +862,30 @@ static void header_line(struct proto_http *h, struct proto_http_msg *m,
 			fail(h, m, "folded framing header");
 		return;
 	}
-	colon = memchr(buf, ':', kept);
-	if (colon == NULL) {
-		/* A name longer than the buffer is no framing header. */
-		if (!m->line_over)
-			fail(h, m, "bad header line");
-		m->last_hdr = H_OTHER;
-		return;
-	}
-	nl = (size_t)(colon - buf);
-	for (size_t i = 0; i < nl; i++) {
-		if (!is_tchar((unsigned char)buf[i])) {
-			fail(h, m, "bad header name");
-			return;
-		}
-	}
-	if (nl == 0) {
-		fail(h, m, "bad header name");
+	/* The name is all tchars up to the colon: one pass finds the colon
+	 * and checks the name (the usual line); anything else is sorted out
+	 * by header_bad_name(). */
+	nl = tchar_span(buf, kept);
+	if (nl == kept || buf[nl] != ':' || nl == 0) {
+		header_bad_name(h, m, buf, kept, over);
 		return;
 	}
 	id = header_id(buf, nl);
-	v = colon + 1;
+	v = buf + nl + 1;
 	kept -= nl + 1;
 	trim_ows(&v, &kept);
 	m->last_hdr = (uint8_t)id;
-	header_field(h, m, id, v, kept, m->line_over);
+	header_field(h, m, id, v, kept, over);
+}
+
+/* One finished header line collected in buf (its first cap bytes). */
+static void header_line(struct proto_http *h, struct proto_http_msg *m,
+			const char *buf, size_t cap)
+{
+	size_t len, kept;
+
+	line_span(m, cap, &len, &kept);
+	header_line_at(h, m, buf, len, kept, m->line_over);
 }
 
 /* ---- 8. ends of heads and messages --------------------------------------- */
@@ -1036,6 +1126,49 @@ static size_t st_start_line(struct proto_http *h, struct proto_http_msg *m,
 	return used;
 }
 
+/*
+ * Fast path of st_header: the header (or trailer) lines that lie whole in
+ * p, each parsed where it lies.  A head usually arrives in one read; this
+ * skips, per line, the copy into the line buffer, the tail bookkeeping and
+ * a trip through the dispatch switch.  It takes a line only when the line
+ * starts at p[0] (nothing of it collected yet), its LF is in p and it fits
+ * the head's room; anything else is left to line_collect().  Each line
+ * goes through the same header_line_at() with the same len, kept and
+ * over as the collected path computes, so both give the same events (the
+ * tests feeding every stream split at every offset check it).  Returns
+ * the bytes consumed (0: no whole line at p).
+ */
+static size_t header_lines_whole(struct proto_http *h, struct proto_http_msg *m,
+				 const uint8_t *p, size_t n, size_t cap)
+{
+	size_t used = 0;
+
+	while (m->line_len == 0 && used < n && !h->stopped &&
+	       (m->state == HS_HEADER || m->state == HS_TRAILER)) {
+		const uint8_t *l = p + used;
+		const uint8_t *lf = memchr(l, '\n', n - used);
+		size_t take, len;
+
+		if (lf == NULL)
+			break;
+		take = (size_t)(lf - l); /* CR included, as line_len */
+		if (take + 1 > head_room(m))
+			break;
+		used += take + 1;
+		msg_count(h, m, take + 1);
+		m->head_bytes += (uint32_t)take + 1;
+		len = take > 0 && l[take - 1] == '\r' ? take - 1 : take;
+		if (m->state == HS_TRAILER) {
+			if (len == 0)
+				message_done(h, m);
+			continue;
+		}
+		header_line_at(h, m, (const char *)l, len, min_sz(len, cap),
+			       take > cap);
+	}
+	return used;
+}
+
 /* Header lines, and trailer lines (trailer: content ignored). */
 static size_t st_header(struct proto_http *h, struct proto_http_msg *m,
 			const uint8_t *p, size_t n)
@@ -1044,7 +1177,11 @@ static size_t st_header(struct proto_http *h, struct proto_http_msg *m,
 	char *buf = req ? h->hdr_line : h->resp_line;
 	size_t cap = req ? PROTO_HTTP_HDR_LINE : PROTO_HTTP_RESP_LINE;
 	int done;
-	size_t used = line_collect(m, buf, cap, p, n, head_room(m), &done);
+	size_t used = header_lines_whole(h, m, p, n, cap);
+
+	if (used > 0)
+		return used;
+	used = line_collect(m, buf, cap, p, n, head_room(m), &done);
 
 	if (done < 0) {
 		fail(h, m, "header section too long");
