@@ -117,20 +117,22 @@ static int is_tchar(unsigned char c)
 	return tchar_table[c];
 }
 
-/* Length of the run of tchars at s[0..n).  Eight table loads per step
- * while eight bytes are left (the name of a usual header is 4 to 16
- * bytes, and this runs once per header line), then byte by byte. */
+/* Length of the run of tchars at s[0..n): eight table loads per step
+ * while eight bytes are left, then four, then byte by byte (the name of a
+ * usual header is 4 to 16 bytes, and this runs once per header line). */
 static size_t tchar_span(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 
-	while (i + 8 <= n &&
-	       (tchar_table[u[i]] & tchar_table[u[i + 1]] &
-		tchar_table[u[i + 2]] & tchar_table[u[i + 3]] &
-		tchar_table[u[i + 4]] & tchar_table[u[i + 5]] &
-		tchar_table[u[i + 6]] & tchar_table[u[i + 7]]))
+	while (i + 8 <= n && (tchar_table[u[i]] & tchar_table[u[i + 1]] &
+			      tchar_table[u[i + 2]] & tchar_table[u[i + 3]] &
+			      tchar_table[u[i + 4]] & tchar_table[u[i + 5]] &
+			      tchar_table[u[i + 6]] & tchar_table[u[i + 7]]))
 		i += 8;
+	if (i + 4 <= n && (tchar_table[u[i]] & tchar_table[u[i + 1]] &
+			   tchar_table[u[i + 2]] & tchar_table[u[i + 3]]))
+		i += 4;
 	while (i < n && tchar_table[u[i]])
 		i++;
 	return i;
@@ -176,6 +178,23 @@ static int ieq(const char *s, size_t len, const char *lit)
 static int eq(const char *s, size_t len, const char *lit)
 {
 	return strlen(lit) == len && memcmp(s, lit, len) == 0;
+}
+
+/* Unaligned loads (memcpy of a constant size compiles to one move). */
+static uint64_t load8(const char *s)
+{
+	uint64_t v;
+
+	memcpy(&v, s, 8);
+	return v;
+}
+
+static uint32_t load4(const char *s)
+{
+	uint32_t v;
+
+	memcpy(&v, s, 4);
+	return v;
 }
 
 /* Strip optional whitespace from both ends of *s[0..*len). */
@@ -579,6 +598,31 @@ static size_t head_room(const struct proto_http_msg *m)
 
 /* ---- 6. start lines ------------------------------------------------------ */
 
+/*
+ * No byte of t[0..n) is a control byte, a space or DEL.  Eight bytes per
+ * step with the usual "has a byte below k" bit trick: for any word,
+ * (x - 0x21 each) & ~x & 0x80 each is non-zero exactly when some byte is
+ * below 0x21 (a borrow can only add flags above a byte truly below; it
+ * never creates the first one), and x ^ 0x7f each turns DEL into 0.
+ */
+static int target_clean(const char *t, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = ones * 0x80;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x = load8(t + i), d = x ^ (ones * 0x7f);
+
+		if (((x - ones * 0x21) & ~x & highs) ||
+		    ((d - ones) & ~d & highs))
+			return 0;
+	}
+	for (; i < n; i++)
+		if ((unsigned char)t[i] <= ' ' || t[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* "METHOD SP request-target SP HTTP/1.x"; the target is kept in place in
  * start_line for text_make. */
 static void request_line(struct proto_http *h, struct proto_http_msg *m)
@@ -613,13 +657,9 @@ static void request_line(struct proto_http *h, struct proto_http_msg *m)
 	total = len - 9 - (i + 1);
 	h->target_len = (uint32_t)min_sz(total, kept - (i + 1));
 	h->target_cut = h->target_len < total;
-	for (i = 0; i < h->target_len; i++) {
-		unsigned char c = (unsigned char)l[h->target_off + i];
-
-		if (c <= ' ' || c == 0x7f) {
-			fail(h, m, "bad request target");
-			return;
-		}
+	if (!target_clean(l + h->target_off, h->target_len)) {
+		fail(h, m, "bad request target");
+		return;
 	}
 	m->vminor = (uint8_t)(ver[8] - '0');
 	m->state = HS_HEADER;
@@ -647,36 +687,28 @@ static void status_line(struct proto_http *h, struct proto_http_msg *m)
 
 /* ---- 7. header fields ---------------------------------------------------- */
 
-/* Bytes s[0..n), n <= 8, in an integer (the rest zero); only compared
- * with another such load, so the byte order does not matter. */
-static uint64_t load_upto8(const char *s, size_t n)
-{
-	uint64_t v = 0;
-
-	memcpy(&v, s, n);
-	return v;
-}
-
 /*
- * name[0..len) equals the lower-case literal lit of the same length,
- * ignoring case: whole words compared with 0x20 set in every byte.
- * Note: only for a name already checked to be tchars.  Setting 0x20 maps
- * exactly A-Z to a-z among tchars, and the literals are letters and `-`,
- * which no other tchar reaches (0x0D would, and is no tchar).
+ * name[0..len) equals the lower-case literal lit of the same length
+ * (4 <= len), ignoring case: whole words (the last one overlapping the one
+ * before) compared with 0x20 set in every byte.  Note: only for a name
+ * already checked to be tchars.  Among tchars, setting 0x20 maps exactly
+ * A-Z to a-z and leaves the rest alone; the literals are letters and `-`,
+ * which no other tchar reaches (only 0x0D would, and it is no tchar).
  */
 static int name_ieq(const char *name, size_t len, const char *lit)
 {
-	const uint64_t low = 0x2020202020202020ull;
-	size_t i = 0;
+	const uint64_t low8 = 0x2020202020202020ull;
+	const uint32_t low4 = 0x20202020u;
+	size_t i;
 
-	for (; i + 8 <= len; i += 8)
-		if ((load_upto8(name + i, 8) | low) != (load_upto8(lit + i, 8) | low))
+	if (len < 8)
+		return (load4(name) | low4) == load4(lit) &&
+		       (load4(name + len - 4) | low4) == load4(lit + len - 4);
+	for (i = 0; i + 8 <= len; i += 8)
+		if ((load8(name + i) | low8) != load8(lit + i))
 			return 0;
-	if (i == len)
-		return 1;
-	/* the bytes past the end are 0 on both sides, 0x20 after the or */
-	return (load_upto8(name + i, len - i) | low) ==
-	       (load_upto8(lit + i, len - i) | low);
+	return i == len ||
+	       (load8(name + len - 8) | low8) == load8(lit + len - 8);
 }
 
 /* By length first: most names (User-Agent, Accept, Date, ...) are
@@ -871,10 +903,12 @@ static void header_line_at(struct proto_http *h, struct proto_http_msg *m,
 		return;
 	}
 	id = header_id(buf, nl);
+	m->last_hdr = (uint8_t)id;
+	if (id == H_OTHER) /* its value is never looked at */
+		return;
 	v = buf + nl + 1;
 	kept -= nl + 1;
 	trim_ows(&v, &kept);
-	m->last_hdr = (uint8_t)id;
 	header_field(h, m, id, v, kept, over);
 }
 
