@@ -1147,6 +1147,51 @@ static int payload_done(struct proto_mysql *m, struct proto_mysql_framer *f,
 	}
 }
 
+/* Fast path for the bulk of a result set: whole server packets in buf
+ * (header and payload, one physical packet each) that are column
+ * definitions or rows, consumed as the framer and rs_coldefs / rs_rows
+ * would, without gathering a header or a head.  Stops (returning the
+ * bytes used) at the first packet that is anything else: split, empty,
+ * 0xFFFFFF long, out of sequence, an ERR, a 0xFE (terminator or long row),
+ * a bad definition or binary row; the framer reads that one, with the same
+ * outcome.  Note: the framer's head, total and npackets are left as the
+ * last slow packet set them; they are only read for a payload the framer
+ * gathered itself. */
+static size_t packets_whole(struct proto_mysql *m, struct proto_mysql_framer *f,
+			    const uint8_t *p, size_t n)
+{
+	size_t used = 0;
+	int text;
+
+	if (m->phase != PH_COMMAND || m->q_count == 0 ||
+	    (m->rstate != RS_ROWS && m->rstate != RS_COLDEFS))
+		return 0;
+	text = resp_class(q_head(m)->com) == RC_RESULT;
+	while (n - used >= 5) {
+		uint32_t len = le24(p + used);
+		uint8_t seq = p[used + 3], h0 = p[used + 4];
+
+		if (len == 0 || len >= PKT_MAX || len > n - used - 4 ||
+		    seq != m->xseq)
+			break;
+		if (m->rstate == RS_ROWS && h0 != 0xFF && h0 != 0xFE &&
+		    (text || h0 == 0x00)) {
+			m->rows++;
+		} else if (m->rstate == RS_COLDEFS && h0 == COLDEF_FIRST) {
+			if (--m->cols_left == 0)
+				m->rstate =
+				    m->eof_mode ? RS_COLDEFS_EOF : RS_ROWS;
+		} else {
+			break;
+		}
+		f->seq = seq;
+		m->xseq = (uint8_t)(seq + 1);
+		m->bytes_in += 4u + len;
+		used += 4u + len;
+	}
+	return used;
+}
+
 void proto_mysql_init(struct proto_mysql *m, const struct pt_proto_options *opt,
 		      const struct pt_sink *sink)
 {
@@ -1178,6 +1223,11 @@ enum pt_feed_status proto_mysql_feed(struct proto_mysql *m, enum pt_dir dir,
 	struct proto_mysql_framer *f = &m->fr[dir];
 	while (i < len && m->phase < PH_IGNORE) {
 		if (!f->in_payload) {
+			if (!f->started && dir == PT_DIR_IN && !f->hdr_have) {
+				i += packets_whole(m, f, buf + i, len - i);
+				if (i == len)
+					break;
+			}
 			if (!f->started)
 				payload_begin(m, f, dir, now_ns);
 			if (f->hdr_have == 0 && len - i >= 4) {

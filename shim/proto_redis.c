@@ -87,6 +87,10 @@
 #define RESP_AGG_MAX (1LL << 32)
 /* Redis refuses inline requests longer than 64 KiB (PROTO_INLINE_MAX_SIZE). */
 #define RESP_INLINE_MAX (64 * 1024)
+/* Longest length line the request fast path reads itself: parse_i64 needs
+ * no overflow check up to 18 digits, and the digits plus CR fit rq_line
+ * (so the state machine would have accepted the same line). */
+#define RESP_FAST_DIGITS 18
 
 #define NO_TEXT 0xff
 /* Entry flag bits above the PT_EV_* ones (which use bits 0-8). */
@@ -325,6 +329,8 @@ static const struct cmd_def cmd_table[] = {
 _Static_assert(CMD_COUNT < 255, "entry cmd ids are uint8_t");
 _Static_assert(PROTO_REDIS_TEXTS < NO_TEXT, "text slot ids are uint8_t");
 _Static_assert(PROTO_REDIS_TEXT_CAP <= PT_TEXT_MAX, "text fits a record");
+_Static_assert(RESP_FAST_DIGITS + 1 <= PROTO_REDIS_LINE,
+	       "a fast-path length line fits rq_line");
 _Static_assert(PROTO_REDIS_TX_KINDS <= UINT8_MAX, "EXEC's kinds kept: arg");
 /* proto_redis_init clears all but ring[] and texts[]: they must sit
  * between the cleared parts. */
@@ -951,12 +957,45 @@ static long rq_start(struct proto_redis *r, const uint8_t *p, size_t n,
 	return 0;
 }
 
+/* Digits of a whole "<digits>\r\n" line at p (at most RESP_FAST_DIGITS
+ * of them, so no overflow): the bytes up to and with the LF, the value in
+ * *v; 0 when the line is not whole or not that (the state machine reads
+ * it then). */
+static size_t rq_count_whole(const uint8_t *p, size_t n, uint64_t *v)
+{
+	size_t i = 0;
+	uint64_t x = 0; /* a local: p may alias *v */
+
+	while (i < n && i < RESP_FAST_DIGITS) {
+		unsigned d = (unsigned)p[i] - '0';
+		if (d > 9)
+			break;
+		x = x * 10 + d;
+		i++;
+	}
+	*v = x;
+	if (i == 0 || i + 2 > n || p[i] != '\r' || p[i + 1] != '\n')
+		return 0;
+	return i + 2;
+}
+
 static long rq_mb_line(struct proto_redis *r, const uint8_t *p, size_t n)
 {
 	int done = 0;
-	long used = rq_take_line(r, p, n, &done);
+	long used;
 	int64_t argc;
+	uint64_t v;
+	size_t k;
 
+	/* Fast path: the whole count line is here. */
+	if (r->rq_line_len == 0 && (k = rq_count_whole(p, n, &v)) != 0 &&
+	    v <= (uint64_t)RESP_ARGC_MAX) {
+		r->rq_argc = (int64_t)v;
+		r->rq_argi = 0;
+		r->rq_state = v ? RQ_ARG_TYPE : RQ_START;
+		return (long)k;
+	}
+	used = rq_take_line(r, p, n, &done);
 	if (used < 0)
 		return desync(r, "redis: bad multibulk line", n);
 	if (!done)
@@ -1013,6 +1052,19 @@ static long rq_arg_data(struct proto_redis *r, const uint8_t *p, size_t n)
 	return (long)k;
 }
 
+/* An argument's closing LF has been read and counted: end it, and the
+ * request with it if it was the last. */
+static void rq_arg_finish(struct proto_redis *r)
+{
+	rq_arg_end(r);
+	if (++r->rq_argi == r->rq_argc) {
+		rq_done(r, r->rq_argc);
+		r->rq_state = RQ_START;
+	} else {
+		r->rq_state = RQ_ARG_TYPE;
+	}
+}
+
 static long rq_arg_crlf(struct proto_redis *r, const uint8_t *p, size_t n)
 {
 	if (r->rq_state == RQ_ARG_CR) {
@@ -1024,14 +1076,38 @@ static long rq_arg_crlf(struct proto_redis *r, const uint8_t *p, size_t n)
 	if (p[0] != '\n')
 		return desync(r, "redis: argument not ended by CRLF", n);
 	r->rq_bytes++; /* count the LF before rq_done reads rq_bytes */
-	rq_arg_end(r);
-	if (++r->rq_argi == r->rq_argc) {
-		rq_done(r, r->rq_argc);
-		r->rq_state = RQ_START;
-	} else {
-		r->rq_state = RQ_ARG_TYPE;
-	}
+	rq_arg_finish(r);
 	return -2; /* one byte used, already counted */
+}
+
+/* Fast path (the usual case): a whole "$len\r\n<len bytes>\r\n" in the
+ * buffer, read as rq_arg_type, rq_arg_line, rq_arg_data and rq_arg_crlf
+ * would read it, with the same effects, in one step.  Returns 0 for
+ * anything else (split, malformed, a length of more than
+ * RESP_FAST_DIGITS digits): the state machine then reads it, and gives
+ * the same desync for a bad one.  Note: rq_line is not filled; it is only
+ * read after being refilled. */
+static long rq_arg_whole(struct proto_redis *r, const uint8_t *p, size_t n)
+{
+	size_t i, total;
+	uint64_t len;
+
+	if (p[0] != '$')
+		return 0;
+	i = rq_count_whole(p + 1, n - 1, &len);
+	if (i == 0 || len > (uint64_t)RESP_BULK_MAX)
+		return 0;
+	i += 1;
+	if (len > n - i || n - i - len < 2 || p[i + len] != '\r' ||
+	    p[i + len + 1] != '\n')
+		return 0;
+	total = i + (size_t)len + 2;
+	r->rq_left = 0;
+	rq_arg_begin(r);
+	rq_arg_bytes(r, p + i, (size_t)len);
+	r->rq_bytes += total; /* before rq_done reads it */
+	rq_arg_finish(r);
+	return -(long)total - 2;
 }
 
 /* Inline command: words split at blanks, up to '\n' ('\r' is a blank). */
@@ -1074,8 +1150,10 @@ static long rq_step(struct proto_redis *r, const uint8_t *p, size_t n,
 		return rq_start(r, p, n, now);
 	case RQ_MB_LINE:
 		return rq_mb_line(r, p, n);
-	case RQ_ARG_TYPE:
-		return rq_arg_type(r, p, n);
+	case RQ_ARG_TYPE: {
+		long used = rq_arg_whole(r, p, n);
+		return used ? used : rq_arg_type(r, p, n);
+	}
 	case RQ_ARG_LINE:
 		return rq_arg_line(r, p, n);
 	case RQ_ARG_DATA:
@@ -1564,6 +1642,17 @@ static long rp_bulk(struct proto_redis *r, const uint8_t *p, size_t n)
 	return (long)k;
 }
 
+/* A bulk's closing LF has been read and counted (left: bytes after it). */
+static int rp_bulk_end(struct proto_redis *r, uint64_t now, size_t left)
+{
+	r->rp_state = RP_TYPE;
+	if (r->rp_type == '!' && r->rp_depth == 0)
+		r->rp_err = redis_error_of(r->rp_line, r->rp_line_len);
+	if (r->rp_type == '!')
+		rp_tx_error(r, r->rp_line, r->rp_line_len);
+	return rp_value_done(r, 0, now, left);
+}
+
 static long rp_bulk_crlf(struct proto_redis *r, const uint8_t *p, size_t n,
 			 uint64_t now)
 {
@@ -1576,27 +1665,71 @@ static long rp_bulk_crlf(struct proto_redis *r, const uint8_t *p, size_t n,
 	if (p[0] != '\n')
 		return desync(r, "redis: bulk not ended by CRLF", n);
 	r->rp_bytes++;
-	r->rp_state = RP_TYPE;
-	if (r->rp_type == '!' && r->rp_depth == 0)
-		r->rp_err = redis_error_of(r->rp_line, r->rp_line_len);
-	if (r->rp_type == '!')
-		rp_tx_error(r, r->rp_line, r->rp_line_len);
-	return rp_value_done(r, 0, now, n - 1) ? -1 : -2;
+	return rp_bulk_end(r, now, n - 1) ? -1 : -2;
+}
+
+/* Fast path: a whole "<type><line>\r\n" in the buffer, at most
+ * PROTO_REDIS_LINE bytes of line, read as rp_type, rp_line and rp_lf would
+ * read it, in one step.  Returns 0 for anything else (split, long,
+ * malformed): the state machine then reads it, with the same outcome. */
+static long rp_line_whole(struct proto_redis *r, const uint8_t *p, size_t n,
+			  uint64_t now)
+{
+	size_t max =
+	    n - 1 < PROTO_REDIS_LINE + 1 ? n - 1 : PROTO_REDIS_LINE + 1;
+	size_t i = 0, total;
+
+	while (i < max && p[1 + i] != '\r') {
+		if (p[1 + i] == '\n')
+			return 0;
+		i++;
+	}
+	if (i == max || i + 3 > n || p[i + 2] != '\n')
+		return 0;
+	total = i + 3;
+	if (rp_type(r, p, n) < 0) /* the state machine's own desync */
+		return -1;
+	memcpy(r->rp_line, p + 1, i);
+	r->rp_line_len = (uint32_t)i;
+	r->rp_bytes += total; /* before the reply may be reported */
+	return rp_line_done(r, now, n - total) ? -1 : -(long)total - 2;
+}
+
+/* Fast path: the rest of a bulk and its CRLF whole in the buffer, read as
+ * rp_bulk and rp_bulk_crlf would read them.  0 for anything else. */
+static long rp_bulk_whole(struct proto_redis *r, const uint8_t *p, size_t n,
+			  uint64_t now)
+{
+	size_t k, total;
+
+	if (n < 2 || r->rp_left > (int64_t)(n - 2))
+		return 0;
+	k = (size_t)r->rp_left;
+	if (p[k] != '\r' || p[k + 1] != '\n')
+		return 0;
+	total = k + 2;
+	rp_bulk(r, p, k);
+	r->rp_bytes += total; /* before the reply may be reported */
+	return rp_bulk_end(r, now, n - total) ? -1 : -(long)total - 2;
 }
 
 /* One step of the reply parser; same return convention as rq_step. */
 static long rp_step(struct proto_redis *r, const uint8_t *p, size_t n,
 		    uint64_t now)
 {
+	long used;
+
 	switch (r->rp_state) {
 	case RP_TYPE:
-		return rp_type(r, p, n);
+		used = rp_line_whole(r, p, n, now);
+		return used ? used : rp_type(r, p, n);
 	case RP_LINE:
 		return rp_line(r, p, n);
 	case RP_LF:
 		return rp_lf(r, p, n, now);
 	case RP_BULK:
-		return rp_bulk(r, p, n);
+		used = rp_bulk_whole(r, p, n, now);
+		return used ? used : rp_bulk(r, p, n);
 	case RP_BULK_CR:
 	case RP_BULK_LF:
 		return rp_bulk_crlf(r, p, n, now);
@@ -1612,8 +1745,10 @@ static enum pt_feed_status rp_feed(struct proto_redis *r, const uint8_t *p,
 
 		if (used == -1)
 			return PT_FEED_STOPPED;
-		if (used == -2) { /* one byte, counted (reply may be done) */
-			used = 1;
+		if (used <= -2) { /* counted already (reply may be done) */
+			used = -used - 2;
+			if (used == 0) /* rp_lf, rp_bulk_crlf: one byte */
+				used = 1;
 		} else {
 			r->rp_bytes += (uint64_t)used;
 		}
