@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "op_event.h"
 #include "proto_http.h"
 #include "proto_mysql.h"
 #include "proto_redis.h"
@@ -289,23 +290,7 @@ struct bench {
 static void sink_op(void *arg, const struct pt_op *op)
 {
 	struct bench *b = arg;
-	struct pt_event ev = {
-	    .kind = op->kind,
-	    .outcome = op->outcome,
-	    .start_ns = op->start_ns,
-	    .duration_ns =
-		op->end_ns > op->start_ns ? op->end_ns - op->start_ns : 0,
-	    .conn_id = 1,
-	    .status = op->status,
-	    .rows = op->rows,
-	    .bytes_out = op->bytes_out,
-	    .bytes_in = op->bytes_in,
-	    .cache_hits = op->cache_hits,
-	    .cache_misses = op->cache_misses,
-	    .flags = op->flags,
-	    .text = op->text,
-	    .text_len = op->text ? op->text_len : 0,
-	};
+	struct pt_event ev = pt_op_to_event(op, 1);
 	b->events++;
 	if (pt_writer_emit_event(&b->w, &b->cur, &ev) < 0)
 		b->dropped++;

@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "op_event.h"
 #include "config.h"
 #include "normalize.h"
 #include "preload.h"
@@ -273,23 +274,7 @@ static void sink_op(void *arg, const struct pt_op *op)
 	c->events++;
 	if (!writer_ready())
 		return;
-	struct pt_event ev = {
-	    .kind = op->kind,
-	    .outcome = op->outcome,
-	    .start_ns = op->start_ns,
-	    .duration_ns =
-		op->end_ns > op->start_ns ? op->end_ns - op->start_ns : 0,
-	    .conn_id = c->conn_id,
-	    .status = op->status,
-	    .rows = op->rows,
-	    .bytes_out = op->bytes_out,
-	    .bytes_in = op->bytes_in,
-	    .cache_hits = op->cache_hits,
-	    .cache_misses = op->cache_misses,
-	    .flags = op->flags,
-	    .text = op->text,
-	    .text_len = op->text ? op->text_len : 0,
-	};
+	struct pt_event ev = pt_op_to_event(op, c->conn_id);
 	pt_writer_emit_event(&writer, cursor(), &ev);
 }
 
