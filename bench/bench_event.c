@@ -38,64 +38,11 @@
 #include "proto_redis.h"
 #include "writer.h"
 
+#include "../tests/wire/mysql_wire.h"
+
 /* Distinct literals per stream: ids differ from event to event, as in real
  * traffic, while the normalized text stays the same. */
 #define VARIANTS 16
-#define BUF_MAX	 2048
-
-struct buf {
-	uint8_t p[BUF_MAX];
-	size_t n;
-};
-
-static void put(struct buf *b, const void *d, size_t n)
-{
-	if (b->n + n > BUF_MAX) {
-		fprintf(stderr, "bench_event: stream buffer too small\n");
-		exit(2);
-	}
-	memcpy(b->p + b->n, d, n);
-	b->n += n;
-}
-
-static void put8(struct buf *b, unsigned v)
-{
-	uint8_t c = (uint8_t)v;
-	put(b, &c, 1);
-}
-
-static void put16(struct buf *b, unsigned v)
-{
-	put8(b, v & 0xff);
-	put8(b, (v >> 8) & 0xff);
-}
-
-static void put32(struct buf *b, uint32_t v)
-{
-	put16(b, v & 0xffff);
-	put16(b, v >> 16);
-}
-
-static void put_str(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
-static void put_lenstr(struct buf *b, const char *s)
-{
-	put8(b, (unsigned)strlen(s)); /* all < 251 here */
-	put_str(b, s);
-}
-
-/* Append payload pl as one MySQL packet with sequence id seq. */
-static void packet(struct buf *out, uint8_t seq, const struct buf *pl)
-{
-	put8(out, pl->n & 0xff);
-	put8(out, (pl->n >> 8) & 0xff);
-	put8(out, (pl->n >> 16) & 0xff);
-	put8(out, seq);
-	put(out, pl->p, pl->n);
-}
 
 /* ---- the streams ---------------------------------------------------- */
 

@@ -76,6 +76,14 @@ union pt_decoder {
 	uint64_t none;
 };
 
+/* Whether a connection's stream is TLS plaintext seen by the SSL hooks
+ * (hooks_tls.c); zeroed with the rest of the slot at allocation. */
+enum pt_tls_state {
+	PT_TLS_OFF = 0, /* no plaintext seen yet: socket bytes are the stream */
+	PT_TLS_ON,	/* the stream is the plaintext; events get PT_EV_TLS */
+	PT_TLS_STOPPED, /* plaintext is not decoded (desync, busy, fork...) */
+};
+
 struct pt_conn {
 	uint32_t used;	  /* F1 (atomic) */
 	uint32_t lock;	  /* F2, F3 (atomic) */
@@ -92,8 +100,8 @@ struct pt_conn {
 	uint8_t opened;	 /* PT_CONN_OPEN record written */
 	uint8_t sniff_len;
 	uint8_t sniff_dir; /* direction of the bytes in sniff[] */
-	uint8_t pad0;
-	uint16_t port; /* peer port, host order */
+	uint8_t tls;	   /* enum pt_tls_state */
+	uint16_t port;	   /* peer port, host order */
 	uint8_t addr[16];
 	uint64_t open_ns;
 	uint64_t bytes_in, bytes_out;

@@ -31,7 +31,8 @@
  *     the plaintext starts the stream.
  *   - An undecided connection (HTTPS client or server, TLS on an unknown
  *     port): the plaintext is sniffed like socket bytes.
- * Events from plaintext carry PT_EV_TLS (the decoder's sink is wrapped).
+ * Events from plaintext carry PT_EV_TLS (the slot's tls flag, read by
+ * preload.c's sink).
  *
  * Not covered: SSL objects whose BIO is not a socket (memory BIOs:
  * Python's asyncio SSL, SSLObject): SSL_get_rfd gives -1, the socket path
@@ -162,69 +163,8 @@ typedef int (*ssl_fd_fn)(const SSL *);
 
 /* ---- 2. per-connection TLS state ----
  *
- * One word per slot of the fd table: (slot generation << 8) | state.  A
- * word whose generation is not the slot's is stale (a previous tenant) and
- * reads as TLS_OFF, so nothing needs clearing when a slot is reused.
- * Read and written only by the holder of the slot's lock (fdtab.h F2). */
-enum tls_state {
-	TLS_OFF = 0, /* no plaintext seen yet: socket bytes are the stream */
-	TLS_ON,	     /* the stream is the plaintext; the slot is passive */
-	TLS_STOPPED, /* plaintext is not decoded (desync, busy, fork...) */
-};
-
-static uint64_t tls_slot[PT_FDTAB_SLOTS_MAX];
-
-static enum tls_state state_get(const struct pt_conn *c)
-{
-	uint64_t w = tls_slot[c->index];
-	return (uint32_t)(w >> 8) == c->gen ? (enum tls_state)(w & 0xff)
-					    : TLS_OFF;
-}
-
-static void state_set(struct pt_conn *c, enum tls_state s)
-{
-	tls_slot[c->index] = (uint64_t)c->gen << 8 | (uint64_t)s;
-}
-
-/* The sink every decoder reports through, wrapped so that plaintext
- * events carry PT_EV_TLS.  The original op is preload.c's (one function
- * for every connection), kept the first time a sink is wrapped. */
-static void (*orig_op)(void *arg, const struct pt_op *op);
-
-static void tls_sink_op(void *arg, const struct pt_op *op)
-{
-	struct pt_op o = *op;
-	o.flags |= PT_EV_TLS;
-	void (*f)(void *, const struct pt_op *) =
-	    __atomic_load_n(&orig_op, __ATOMIC_ACQUIRE);
-	if (f)
-		f(arg, &o);
-}
-
-/* Note: MySQL and HTTP decoders copy the sink at init, the Redis decoder
- * points at c->sink; both places are rewired. */
-static void wrap_sink(struct pt_conn *c)
-{
-	if (c->sink.op == tls_sink_op || !c->sink.op)
-		return;
-	/* Release: orig_op is read by tls_sink_op on any thread. */
-	__atomic_store_n(&orig_op, c->sink.op, __ATOMIC_RELEASE);
-	c->sink.op = tls_sink_op;
-	switch (c->proto) {
-#ifdef PT_HAVE_MYSQL
-	case PT_PROTO_MYSQL:
-		c->dec.mysql.sink.op = tls_sink_op;
-		break;
-#endif
-#ifdef PT_HAVE_HTTP
-	case PT_PROTO_HTTP:
-		c->dec.http.sink.op = tls_sink_op;
-		break;
-#endif
-	default:
-		break;
-	}
-}
+ * c->tls (enum pt_tls_state, fdtab.h), read and written only by the holder
+ * of the slot's lock (fdtab.h F2); a reused slot starts at PT_TLS_OFF. */
 
 /* A forked child must not decode its parent's TLS streams (fdtab makes
  * every inherited slot passive and undecided; without this, the first
@@ -235,7 +175,7 @@ static void tls_after_fork_child(void)
 	     i++) {
 		struct pt_conn *c = &pt_fdtab.slots[i];
 		if (__atomic_load_n(&c->used, __ATOMIC_RELAXED))
-			state_set(c, TLS_STOPPED);
+			c->tls = PT_TLS_STOPPED;
 	}
 }
 
@@ -272,7 +212,7 @@ static struct pt_conn *tls_acquire(int fd)
 }
 
 /* First plaintext on c: does the TLS layer take the stream over? */
-static enum tls_state tls_begin(struct pt_conn *c)
+static enum pt_tls_state tls_begin(struct pt_conn *c)
 {
 #ifdef PT_HAVE_MYSQL
 	/* Stopped at the SSLRequest (slot left live for this, preload.c):
@@ -280,33 +220,29 @@ static enum tls_state tls_begin(struct pt_conn *c)
 	if (c->decided && c->proto == PT_PROTO_MYSQL &&
 	    proto_mysql_resume_tls(&c->dec.mysql) == 0) {
 		fdtab_set_passive(c); /* the socket hooks leave it alone */
-		wrap_sink(c);
-		return TLS_ON;
+		return PT_TLS_ON;
 	}
 #endif
 	if (c->decided && fdtab_is_passive(c))
-		return TLS_STOPPED; /* desync, busy drop... earlier */
+		return PT_TLS_STOPPED; /* desync, busy drop... earlier */
 	/* Decided by port with nothing fed (the handshake went through the
 	 * hooks below), or undecided: a ClientHello sniffed as unknown
 	 * leaves an undecided passive slot, and its plaintext is sniffed
 	 * afresh. */
 	c->sniff_len = 0;
 	fdtab_set_passive(c); /* the socket hooks leave it alone from now */
-	if (c->decided)
-		wrap_sink(c);
-	return TLS_ON;
+	return PT_TLS_ON;
 }
 
 /* Undecided: choose a protocol from the plaintext's first bytes, as
- * preload.c does with socket bytes (the same routine), the new decoder's
- * sink wrapped.  Returns 1 when c has a decoder and buf should be fed. */
+ * preload.c does with socket bytes (the same routine).  Returns 1 when c has a
+ * decoder and buf should be fed. */
 static int tls_sniff(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 		     size_t n, uint64_t t)
 {
-	enum pt_sniff_step s =
-	    pt_conn_sniff_locked(c, dir, buf, n, t, wrap_sink);
+	enum pt_sniff_step s = pt_conn_sniff_locked(c, dir, buf, n, t);
 	if (s == PT_SNIFF_STOP)
-		state_set(c, TLS_STOPPED);
+		c->tls = PT_TLS_STOPPED;
 	return s == PT_SNIFF_FEED;
 }
 
@@ -318,12 +254,12 @@ static void tls_feed(int fd, enum pt_dir dir, const void *buf, size_t n,
 	struct pt_conn *c = tls_acquire(fd);
 	if (!c)
 		return;
-	enum tls_state s = state_get(c);
-	if (s == TLS_OFF) {
+	enum pt_tls_state s = (enum pt_tls_state)c->tls;
+	if (s == PT_TLS_OFF) {
 		s = tls_begin(c);
-		state_set(c, s);
+		c->tls = (uint8_t)s;
 	}
-	if (s == TLS_ON) {
+	if (s == PT_TLS_ON) {
 		if (!(dir == PT_DIR_OUT && c->role == PT_ROLE_CLIENT && t))
 			t = pt_now();
 		if (dir == PT_DIR_IN)
@@ -333,7 +269,7 @@ static void tls_feed(int fd, enum pt_dir dir, const void *buf, size_t n,
 		if ((c->decided || tls_sniff(c, dir, buf, n, t)) &&
 		    sniff_decoder_feed(&c->dec, c->proto, dir, buf, n, t) !=
 			PT_FEED_OK)
-			state_set(c, TLS_STOPPED);
+			c->tls = PT_TLS_STOPPED;
 	}
 	fdtab_release(&pt_fdtab, c);
 }

@@ -275,6 +275,8 @@ static void sink_op(void *arg, const struct pt_op *op)
 	if (!writer_ready())
 		return;
 	struct pt_event ev = pt_op_to_event(op, c->conn_id);
+	if (c->tls == PT_TLS_ON)
+		ev.flags |= PT_EV_TLS;
 	pt_writer_emit_event(&writer, cursor(), &ev);
 }
 
@@ -488,14 +490,11 @@ void pt_on_dup(int oldfd, int newfd)
 /* ---- 5. bytes ---- */
 
 /* Undecided connection: gather up to PT_SNIFF_BYTES first bytes, then
- * choose (socket bytes here, SSL plaintext in hooks_tls.c).  on_decide,
- * if not NULL, is called once c has its decoder, before the gathered
- * prefix is fed.  PT_SNIFF_FEED: the caller feeds buf next; PT_SNIFF_STOP:
- * the caller stops decoding c (no protocol, counted here, or the prefix
- * stopped the decoder). */
+ * choose (socket bytes here, SSL plaintext in hooks_tls.c).  PT_SNIFF_FEED: the
+ * caller feeds buf next; PT_SNIFF_STOP: the caller stops decoding c (no
+ * protocol, counted here, or the prefix stopped the decoder). */
 static enum pt_sniff_step conn_sniff(struct pt_conn *c, enum pt_dir dir,
-				     const uint8_t *buf, size_t n, uint64_t t,
-				     void (*on_decide)(struct pt_conn *c))
+				     const uint8_t *buf, size_t n, uint64_t t)
 {
 	uint8_t head[PT_SNIFF_BYTES];
 	size_t have = c->sniff_len;
@@ -524,8 +523,6 @@ static enum pt_sniff_step conn_sniff(struct pt_conn *c, enum pt_dir dir,
 		return PT_SNIFF_STOP;
 	}
 	conn_decide(c, p);
-	if (on_decide)
-		on_decide(c);
 	if (have && sniff_decoder_feed(&c->dec, c->proto, dir, c->sniff, have,
 				       t) != PT_FEED_OK)
 		return PT_SNIFF_STOP;
@@ -538,7 +535,7 @@ static void conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 	if (n == 0 || fdtab_is_passive(c))
 		return;
 	if (!c->decided) {
-		enum pt_sniff_step s = conn_sniff(c, dir, buf, n, t, NULL);
+		enum pt_sniff_step s = conn_sniff(c, dir, buf, n, t);
 		if (s == PT_SNIFF_STOP)
 			fdtab_set_passive(c);
 		if (s != PT_SNIFF_FEED)
@@ -756,10 +753,9 @@ __attribute__((constructor)) static void pt_init(int argc, char **argv)
 
 enum pt_sniff_step pt_conn_sniff_locked(struct pt_conn *c, enum pt_dir dir,
 					const uint8_t *buf, size_t n,
-					uint64_t t,
-					void (*on_decide)(struct pt_conn *c))
+					uint64_t t)
 {
-	return conn_sniff(c, dir, buf, n, t, on_decide);
+	return conn_sniff(c, dir, buf, n, t);
 }
 
 void pt_shim_count(enum pt_counter what)

@@ -85,12 +85,10 @@ enum pt_sniff_step {
 	PT_SNIFF_STOP,	   /* no decoder (counted), or the prefix stopped it */
 	PT_SNIFF_FEED,	   /* c has a decoder (prefix fed): feed buf to it */
 };
-/* Sniff c (locked, undecided) as the socket path does; on_decide (may be
- * NULL) runs once c has its decoder, before the kept prefix is fed. */
+/* Sniff c (locked, undecided) as the socket path does. */
 enum pt_sniff_step pt_conn_sniff_locked(struct pt_conn *c, enum pt_dir dir,
 					const uint8_t *buf, size_t n,
-					uint64_t t,
-					void (*on_decide)(struct pt_conn *c));
+					uint64_t t);
 /* Bump a dump counter / drop counter (no-op without a writer). */
 void pt_shim_count(enum pt_counter what);
 void pt_shim_drop(enum pt_drop_cause why);

@@ -14,84 +14,9 @@
 #include "normalize.h"
 #include "proto_mysql.h"
 
-/* ---- byte builders ------------------------------------------------------ */
+#include "../wire/mysql_wire.h"
 
-struct buf {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static void put(struct buf *b, const void *d, size_t n)
-{
-	if (n == 0)
-		return;
-	if (b->n + n > b->cap) {
-		b->cap = (b->n + n) * 2 + 64;
-		b->p = realloc(b->p, b->cap);
-		cr_assert_not_null(b->p);
-	}
-	memcpy(b->p + b->n, d, n);
-	b->n += n;
-}
-
-static void put8(struct buf *b, unsigned v)
-{
-	uint8_t c = (uint8_t)v;
-	put(b, &c, 1);
-}
-
-static void put16(struct buf *b, unsigned v)
-{
-	put8(b, v & 0xff);
-	put8(b, (v >> 8) & 0xff);
-}
-
-static void put32(struct buf *b, uint32_t v)
-{
-	put16(b, v & 0xffff);
-	put16(b, v >> 16);
-}
-
-static void put_lenenc(struct buf *b, uint64_t v)
-{
-	if (v < 251) {
-		put8(b, (unsigned)v);
-	} else if (v < 0x10000) {
-		put8(b, 0xfc);
-		put16(b, (unsigned)v);
-	} else if (v < 0x1000000) {
-		put8(b, 0xfd);
-		put16(b, v & 0xffff);
-		put8(b, (unsigned)(v >> 16));
-	} else {
-		put8(b, 0xfe);
-		put32(b, (uint32_t)v);
-		put32(b, (uint32_t)(v >> 32));
-	}
-}
-
-static void put_lenstr(struct buf *b, const char *s)
-{
-	put_lenenc(b, strlen(s));
-	put(b, s, strlen(s));
-}
-
-static void put_str(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
-/* One packet (payload < 16 MiB) with its header. */
-static void packet(struct buf *out, uint8_t seq, const struct buf *pl)
-{
-	cr_assert_lt(pl->n, 0xFFFFFFu);
-	put8(out, pl->n & 0xff);
-	put8(out, (pl->n >> 8) & 0xff);
-	put8(out, (pl->n >> 16) & 0xff);
-	put8(out, seq);
-	put(out, pl->p, pl->n);
-	free(pl->p);
-}
+/* ---- protocol constants (builders: tests/wire/mysql_wire.h) ---------- */
 
 #define CLIENT_MYSQL		(1u << 0)
 #define CLIENT_COMPRESS		(1u << 5)
