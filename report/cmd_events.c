@@ -172,6 +172,18 @@ static void print_event(const struct pt_dump *d, const struct pt_read_event *e)
 	add_u64(o, "cache_misses", e->cache_misses);
 	add_u64(o, "flags", e->flags);
 	add_text(o, e->text, e->text_len);
+	if (pt_dump_info(d)->version >= 2) {
+		add_u64(o, "request_id", e->request_id);
+		cJSON_AddStringToObject(o, "attribution",
+					pt_attribution_name(e->attr));
+		add_u64(o, "stack_id", e->stack_id);
+		add_u64(o, "server_status", e->server_status);
+		add_u64(o, "warnings", e->warnings);
+		add_u64(o, "scan_steps", e->scan_steps);
+		add_u64(o, "vm_steps", e->vm_steps);
+		add_u64(o, "sorts", e->sorts);
+		add_u64(o, "auto_indexes", e->auto_indexes);
+	}
 	emit_line(o);
 }
 
@@ -200,6 +212,10 @@ static void print_conn(const struct pt_dump *d, const struct pt_read_conn *c)
 	add_u64(o, "time_ns", c->time_ns);
 	add_u64(o, "events", c->events);
 	add_u64(o, "undecoded_bytes", c->undecoded_bytes);
+	if (pt_dump_info(d)->version >= 2) {
+		add_u64(o, "connect_ns", c->connect_ns);
+		add_u64(o, "auth_ns", c->auth_ns);
+	}
 	add_text(o, c->text, c->text_len);
 	emit_line(o);
 }

@@ -187,8 +187,9 @@ static int header_identity(const struct pt_dump *d, char *err, size_t errlen)
 		    h->version, PT_DUMP_VERSION);
 		return -1;
 	}
-	if (h->version == 0) {
-		say(err, errlen, "damaged header: format version 0");
+	if (h->version < PT_DUMP_VERSION_MIN) {
+		say(err, errlen, "damaged header: format version %u",
+		    h->version);
 		return -1;
 	}
 	return 0;
@@ -279,9 +280,9 @@ static uint32_t min_size(uint16_t type)
 	case PT_REC_STRING:
 		return sizeof(struct pt_string_record) + 1;
 	case PT_REC_EVENT:
-		return sizeof(struct pt_event_record);
+		return PT_EVENT_V1_SIZE; /* older, shorter records too */
 	case PT_REC_CONN:
-		return sizeof(struct pt_conn_record);
+		return PT_CONN_V1_SIZE;
 	default:
 		return sizeof(struct pt_record_header);
 	}
@@ -348,23 +349,39 @@ static void decode_conn(const struct pt_conn_record *r, struct pt_read_conn *c)
 	c->time_ns = r->time_ns;
 	c->events = r->events;
 	c->undecoded_bytes = r->undecoded_bytes;
+	c->connect_ns = r->connect_ns;
+	c->auth_ns = r->auth_ns;
 }
 
-/* Fill out from the EVENT or CONN record at off. */
+/* Copy a record of n bytes into a struct of want bytes: an older version's
+ * shorter record reads its missing fields as zero; a newer, longer one is
+ * cut to what this reader knows. */
+static void rec_copy(void *dst, size_t want, const void *src, uint32_t n)
+{
+	size_t take = n < want ? n : want;
+	memcpy(dst, src, take);
+	memset((uint8_t *)dst + take, 0, want - take);
+}
+
+/* Fill out from the EVENT or CONN record of size bytes at off. */
 static void rec_decode(const struct pt_dump *d, const struct rd_chunk *ch,
-		       uint32_t off, uint16_t type, uint32_t strings,
-		       struct pt_read_record *out)
+		       uint32_t off, uint32_t size, uint16_t type,
+		       uint32_t strings, struct pt_read_record *out)
 {
 	const uint8_t *p = ch->base + off;
 	out->type = type;
 	out->chunk_seq = ch->seq;
 	if (type == PT_REC_EVENT) {
-		const struct pt_event_record *r = (const void *)p;
+		struct pt_event_record rr;
+		const struct pt_event_record *r = &rr;
+		rec_copy(&rr, sizeof(rr), p, size);
 		pt_event_record_decode(r, &out->ev);
 		out->ev.text =
 		    rec_text(d, ch, r->text_id, strings, &out->ev.text_len);
 	} else {
-		const struct pt_conn_record *r = (const void *)p;
+		struct pt_conn_record rr;
+		const struct pt_conn_record *r = &rr;
+		rec_copy(&rr, sizeof(rr), p, size);
 		decode_conn(r, &out->conn);
 		out->conn.text =
 		    rec_text(d, ch, r->text_id, strings, &out->conn.text_len);
@@ -693,7 +710,8 @@ int pt_dump_next(struct pt_dump *d, struct pt_read_record *out)
 		return 0;
 	struct rd_iter *top = &d->heap[0];
 	const struct rd_chunk *ch = &d->chunks[top->chunk];
-	rec_decode(d, ch, top->off, top->type, top->strings, out);
+	rec_decode(d, ch, top->off, top->size, top->type, top->strings,
+		   out);
 	top->off += top->size;
 	if (!iter_settle(d, top))
 		d->heap[0] = d->heap[--d->heap_len];
@@ -709,7 +727,7 @@ int pt_dump_foreach(struct pt_dump *d, pt_dump_visit_fn fn, void *arg)
 		struct rd_iter it = {.chunk = i,
 				     .off = sizeof(struct pt_chunk_header)};
 		while (iter_settle(d, &it)) {
-			rec_decode(d, &d->chunks[i], it.off, it.type,
+			rec_decode(d, &d->chunks[i], it.off, it.size, it.type,
 				   it.strings, &rec);
 			int rc = fn(&rec, arg);
 			if (rc)
@@ -784,17 +802,21 @@ const struct pt_event_record *pt_chunk_next_event(struct pt_chunk_view *v)
 		}
 		v->off += n;
 		if (r->type == PT_REC_EVENT) {
-			if (n < sizeof(struct pt_event_record))
+			if (n < PT_EVENT_V1_SIZE)
 				break;
-			return (const void *)r;
+			if (n >= sizeof(struct pt_event_record))
+				return (const void *)r;
+			/* An older version's shorter record: its missing
+			 * fields read as zero. */
+			rec_copy(&v->scratch, sizeof(v->scratch), r, n);
+			return &v->scratch;
 		}
 		if (r->type == PT_REC_STRING) {
 			const struct pt_string_record *s = (const void *)r;
 			if (n < sizeof(*s) + 1 || s->id != v->strings + 1)
 				break;
 			v->strings++;
-		} else if (r->type == PT_REC_CONN &&
-			   n < sizeof(struct pt_conn_record)) {
+		} else if (r->type == PT_REC_CONN && n < PT_CONN_V1_SIZE) {
 			break;
 		}
 	}
@@ -819,6 +841,19 @@ const char *pt_drop_cause_name(enum pt_drop_cause cause)
 const char *pt_counter_name(enum pt_counter counter)
 {
 	const char *n = NAME_OF(counter_names, counter);
+	return n ? n : "unknown";
+}
+
+static const char *const attribution_names[] = {
+    [PT_ATTR_UNKNOWN] = "unknown", [PT_ATTR_NONE] = "none",
+    [PT_ATTR_THREAD] = "thread",   [PT_ATTR_TASK] = "task",
+    [PT_ATTR_HANDOFF] = "handoff", [PT_ATTR_AMBIGUOUS] = "ambiguous",
+    [PT_ATTR_OTHER] = "other",
+};
+
+const char *pt_attribution_name(enum pt_attribution a)
+{
+	const char *n = NAME_OF(attribution_names, a);
 	return n ? n : "unknown";
 }
 

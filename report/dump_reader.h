@@ -28,6 +28,13 @@ struct pt_read_event {
 	uint32_t flags;
 	const char *text; /* "" when the event has none */
 	uint32_t text_len;
+	/* v2 (zero in a v1 dump) */
+	uint64_t request_id;
+	uint32_t stack_id; /* in its chunk; resolve with the chunk's stacks */
+	uint16_t server_status, warnings;
+	uint32_t scan_steps, vm_steps;
+	uint16_t sorts, auto_indexes;
+	uint8_t attr;
 };
 
 struct pt_read_conn {
@@ -36,6 +43,7 @@ struct pt_read_conn {
 	uint8_t addr[16];
 	uint32_t conn_id, server_conn_id, tid;
 	uint64_t time_ns, events, undecoded_bytes;
+	uint64_t connect_ns, auth_ns; /* v2; 0 = unknown */
 	const char *text;
 	uint32_t text_len;
 };
@@ -126,6 +134,7 @@ struct pt_chunk_view {
 	/* private */
 	const uint8_t *base;
 	uint32_t off, end, csize;
+	struct pt_event_record scratch; /* a v1 event, widened */
 };
 
 /* Chunk i (0 .. chunks-1, sequence order) into *v: 1, or 0 when i is past
@@ -154,6 +163,15 @@ static inline void pt_event_record_decode(const struct pt_event_record *r,
 	e->cache_hits = r->cache_hits;
 	e->cache_misses = r->cache_misses;
 	e->flags = r->flags;
+	e->request_id = r->request_id;
+	e->stack_id = r->stack_id;
+	e->server_status = r->server_status;
+	e->warnings = r->warnings;
+	e->scan_steps = r->scan_steps;
+	e->vm_steps = r->vm_steps;
+	e->sorts = r->sorts;
+	e->auto_indexes = r->auto_indexes;
+	e->attr = r->attr;
 }
 /* Done with chunk i: drop its pages from this process's mapping (they stay
  * in the page cache), so that reading a dump does not grow the resident
@@ -164,5 +182,6 @@ void pt_dump_chunk_release(struct pt_dump *d, uint32_t i);
 const char *pt_drop_cause_name(enum pt_drop_cause cause);
 const char *pt_counter_name(enum pt_counter counter);
 const char *pt_kind_name(enum pt_event_kind kind);
+const char *pt_attribution_name(enum pt_attribution a);
 
 #endif /* PERFTAP_DUMP_READER_H */

@@ -12,14 +12,17 @@ set -euo pipefail
 # Build and unit-test needs.
 BUILD_PKGS=(gcc make pkg-config libc6-dev
 	libmariadb-dev libhiredis-dev libcjson-dev libunwind-dev libcriterion-dev
-	clang-format libxml2-utils curl procps openssl)
-# Real servers and real clients the integration tests drive.
-SERVER_PKGS=(mariadb-server mariadb-client redis-server redis-tools)
+	libsqlite3-dev libdw-dev libelf-dev libncurses-dev
+	clang clang-format libxml2-utils curl procps openssl)
+# Real servers, real clients and the cross-checking tools the integration
+# tests drive (pt-fingerprint, sysbench, austin, chromium, tmux, sqlite3).
+SERVER_PKGS=(mariadb-server mariadb-client redis-server redis-tools
+	percona-toolkit sysbench austin chromium tmux sqlite3 gdb)
 PYTHON_PKGS=(python3 python3-redis python3-pymysql python3-mysqldb
 	python3-fastapi python3-uvicorn python3-httpx python3-locust
-	python3-uvloop python3-httptools python3-pytest)
+	python3-uvloop python3-httptools python3-pytest python3-flask gunicorn)
 # Only `make bench` needs these; install them with `install-deps.sh --bench`.
-BENCH_PKGS=(sysbench wrk percona-toolkit valgrind hyperfine)
+BENCH_PKGS=(wrk valgrind hyperfine)
 
 want=("${BUILD_PKGS[@]}" "${SERVER_PKGS[@]}" "${PYTHON_PKGS[@]}")
 if [[ "${1:-}" == "--bench" ]]; then

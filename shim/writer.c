@@ -599,6 +599,15 @@ static int put_event(struct pt_writer *w, struct pt_writer_cursor *c,
 	r.bytes_in = clamp32(ev->bytes_in, &flags);
 	r.cache_hits = clamp16(ev->cache_hits, &flags);
 	r.cache_misses = clamp16(ev->cache_misses, &flags);
+	r.request_id = ev->request_id;
+	r.stack_id = ev->stack_id;
+	r.server_status = ev->server_status;
+	r.warnings = ev->warnings;
+	r.scan_steps = ev->scan_steps;
+	r.vm_steps = ev->vm_steps;
+	r.sorts = clamp16(ev->sorts, &flags);
+	r.auto_indexes = clamp16(ev->auto_indexes, &flags);
+	r.attr = ev->attr;
 	r.flags = flags;
 	/* commit is 0 in r, and the word in the chunk is already 0 (W3). */
 	memcpy(c->chunk + c->offset, &r, sizeof(r));
@@ -635,6 +644,8 @@ static int put_conn(struct pt_writer *w, struct pt_writer_cursor *c,
 	r.server_conn_id = ci->server_conn_id;
 	r.events = ci->events;
 	r.undecoded_bytes = ci->undecoded_bytes;
+	r.connect_ns = ci->connect_ns;
+	r.auth_ns = ci->auth_ns;
 	memcpy(c->chunk + c->offset, &r, sizeof(r));
 	record_commit(c, sizeof(r), w->chunk_size);
 	return 0;

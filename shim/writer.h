@@ -88,6 +88,14 @@ struct pt_event {
 	uint32_t flags; /* PT_EV_* */
 	const char *text;
 	size_t text_len;
+	/* v2 fields; zero = none (see struct pt_event_record) */
+	uint64_t request_id;
+	uint32_t stack_id;
+	uint16_t server_status;
+	uint16_t warnings;
+	uint32_t scan_steps, vm_steps;
+	uint32_t sorts, auto_indexes; /* clamped to 16 bits */
+	uint8_t attr;		      /* enum pt_attribution */
 };
 
 struct pt_conn_info {
@@ -102,6 +110,8 @@ struct pt_conn_info {
 	uint64_t time_ns;
 	uint64_t events;
 	uint64_t undecoded_bytes;
+	uint64_t connect_ns; /* v2: connect to writable; 0 = unknown */
+	uint64_t auth_ns;    /* v2: MySQL handshake time; 0 = unknown */
 	const char *text; /* server version or socket path; may be NULL */
 	size_t text_len;
 };

@@ -27,10 +27,16 @@
  *   I6. Interned strings (PT_REC_STRING) are numbered from 1 within their
  *       chunk and appear before the first record that names them, so each
  *       chunk stands alone when older chunks have been overwritten.
+ *   I7. (v2) Stacks (PT_REC_STACK) follow the same rule as strings: ids
+ *       from 1 within their chunk, each written before the first event that
+ *       names it; the strings a stack names come before the stack, and the
+ *       modules its native frames need come before it in the same chunk.
  *
  * Compatibility: a reader skips record types it does not know (their size
  * is in the commit word), and reads only the prefix of a known record that
- * it understands, so later versions may append fields.  A file whose
+ * it understands, so later versions may append fields; a record shorter
+ * than the reader's struct (an older version's) reads its missing fields as
+ * zero.  A file whose
  * `version` is higher than PT_DUMP_VERSION is refused with a clear message.
  */
 #ifndef PERFTAP_DUMP_FORMAT_H
@@ -40,7 +46,9 @@
 
 #define PT_DUMP_MAGIC	   "PERFTAP\0" /* 8 bytes, NUL included */
 #define PT_DUMP_MAGIC_LEN  8
-#define PT_DUMP_VERSION	   1
+#define PT_DUMP_VERSION	   2 /* 2: event and conn records grew; stack,
+					module and sample records */
+#define PT_DUMP_VERSION_MIN 1 /* oldest version the reader still reads */
 #define PT_BYTE_ORDER_MARK 0x01020304u
 
 #define PT_HEADER_SIZE_DEFAULT (64u * 1024)   /* header + strings */
@@ -146,7 +154,9 @@ enum pt_record_type {
 	PT_REC_STRING = 1, /* interned text */
 	PT_REC_EVENT = 2,  /* one timed operation */
 	PT_REC_CONN = 3,   /* connection opened or closed, with peer */
-			   /* later: process samples, stack traces ... */
+	PT_REC_STACK = 4,  /* v2: interned call stack (native + Python) */
+	PT_REC_MODULE = 5, /* v2: a module mapped into the process */
+	PT_REC_SAMPLE = 6, /* v2: process resources at one instant */
 };
 
 /*
@@ -233,6 +243,37 @@ struct pt_event_record {
 	uint16_t cache_hits;   /* Redis reads: non-nil replies (MGET per key) */
 	uint16_t cache_misses; /* Redis reads: nil replies */
 	uint32_t flags;	       /* PT_EV_* */
+	/* ---- version 2 (a v1 record ends here: PT_EVENT_V1_SIZE) ---- */
+	uint64_t request_id; /* inbound request this operation served, in this
+				process; an HTTP_IN event carries its own id;
+				0 = none / unattributed (see attr) */
+	uint32_t stack_id;   /* PT_REC_STACK in this chunk; 0 = none */
+	uint16_t server_status; /* MySQL: status flags of the closing OK/EOF
+				   (PT_MYSQL_NO_INDEX_USED ...) */
+	uint16_t warnings;	/* MySQL: warning count of the closing OK/EOF */
+	uint32_t scan_steps;	/* SQLite: SQLITE_STMTSTATUS_FULLSCAN_STEP */
+	uint32_t vm_steps;	/* SQLite: SQLITE_STMTSTATUS_VM_STEP */
+	uint16_t sorts;		/* SQLite: SQLITE_STMTSTATUS_SORT */
+	uint16_t auto_indexes;	/* SQLite: SQLITE_STMTSTATUS_AUTOINDEX */
+	uint8_t attr;		/* enum pt_attribution */
+	uint8_t pad1[3];
+};
+
+#define PT_EVENT_V1_SIZE 64u /* a version 1 event record */
+
+/* MySQL server status bits the report reads (mysql_com.h values). */
+#define PT_MYSQL_NO_GOOD_INDEX_USED 0x0010u
+#define PT_MYSQL_NO_INDEX_USED	    0x0020u
+
+/* How request_id was found (events other than HTTP_IN). */
+enum pt_attribution {
+	PT_ATTR_UNKNOWN = 0, /* v1 dump, or not tried */
+	PT_ATTR_NONE = 1,    /* no inbound request in progress: background */
+	PT_ATTR_THREAD = 2,  /* the thread was serving exactly one request */
+	PT_ATTR_TASK = 3,    /* the asyncio task serving the request */
+	PT_ATTR_HANDOFF = 4, /* a thread-pool job a request's task handed off */
+	PT_ATTR_AMBIGUOUS = 5, /* several candidates: left unattributed */
+	PT_ATTR_OTHER = 6, /* could not be told (unsupported runtime, fault) */
 };
 
 /*
@@ -301,6 +342,75 @@ struct pt_conn_record {
 	uint32_t server_conn_id; /* MySQL thread id from the greeting */
 	uint64_t events;	 /* on close: events this connection produced */
 	uint64_t undecoded_bytes; /* on close: bytes skipped after desync */
+	/* ---- version 2 (a v1 record ends here: PT_CONN_V1_SIZE) ---- */
+	uint64_t connect_ns; /* connect() to writable (TCP); 0 = unknown */
+	uint64_t auth_ns;    /* MySQL greeting to the OK of the handshake;
+				Redis: 0 */
 };
+
+#define PT_CONN_V1_SIZE 72u /* a version 1 connection record */
+
+/*
+ * v2: a call stack, interned per chunk like strings (I7: ids from 1 within
+ * the chunk, written before the first event naming them).  Followed by
+ * uint64_t native[n_native] (return addresses, innermost first), then
+ * struct pt_py_frame python[n_python] (innermost first); padded to 8.
+ */
+#define PT_STACK_MAX_NATIVE 32
+#define PT_STACK_MAX_PYTHON 64
+#define PT_STACK_PY_UNKNOWN (1u << 0) /* CPython seen, layout not known */
+#define PT_STACK_PY_FAULT   (1u << 1) /* a Python frame read failed */
+
+struct pt_stack_record {
+	uint64_t commit;
+	uint16_t type; /* PT_REC_STACK */
+	uint16_t n_native;
+	uint32_t id; /* >= 1, unique within the chunk */
+	uint16_t n_python;
+	uint16_t flags; /* PT_STACK_* */
+	uint32_t pad0;
+};
+
+struct pt_py_frame {
+	uint32_t func_id; /* interned qualname in this chunk */
+	uint32_t file_id; /* interned file name in this chunk */
+	uint32_t line;
+	uint32_t pad0;
+};
+
+/*
+ * v2: one module (executable or shared object) mapped into the process, so
+ * that native addresses can be symbolized offline.  Written before the first
+ * stack of a chunk that needs it (each chunk stands alone after a wrap).
+ */
+struct pt_module_record {
+	uint64_t commit;
+	uint16_t type; /* PT_REC_MODULE */
+	uint16_t build_id_len; /* bytes used in build_id */
+	uint32_t path_id;      /* interned path in this chunk */
+	uint64_t base;	       /* load address (ELF l_addr) */
+	uint64_t lo, hi;       /* mapped text range [lo, hi) */
+	uint8_t build_id[20];  /* NT_GNU_BUILD_ID */
+	uint32_t pad0;
+};
+
+/*
+ * v2: the process's resources at one instant.  Cumulative counters (CPU,
+ * switches, I/O) are since process start; the report differences them.
+ */
+struct pt_sample_record {
+	uint64_t commit;
+	uint16_t type;	/* PT_REC_SAMPLE */
+	uint16_t flags; /* PT_SAMPLE_* */
+	int32_t pid;
+	uint64_t time_ns; /* clock_id */
+	uint64_t utime_ns, stime_ns;
+	uint64_t rss_bytes, rss_peak_bytes;
+	uint64_t vol_ctxsw, invol_ctxsw;
+	uint64_t read_bytes, write_bytes; /* storage I/O (/proc/PID/io) */
+	uint32_t fds, threads;
+};
+
+#define PT_SAMPLE_SUPERVISOR (1u << 0) /* taken by `perftap record` */
 
 #endif /* PERFTAP_DUMP_FORMAT_H */
