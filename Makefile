@@ -21,6 +21,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null)
 CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
+# The command's own libraries: SQLite (history), elfutils (symbolizing
+# stacks), ncurses (top).  The shim never links these: it must not pull
+# libsqlite3 into a program that does not use it.
+REPORT_LIBS := $(shell pkg-config --libs sqlite3 libdw ncurses 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
@@ -73,15 +77,15 @@ $(LIB): $(call obj,$(SHIM_SRC))
 	$(CC) -shared -o $@ $^ -Wl,-z,now -Wl,--no-undefined $(LIBS_COMMON)
 
 $(CMD): $(call obj,$(REPORT_SRC) $(CORE_SRC))
-	$(CC) -o $@ $^ $(LIBS_COMMON)
+	$(CC) -o $@ $^ $(REPORT_LIBS) $(LIBS_COMMON)
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c $(UNIT_HELPER_SRC) $(CORE_SRC) $(REPORT_LIB_SRC))
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(CRIT_LIBS) $(LIBS_COMMON)
+	$(CC) -o $@ $^ $(CRIT_LIBS) $(REPORT_LIBS) $(LIBS_COMMON)
 
 $(BUILD)/tests-san/%: $(call san,tests/unit/%.c $(UNIT_HELPER_SRC) $(CORE_SRC) $(REPORT_LIB_SRC))
 	@mkdir -p $(@D)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(CRIT_LIBS) $(LIBS_COMMON)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(CRIT_LIBS) $(REPORT_LIBS) $(LIBS_COMMON)
 
 $(BUILD)/clients/%: tests/clients/%.c
 	@mkdir -p $(@D)
@@ -89,7 +93,7 @@ $(BUILD)/clients/%: tests/clients/%.c
 
 $(BUILD)/bench/%: bench/%.c $(call obj,$(CORE_SRC) $(REPORT_LIB_SRC))
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS_COMMON)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(REPORT_LIBS) $(LIBS_COMMON)
 
 unit-tests: $(UNIT_BIN) $(SAN_BIN)
 build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN)
