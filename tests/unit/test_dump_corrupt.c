@@ -171,8 +171,8 @@ Test(dump_corrupt, a_damaged_commit_ends_only_its_own_chunk)
 	/* Chunk 0's first record is the string "GET k0:*" (32 bytes); the
 	 * next is an event: give its commit word an odd size. */
 	size_t at = 4096 + 64 + 32;
-	cr_assert_eq(buf[at], 64);
-	buf[at] = 65;
+	cr_assert_eq(buf[at], sizeof(struct pt_event_record));
+	buf[at] = sizeof(struct pt_event_record) + 1;
 	cr_assert_eq(dumptest_spit(path, buf, len), 0);
 	struct pt_dump *d = dumptest_open(path);
 	cr_assert_eq(pt_dump_problems(d)->bad_records, 1);
@@ -213,7 +213,10 @@ Test(dump_corrupt, unreadable_files_are_refused_with_a_clear_reason)
 	h->version = PT_DUMP_VERSION + 1;
 	cr_assert_eq(dumptest_spit(other, buf, len), 0);
 	expect_refusal(other,
-		       "made by a newer perftap: format 2, this reads up to 1");
+		       "made by a newer perftap: format 3, this reads up to 2");
+	h->version = 0;
+	cr_assert_eq(dumptest_spit(other, buf, len), 0);
+	expect_refusal(other, "damaged header: format version 0");
 	h->version = PT_DUMP_VERSION;
 	h->byte_order = __builtin_bswap32(PT_BYTE_ORDER_MARK);
 	cr_assert_eq(dumptest_spit(other, buf, len), 0);

@@ -2,7 +2,8 @@
  * test_dump_limits.c -- the size limit: stop mode keeps the oldest chunks,
  * wrap mode the newest; live chunks are never taken; disk failures drop.
  * Every drop counter and the surviving window are computed from the
- * layout: 4 KiB chunks hold (4096 - 64) / 64 = 63 text-less events.
+ * layout: 4 KiB chunks hold (4096 - 64) / 96 = 42 text-less events
+ * (a 64-byte chunk header, 96-byte version 2 event records).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,10 +13,12 @@
 
 #include "dump_test_util.h"
 
-#define CHUNK	  4096u
-#define SLOTS	  8u
-#define PER_CHUNK ((CHUNK - 64u) / 64u)
-#define MAX_SIZE  (4096u + SLOTS * CHUNK)
+#define CHUNK	   4096u
+#define SLOTS	   8u
+#define EVENT_SIZE ((uint32_t)sizeof(struct pt_event_record))
+#define PER_CHUNK                                                              \
+	((CHUNK - (uint32_t)sizeof(struct pt_chunk_header)) / EVENT_SIZE)
+#define MAX_SIZE (4096u + SLOTS * CHUNK)
 
 static const char *dir;
 

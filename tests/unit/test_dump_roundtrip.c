@@ -260,8 +260,14 @@ Test(dump_roundtrip, repeated_text_is_stored_once_per_chunk)
 	struct pt_writer_cursor c;
 	struct pt_writer_config cfg =
 	    dumptest_config(dir, 1 << 20, 4096, PT_MODE_STOP);
-	/* One 24-byte string + 62 events of 64 bytes fill 4096 - 64. */
-	enum { PER_CHUNK = 62, N = PER_CHUNK * 3 };
+	/* One 24-byte string, then as many 96-byte events as fit in
+	 * 4096 - 64: 41 per chunk. */
+	enum {
+		PER_CHUNK = (4096 - sizeof(struct pt_chunk_header) - 24) /
+			    sizeof(struct pt_event_record),
+		N = PER_CHUNK * 3
+	};
+	cr_assert_eq(PER_CHUNK, 41);
 
 	cr_assert_eq(pt_writer_open(&w, &cfg), 0);
 	pt_writer_cursor_init(&c, 1);
@@ -316,7 +322,8 @@ Test(dump_roundtrip, record_larger_than_a_chunk_is_dropped_as_too_big)
 	cr_assert_eq(pt_writer_open(&w, &cfg), 0);
 	pt_writer_cursor_init(&c, 1);
 	cr_assert_eq(pt_writer_emit_event(&w, &c, &ev), -E2BIG);
-	ev.text_len = 4096 - 64 - 64 - 17; /* exactly fills the chunk */
+	ev.text_len = 4096 - 64 - sizeof(struct pt_event_record) -
+		      17; /* exactly fills the chunk */
 	cr_assert_eq(pt_writer_emit_event(&w, &c, &ev), 0);
 	pt_writer_close(&w);
 
@@ -324,7 +331,8 @@ Test(dump_roundtrip, record_larger_than_a_chunk_is_dropped_as_too_big)
 	cr_assert_eq(pt_dump_info(d)->drops[PT_DROP_TOO_BIG], 1);
 	struct pt_read_record r;
 	next_rec(d, &r);
-	cr_assert_eq(r.ev.text_len, 4096 - 64 - 64 - 17);
+	cr_assert_eq(r.ev.text_len,
+		     4096 - 64 - sizeof(struct pt_event_record) - 17);
 	pt_dump_close(d);
 }
 
