@@ -241,7 +241,7 @@ static struct pt_op *map_op(struct pt_model *m, struct text_map *tm,
 
 /* Every event of one chunk into the model; the count through *seen. */
 static int read_chunk(struct pt_model *m, struct pt_chunk_view *v,
-		      struct text_map *tm, int64_t shift,
+		      struct text_map *tm, uint64_t shift,
 		      const struct window *w, uint64_t *seen)
 {
 	const struct pt_event_record *r;
@@ -250,7 +250,7 @@ static int read_chunk(struct pt_model *m, struct pt_chunk_view *v,
 	if (map_reset(tm, v->nstrings + 1) < 0)
 		return -1;
 	while ((r = pt_chunk_next_event(v)) != NULL) {
-		uint64_t rt = (uint64_t)((int64_t)r->start_ns + shift);
+		uint64_t rt = r->start_ns + shift;
 		if ((w->since && rt < w->since) || (w->until && rt >= w->until))
 			continue;
 		if (r->kind == PT_KIND_NONE || r->kind >= PT_KIND_COUNT)
@@ -265,14 +265,14 @@ static int read_chunk(struct pt_model *m, struct pt_chunk_view *v,
 }
 
 /* The time-ordered merge: the same figures, slower (tests compare). */
-static int read_ordered(struct pt_model *m, struct pt_dump *d, int64_t shift,
+static int read_ordered(struct pt_model *m, struct pt_dump *d, uint64_t shift,
 			const struct window *w)
 {
 	struct pt_read_record rec;
 	while (pt_dump_next(d, &rec)) {
 		if (rec.type != PT_REC_EVENT)
 			continue;
-		uint64_t rt = (uint64_t)((int64_t)rec.ev.start_ns + shift);
+		uint64_t rt = rec.ev.start_ns + shift;
 		if ((w->since && rt < w->since) || (w->until && rt >= w->until))
 			continue;
 		if (model_add(m, &rec.ev, rt) < 0)
@@ -287,9 +287,11 @@ static int read_events(struct pt_model *m, struct input *it,
 		       uint64_t done, uint64_t total)
 {
 	const struct pt_dump_info *info = pt_dump_info(it->d);
-	/* Monotonic to wall clock, through the header's pair of anchors. */
-	int64_t shift =
-	    (int64_t)(info->realtime_anchor_ns - info->monotonic_anchor_ns);
+	/* Monotonic to wall clock, through the header's pair of anchors.
+	 * Unsigned: the shift may be "negative" and start_ns comes from the
+	 * file, so the sum wraps modulo 2^64 (the two's-complement result a
+	 * sane dump gets) instead of overflowing a signed type (UB). */
+	uint64_t shift = info->realtime_anchor_ns - info->monotonic_anchor_ns;
 	if (o->ordered)
 		return read_ordered(m, it->d, shift, w);
 	struct text_map tm = {0};
