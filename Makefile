@@ -42,6 +42,7 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_HELPER_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 CLIENT_SRC  := $(wildcard tests/clients/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 san = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
@@ -52,6 +53,18 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SAN_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRC))
 CLIENT_BIN := $(patsubst tests/clients/%.c,$(BUILD)/clients/%,$(CLIENT_SRC))
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c): clang only.  Every target links
+# the shim's core and the report's modules, built once with coverage
+# instrumentation; a sanitizer report is a crash (-fno-sanitize-recover).
+FUZZ_CC    := clang
+FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Ishim -Ireport \
+	$(PKG_CFLAGS) -MMD -MP
+fuzzobj = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
+FUZZ_SECONDS ?= 60
 
 LIBS_COMMON := $(CJSON_LIBS) -lm -lpthread -ldl
 
@@ -60,7 +73,7 @@ LIBS_COMMON := $(CJSON_LIBS) -lm -lpthread -ldl
 # link, so every build recompiled everything).
 .SECONDARY:
 
-.PHONY: all test unit-tests build-tests demo bench install uninstall clean format deps
+.PHONY: all test unit-tests build-tests demo bench fuzz fuzz-build install uninstall clean format deps
 all: $(LIB) $(CMD)
 
 $(BUILD)/obj/%.o: %.c
@@ -87,6 +100,14 @@ $(BUILD)/tests-san/%: $(call san,tests/unit/%.c $(UNIT_HELPER_SRC) $(CORE_SRC) $
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(CRIT_LIBS) $(REPORT_LIBS) $(LIBS_COMMON)
 
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/%: $(call fuzzobj,tests/fuzz/%.c $(CORE_SRC) $(REPORT_LIB_SRC))
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(REPORT_LIBS) $(LIBS_COMMON)
+
 $(BUILD)/clients/%: tests/clients/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g $(PKG_CFLAGS) -Iinclude -o $@ $< $(PKG_LIBS) -lpthread
@@ -96,7 +117,15 @@ $(BUILD)/bench/%: bench/%.c $(call obj,$(CORE_SRC) $(REPORT_LIB_SRC))
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(REPORT_LIBS) $(LIBS_COMMON)
 
 unit-tests: $(UNIT_BIN) $(SAN_BIN)
-build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN)
+build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN) $(FUZZ_BIN)
+fuzz-build: $(FUZZ_BIN)
+
+# Every target for FUZZ_SECONDS each, one after the other, on a copy of
+# its committed corpus (tests/fuzz/corpus/TARGET); new inputs stay in
+# $(BUILD)/fuzz/corpus, crashes in $(BUILD)/fuzz/artifacts.
+fuzz: deps
+	$(MAKE) fuzz-build
+	PERFTAP_BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh run
 
 deps:
 	bash scripts/install-deps.sh
@@ -128,7 +157,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/perftap
 
 format:
-	clang-format -i $(wildcard include/perftap/*.h shim/*.[ch] report/*.[ch] tests/unit/*.[ch] tests/clients/*.c bench/*.c)
+	clang-format -i $(wildcard include/perftap/*.h shim/*.[ch] report/*.[ch] tests/unit/*.[ch] tests/clients/*.c tests/fuzz/*.[ch] bench/*.c)
 
 clean:
 	@if [ -x scripts/servers.sh ] && [ -d $(BUILD)/servers ]; then PERFTAP_BUILD=$(BUILD) bash scripts/servers.sh stop; fi

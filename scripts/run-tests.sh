@@ -4,6 +4,7 @@
 # MariaDB and Redis of scripts/servers.sh.  `make test` runs it after
 # `make build-tests`; it builds nothing itself.
 #
+# Then the fuzz smoke (scripts/fuzz.sh) and the fuzz regression inputs.
 # Prints one line per suite as it goes, the full output of any suite that
 # fails, and closes with exactly one line
 #
@@ -162,6 +163,49 @@ for name in ${UNIT_SRC[@]+"${UNIT_SRC[@]}"}; do
 	run_unit unit-san "$BUILD/tests-san/$name"
 done
 ((${#UNIT_SRC[@]})) || echo "unit      (no unit tests${FILTER:+ match \"$FILTER\"})"
+
+# ------------------------------------------------------------ fuzz smoke ---
+
+# Each libFuzzer target (make fuzz-build) for a fixed number of executions
+# on its committed corpus (scripts/fuzz.sh smoke: a few seconds each), then
+# every input of tests/data/fuzz-regressions/ replayed through its target.
+# One test case per target smoke and per regression input.  Selected by
+# the target's name (e.g. PERFTAP_TEST_FILTER=fuzz_report).
+run_fuzz() {
+	local name dir regs t0 f passed failed note log
+	while read -r name _ _ regs; do
+		selected "$name" || continue
+		t0=$(date +%s%N)
+		passed=0 failed=0 note=""
+		log=$LOG_DIR/fuzz-$name.log
+		if run_child "$log" timeout --kill-after=10 120 \
+			bash scripts/fuzz.sh smoke "$name"; then
+			passed=1
+		else
+			failed=1
+			note="smoke failed"
+		fi
+		for f in "$regs"/*; do
+			[[ -f "$f" ]] || continue
+			if run_child "$LOG_DIR/fuzz-reg.log" timeout --kill-after=10 60 \
+				bash scripts/fuzz.sh replay "$name" "$f"; then
+				passed=$((passed + 1))
+			else
+				failed=$((failed + 1))
+				note="${note:+$note, }regression ${f##*/}"
+				cat "$LOG_DIR/fuzz-reg.log" >>"$log"
+			fi
+		done
+		suite_line fuzz "$name" "$passed" "$failed" "$(elapsed "$t0")" "$note"
+		PASSED=$((PASSED + passed))
+		FAILED=$((FAILED + failed))
+		if ((failed)); then
+			FAILED_SUITES+=("fuzz/$name")
+			show_log "$log"
+		fi
+	done < <(bash scripts/fuzz.sh list)
+}
+run_fuzz
 
 # ----------------------------------------------------- integration tests ---
 

@@ -72,7 +72,8 @@ struct pt_proto_options {
 enum pt_feed_status {
 	PT_FEED_OK = 0,	 /* keep feeding */
 	PT_FEED_STOPPED, /* decoder gave up (desync, TLS, compressed,
-			    upgraded); a note said why; feed no more */
+			    upgraded, MySQL queue full); a note said why;
+			    feed no more */
 };
 
 #endif /* PERFTAP_PROTO_H */

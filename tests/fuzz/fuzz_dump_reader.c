@@ -2,14 +2,10 @@
  * fuzz_dump_reader.c -- libFuzzer target for the dump reader: the input is
  * a dump file, as a crash, a bad disk or a hostile user might leave one.
  *
- * Not built by make.  With clang, from the repository root:
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 \
- *     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
- *     -Iinclude -Ireport tests/fuzz/fuzz_dump_reader.c report/dump_reader.c \
- *     -o build/fuzz_dump_reader
- *   build/fuzz_dump_reader -max_len=262144 -max_total_time=180 \
- *     tests/fuzz/corpus/dump
- * (seeds: tests/fuzz/make_dump_seeds.c writes small dumps).
+ * Built by `make fuzz-build`; run by `make fuzz` and, briefly, `make
+ * test`.  Corpus tests/fuzz/corpus/dump (tests/fuzz/make_dump_seeds.c:
+ * small v2 dumps with raw stack, module and sample records, one short and
+ * one of an unknown type, which the reader must skip).
  *
  * The input is written to a memfd and opened through /proc/self/fd/N
  * (pt_dump_open takes a path and maps the file).  Then every record is

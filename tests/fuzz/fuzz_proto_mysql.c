@@ -1,20 +1,15 @@
 /*
  * fuzz_proto_mysql.c -- libFuzzer target for the MySQL decoder.
  *
- * Not built by make.  With clang, from the repository root:
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 \
- *     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
- *     -Iinclude -Ishim -I/usr/include/cjson tests/fuzz/fuzz_proto_mysql.c \
- *     shim/proto_mysql.c shim/normalize*.c -lcjson \
- *     -o build/fuzz_proto_mysql
- *   build/fuzz_proto_mysql -max_len=65536 -max_total_time=180 \
- *     tests/fuzz/corpus/mysql
- * (seed corpus: tests/fuzz/make_seeds.py builds tests/fuzz/corpus/ from
+ * Built by `make fuzz-build`; run by `make fuzz` and, briefly, `make
+ * test`.  Corpus tests/fuzz/corpus/mysql (tests/fuzz/make_seeds.py, from
  * the tests/data fixtures).
  *
  * Byte 0: options (bit 0 raw text, bits 1..7 raw_max / 32; bit 7 set also
  * resumes after PT_NOTE_TLS, as the SSL hooks do).  The rest: feeds
- * (fuzz_feed.h).  Checks the sink invariants of fuzz_feed.h, then that
+ * (fuzz_feed.h).  Checks the sink invariants of fuzz_feed.h, the same
+ * operations whether the stream is cut as given or joined (unless it
+ * resumed after TLS, where the cut decides the resume point), then that
  * close reports nothing once stopped, and that the context can be
  * re-initialised and reused.
  */
@@ -26,39 +21,61 @@
 
 static struct proto_mysql ctx; /* ~48 KiB: not on the stack */
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static uint8_t joined[1 << 20];
+
+/* One pass over the input: as cut (join == 0) or joined by direction.
+ * Returns 1 if it resumed after TLS (the resume point depends on the
+ * cut, so the passes are not compared then). */
+static int pass(const uint8_t *data, size_t size, int join,
+		struct fuzz_state *st)
 {
-	struct fuzz_state st = {.t0 = 1000,
-				.now = 1000,
-				.kind_a = PT_KIND_MYSQL,
-				.kind_b = PT_KIND_MYSQL};
-	struct pt_sink sink = {fuzz_on_op, fuzz_on_note, &st};
+	struct pt_sink sink = {fuzz_on_op, fuzz_on_note, st};
 	struct pt_proto_options opt = {0};
 	size_t pos = 1;
 	enum pt_dir dir;
 	const uint8_t *chunk;
 	size_t len;
-	int resume;
+	int resume, resumed = 0;
 
-	if (size < 1)
-		return 0;
+	*st = (struct fuzz_state){.t0 = 1000,
+				  .now = 999,
+				  .kind_a = PT_KIND_MYSQL,
+				  .kind_b = PT_KIND_MYSQL};
 	opt.raw = data[0] & 1;
 	opt.raw_max = (uint32_t)(data[0] >> 1) * 32;
 	resume = data[0] >> 7;
-	st.now = st.t0 - 1;
 	proto_mysql_init(&ctx, &opt, &sink);
-	while (fuzz_next_chunk(data, size, &pos, &st, &dir, &chunk, &len)) {
-		if (st.stopped && resume && st.tls_note) {
-			st.tls_note = 0;
-			if (proto_mysql_resume_tls(&ctx) == 0)
-				st.stopped = 0;
+	while (
+	    join ? fuzz_next_run(data, size, &pos, st, &dir, joined,
+				 sizeof(joined), &len) &&
+		       (chunk = joined)
+		 : fuzz_next_chunk(data, size, &pos, st, &dir, &chunk, &len)) {
+		if (st->stopped && resume && st->tls_note) {
+			st->tls_note = 0;
+			if (proto_mysql_resume_tls(&ctx) == 0) {
+				st->stopped = 0;
+				resumed = 1;
+			}
 		}
-		if (proto_mysql_feed(&ctx, dir, chunk, len, st.now) ==
+		if (proto_mysql_feed(&ctx, dir, chunk, len, st->now) ==
 		    PT_FEED_STOPPED)
-			st.stopped = 1;
+			st->stopped = 1;
 	}
-	st.now++;
-	proto_mysql_close(&ctx, st.now);
+	st->now++;
+	proto_mysql_close(&ctx, st->now);
+	return resumed;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_state st, cut;
+
+	if (size < 1)
+		return 0;
+	int resumed = pass(data, size, 0, &cut);
+	resumed |= pass(data, size, 1, &st);
+	if (!resumed)
+		fuzz_check_same(&cut, &st);
 	st.stopped = 1; /* later feeds are ignored */
 	if (proto_mysql_feed(&ctx, PT_DIR_IN, data, size, st.now) !=
 	    PT_FEED_STOPPED)

@@ -7,8 +7,13 @@
  *   cc -std=c11 -D_GNU_SOURCE -Iinclude -Ishim tests/fuzz/make_dump_seeds.c \
  *     shim/writer.c shim/real.c -ldl -o build/make_dump_seeds
  *   build/make_dump_seeds DIR     (DIR: 0700, created if missing)
- * Writes three dumps: two threads in stop mode, a wrapped dump, and one
- * with connection records and raw text.
+ * Writes four dumps: two threads in stop mode, a wrapped dump, one with
+ * connection records and raw text, and one whose clock anchors and event
+ * times sit at the ends of the 64-bit range (the load.c shift overflow of
+ * issue 9).  Every event carries the v2 fields, and the first chunk of
+ * each dump ends with raw records of the v2 types nothing writes yet
+ * (stack, module, sample), one shorter than its struct and one of an
+ * unknown type, so that the readers' skipping is fuzzed from the seeds.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,8 +28,62 @@ static const char *const texts[] = {
     "insert into t (a,b) values(?+)",
     ""};
 
+/* Append one raw record of size bytes (header + body) at *off in chunk
+ * ch, committed with the chunk's sequence number, if it fits. */
+static void put_raw(uint8_t *ch, uint32_t chunk_size, uint32_t *off,
+		    uint16_t type, const void *body, uint32_t size)
+{
+	const struct pt_chunk_header *h = (const void *)ch;
+	struct pt_record_header rh = {0, type, 0};
+	if (*off + size + 8 > chunk_size || size < sizeof(rh))
+		return;
+	memset(ch + *off, 0, size);
+	if (body)
+		memcpy(ch + *off, body, size);
+	memcpy(ch + *off + 8, (const uint8_t *)&rh + 8, 4);
+	rh.commit = pt_commit_word(size, h->seq);
+	memcpy(ch + *off, &rh.commit, 8);
+	*off += size;
+}
+
+/* v2 records nothing writes yet, after the last record of chunk 0. */
+static void add_v2_records(struct pt_writer *w)
+{
+	uint8_t *ch = w->map + w->hdr->header_size;
+	uint32_t off = sizeof(struct pt_chunk_header), size;
+	uint64_t commit;
+	for (;;) {
+		memcpy(&commit, ch + off, 8);
+		size = pt_commit_size(commit);
+		if (commit == 0 || size < 8 || off + size > w->chunk_size)
+			break;
+		off += size;
+	}
+	struct {
+		struct pt_stack_record s;
+		uint64_t pc[2];
+		struct pt_py_frame py[1];
+	} st = {{0, PT_REC_STACK, 2, 1, 1, 0, 0},
+		{0x401000, 0x402000},
+		{{1, 1, 42, 0}}};
+	struct pt_module_record mod = {0,	 PT_REC_MODULE, 4,
+				       1,	 0x400000,	0x401000,
+				       0x403000, {1, 2, 3, 4},	0};
+	struct pt_sample_record smp = {.type = PT_REC_SAMPLE,
+				       .pid = 1,
+				       .time_ns = 1500,
+				       .rss_bytes = 1u << 20,
+				       .fds = 5,
+				       .threads = 2};
+	put_raw(ch, w->chunk_size, &off, PT_REC_MODULE, &mod, sizeof(mod));
+	put_raw(ch, w->chunk_size, &off, PT_REC_STACK, &st, sizeof(st));
+	put_raw(ch, w->chunk_size, &off, PT_REC_SAMPLE, &smp, sizeof(smp));
+	put_raw(ch, w->chunk_size, &off, PT_REC_SAMPLE, &smp, 16); /* short */
+	put_raw(ch, w->chunk_size, &off, 99, NULL, 24);		   /* unknown */
+}
+
 static int one(const char *dir, enum pt_limit_mode mode, int events, int conns,
-	       uint32_t flags)
+	       uint32_t flags, int extreme)
 {
 	static struct pt_writer w;
 	static struct pt_writer_cursor c[2];
@@ -53,8 +112,18 @@ static int one(const char *dir, enum pt_limit_mode mode, int events, int conns,
 				      .conn_id = (uint32_t)i % 3,
 				      .status = i % 5 ? 0 : 500,
 				      .rows = (uint64_t)i,
+				      .request_id = (uint64_t)i / 2,
+				      .server_status = (uint16_t)(i * 32),
+				      .warnings = (uint16_t)(i % 3),
+				      .scan_steps = (uint32_t)i * 7,
+				      .vm_steps = (uint32_t)i * 11,
+				      .sorts = (uint16_t)(i % 2),
+				      .auto_indexes = (uint16_t)(i % 5 == 1),
+				      .attr = (uint8_t)(i % 3),
 				      .text = t,
 				      .text_len = strlen(t)};
+		if (extreme)
+			ev.start_ns = 1796187073486168724ull + (uint64_t)i;
 		pt_writer_emit_event(&w, &c[i & 1], &ev);
 		if (conns && i % 5 == 0) {
 			struct pt_conn_info ci = {.event = PT_CONN_OPEN,
@@ -63,11 +132,21 @@ static int one(const char *dir, enum pt_limit_mode mode, int events, int conns,
 						  .port = 3306,
 						  .conn_id = (uint32_t)i,
 						  .time_ns = 1000u + 10u * i,
+						  .connect_ns = 1000u + 10u * i,
+						  .auth_ns = 5,
 						  .text = "10.11.6-MariaDB",
 						  .text_len = 15};
 			pt_writer_emit_conn(&w, &c[i & 1], &ci);
 		}
 	}
+	add_v2_records(&w);
+	if (extreme) { /* shift = INT64_MAX - 15: start_ns + shift overflows */
+		w.hdr->monotonic_anchor_ns = 16;
+		w.hdr->realtime_anchor_ns = 16 + 9223372036854775792ull;
+	}
+	pt_writer_cursor_release(&w, &c[0]);
+	pt_writer_cursor_release(&w, &c[1]);
+	pt_writer_close(&w);
 	return 0;
 }
 
@@ -77,9 +156,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: make_dump_seeds DIR\n");
 		return 2;
 	}
-	if (one(argv[1], PT_MODE_STOP, 40, 0, 0) < 0 ||
-	    one(argv[1], PT_MODE_WRAP, 600, 0, 0) < 0 ||
-	    one(argv[1], PT_MODE_STOP, 60, 1, PT_HDR_RAW_TEXT) < 0)
+	if (one(argv[1], PT_MODE_STOP, 40, 0, 0, 0) < 0 ||
+	    one(argv[1], PT_MODE_WRAP, 600, 0, 0, 0) < 0 ||
+	    one(argv[1], PT_MODE_STOP, 60, 1, PT_HDR_RAW_TEXT, 0) < 0 ||
+	    one(argv[1], PT_MODE_STOP, 12, 1, 0, 1) < 0)
 		return 1;
 	return 0;
 }
