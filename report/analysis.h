@@ -63,6 +63,7 @@ struct pt_concurrency {
 
 struct pt_threshold_result;
 struct pt_comparison;
+struct pt_charts;
 
 struct pt_analysis {
 	struct pt_model *m;
@@ -92,6 +93,7 @@ struct pt_analysis {
 	void
 	    *owned_thresholds; /* struct pt_thresholds the results point into */
 	int show_operations;   /* report: the tables; check/compare: not */
+	const struct pt_charts *charts; /* HTML only (charts.h); NULL = none */
 };
 
 /* Compute everything from m (reorders the model's sample arrays).

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "charts.h"
 #include "load.h"
 #include "thresholds.h"
 
@@ -326,6 +327,8 @@ void cli_free(struct pt_cli *c)
 {
 	free(c->filters);
 	c->filters = NULL;
+	free(c->charts);
+	c->charts = NULL;
 }
 
 static int keep_op(const struct pt_op *op, void *arg)
@@ -412,6 +415,10 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 		m->filter_arg = c;
 	}
 	struct pt_load_opts lo = {c->since, c->until, c->progress, c->ordered};
+	struct pt_chart_recorder rec = {0};
+	int want_charts = c->fmt == format_find("html");
+	if (want_charts)
+		charts_record(&rec, m);
 	int rc = 0;
 	unsigned long long rss0 = c->stats ? status_kb("VmRSS") : 0;
 	double t0 = c->stats ? now_s() : 0, c0 = c->stats ? cpu_s() : 0;
@@ -426,8 +433,20 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 		  thresholds_eval(&th, a, c->allow_missing) < 0)) {
 		fprintf(stderr, "perftap: %s: out of memory\n", c->cmd);
 		rc = 2;
+	} else if (want_charts && !(c->charts = malloc(sizeof(*c->charts)))) {
+		fprintf(stderr, "perftap: %s: out of memory\n", c->cmd);
+		rc = 2;
+	} else if (want_charts && charts_build(c->charts, a, &rec) < 0) {
+		fprintf(stderr, "perftap: %s: out of memory\n", c->cmd);
+		rc = 2;
 	} else if (c->stats) {
 		stats_line("load+analysis", m, t0, c0, rss0);
+	}
+	if (want_charts) {
+		m->observe = NULL;
+		charts_recorder_free(&rec);
+		if (rc == 0)
+			a->charts = c->charts;
 	}
 	/* The results point at the thresholds: keep them alive with a. */
 	if (rc == 0 && c->thresholds) {

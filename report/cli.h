@@ -43,6 +43,7 @@ struct pt_cli {
 	int stats;    /* --stats-memory (hidden): speed and memory, stderr */
 	char **inputs;
 	int ninputs;
+	struct pt_charts *charts; /* HTML: built by cli_analyse */
 };
 
 /* Parse argv (argv[0] = the subcommand).  usage prints the command's own

@@ -1,8 +1,11 @@
 /*
  * fmt_html.c -- one self-contained HTML page with charts: inline CSS and
- * inline SVG (share-of-time bars, a latency histogram per operation, hit
- * rate bars, requests in flight over time, changes against a baseline),
- * no script, no external asset.
+ * inline SVG (thresholds and regressions first, latency over time and
+ * distributions per operation, share-of-time bars, hit rate bars,
+ * requests in flight over time), no script, no external asset.
+ *
+ * The page is a list of sections (sections[] below); a section in a file
+ * of its own is declared in fmt_html.h.
  *
  * The page is XHTML (well-formed XML served as HTML), so that any XML
  * parser can check it; every text from a dump goes through esc().
@@ -10,7 +13,7 @@
 #include <math.h>
 
 #include "baseline.h"
-#include "format.h"
+#include "fmt_html.h"
 #include "thresholds.h"
 
 #define BAR_W  120 /* px: share and hit-rate bars */
@@ -155,28 +158,43 @@ static void timeline(FILE *out, const struct pt_analysis *a)
 	      sizeof(*a->levels));
 }
 
-static void thresholds(FILE *out, const struct pt_analysis *a)
+static void thresholds(FILE *out, const struct pt_analysis *a,
+		       const struct pt_out_opts *o)
 {
+	(void)o;
 	if (!a->nthresholds)
 		return;
-	fputs("<h2>Thresholds</h2>\n<ul>\n", out);
+	fprintf(out,
+		"<h2>Thresholds</h2>\n<p>%zu of %zu failed.</p>\n<table "
+		"class=\"thresholds\"><tr><th>selector</th><th>threshold</th>"
+		"<th>measured</th><th>samples</th><th>result</th></tr>\n",
+		a->thresholds_failed, a->nthresholds);
 	for (size_t i = 0; i < a->nthresholds; i++) {
 		const struct pt_threshold_result *r = &a->thresholds[i];
-		fprintf(out, "<li class=\"%s\">",
+		char v[32] = "-";
+		if (r->status == PT_TH_PASS || r->status == PT_TH_FAIL)
+			fmt_threshold_value(r, r->measured, v, sizeof(v));
+		fprintf(out, "<tr class=\"%s\"><td class=\"t\">",
 			r->status == PT_TH_FAIL ? "fail" : "pass");
 		esc(out, r->th->selector);
-		fputs(": ", out);
+		fputs("</td><td class=\"t\">", out);
 		esc(out, r->th->expr);
-		fprintf(out, " %s</li>\n", threshold_status_name(r->status));
+		fprintf(out,
+			"</td><td class=\"n\">%s</td><td class=\"n\">%llu"
+			"</td><td class=\"v\">%s</td></tr>\n",
+			v, (unsigned long long)r->samples,
+			threshold_status_name(r->status));
 	}
-	fputs("</ul>\n", out);
+	fputs("</table>\n", out);
 }
 
 /* Against a baseline: one row per operation and aggregate, regressions
  * in red, the change as a bar from the middle (left faster, right
  * slower, +-50% at the ends). */
-static void comparisons(FILE *out, const struct pt_analysis *a)
+static void comparisons(FILE *out, const struct pt_analysis *a,
+			const struct pt_out_opts *o)
 {
+	(void)o;
 	if (!a->ncomparisons)
 		return;
 	fputs("<h2>Against the baseline</h2>\n<table><tr><th>operation</th>"
@@ -208,17 +226,20 @@ static void comparisons(FILE *out, const struct pt_analysis *a)
 
 static void head(FILE *out, const struct pt_analysis *a)
 {
-	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n"
-	      "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head>"
-	      "<meta charset=\"UTF-8\"/><title>perftap report</title>\n"
-	      "<style>body{font:14px sans-serif;margin:2em}"
-	      "table{border-collapse:collapse;margin-bottom:1em}"
-	      "td,th{border-bottom:1px solid #ddd;padding:2px 8px}"
-	      "td.n{text-align:right}td.t{font-family:monospace;"
-	      "max-width:40em;overflow-wrap:anywhere}.fail{color:#b00}"
-	      ".raw{background:#fdd;padding:4px}</style></head><body>\n"
-	      "<h1>perftap report</h1>\n",
-	      out);
+	fputs(
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n"
+	    "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head>"
+	    "<meta charset=\"UTF-8\"/><title>perftap report</title>\n"
+	    "<style>body{font:14px sans-serif;margin:2em}"
+	    "table{border-collapse:collapse;margin-bottom:1em}"
+	    "td,th{border-bottom:1px solid #ddd;padding:2px 8px}"
+	    "td.n{text-align:right}td.t{font-family:monospace;"
+	    "max-width:40em;overflow-wrap:anywhere}.fail{color:#b00}"
+	    ".raw{background:#fdd;padding:4px}div.chart{margin-bottom:1em}"
+	    "h3{font-size:14px;font-family:monospace;margin:.5em 0 0}"
+	    "svg.latency-time,svg.dist{margin-right:1em}</style></head><body>\n"
+	    "<h1>perftap report</h1>\n",
+	    out);
 	if (a->m->raw)
 		fputs("<p class=\"raw\">RAW MODE: this capture holds "
 		      "unredacted text.</p>\n",
@@ -232,32 +253,53 @@ static void head(FILE *out, const struct pt_analysis *a)
 		(unsigned long long)a->drops_total);
 }
 
+static void operations(FILE *out, const struct pt_analysis *a,
+		       const struct pt_out_opts *o)
+{
+	if (!a->show_operations)
+		return;
+	const int *kinds;
+	size_t nk = analysis_kind_order(&kinds);
+	for (size_t k = 0; k < nk; k++) {
+		const struct pt_row *rows;
+		size_t n = fmt_kind_rows(a, kinds[k], o->top, &rows);
+		if (n)
+			table(out, analysis_kind_title(kinds[k]), rows, n,
+			      sizeof(*rows));
+	}
+	struct pt_row cls[PT_SQL_CLASS_COUNT];
+	size_t nc = 0;
+	for (int c = 0; c < PT_SQL_CLASS_COUNT; c++)
+		if (a->classes[c].count)
+			cls[nc++] = a->classes[c];
+	if (nc)
+		table(out, "SQL by class", cls, nc, sizeof(*cls));
+	cache(out, a);
+	timeline(out, a);
+}
+
+static void charts(FILE *out, const struct pt_analysis *a,
+		   const struct pt_out_opts *o)
+{
+	if (a->show_operations)
+		html_section_charts(out, a, o);
+}
+
+/* The page, top to bottom: verdicts first, then pictures, then tables. */
+static void (*const sections[])(FILE *, const struct pt_analysis *,
+				const struct pt_out_opts *) = {
+    thresholds,
+    comparisons,
+    charts,
+    operations,
+};
+
 int fmt_html_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		  FILE *out)
 {
 	head(out, a);
-	if (a->show_operations) {
-		const int *kinds;
-		size_t nk = analysis_kind_order(&kinds);
-		for (size_t k = 0; k < nk; k++) {
-			const struct pt_row *rows;
-			size_t n = fmt_kind_rows(a, kinds[k], o->top, &rows);
-			if (n)
-				table(out, analysis_kind_title(kinds[k]), rows,
-				      n, sizeof(*rows));
-		}
-		struct pt_row cls[PT_SQL_CLASS_COUNT];
-		size_t nc = 0;
-		for (int c = 0; c < PT_SQL_CLASS_COUNT; c++)
-			if (a->classes[c].count)
-				cls[nc++] = a->classes[c];
-		if (nc)
-			table(out, "SQL by class", cls, nc, sizeof(*cls));
-		cache(out, a);
-		timeline(out, a);
-	}
-	thresholds(out, a);
-	comparisons(out, a);
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		sections[i](out, a, o);
 	fputs("</body></html>\n", out);
 	return ferror(out) ? -1 : 0;
 }

@@ -18,6 +18,8 @@ static const struct command {
     {"check", cmd_check, "evaluate thresholds; exit 1 if one fails"},
     {"baseline", cmd_baseline, "baseline save: keep a run for compare"},
     {"compare", cmd_compare, "regressions against a saved baseline"},
+    {"history", cmd_history, "history add|show|trend: runs in SQLite"},
+    {"top", cmd_top, "watch a running capture, refreshed every second"},
 };
 
 static void usage(FILE *out)

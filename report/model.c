@@ -513,6 +513,9 @@ int model_add_op(struct pt_model *m, struct pt_op *op,
 		m->oom = 1;
 		return -1;
 	}
+	if (m->observe)
+		m->observe(m->observe_arg, (size_t)(op - m->ops), start_rt,
+			   ev->duration_ns);
 	return 0;
 }
 

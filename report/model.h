@@ -121,6 +121,11 @@ struct pt_model {
 	struct pt_pending *pending; /* cache-aside: per thread, see model.c */
 	size_t npending, pending_cap;
 	int oom; /* an allocation failed: results wrong */
+	/* Optional: told of every event kept, by operation index, for what
+	 * needs time order (charts.c: latency over time).  NULL = none. */
+	void (*observe)(void *arg, size_t op, uint64_t start_rt,
+			uint64_t duration_ns);
+	void *observe_arg;
 };
 
 void model_init(struct pt_model *m);

@@ -138,6 +138,9 @@ test -s "$OUT/report.json" || {
 	exit 1
 }
 "$PERFTAP" report --thresholds "$THRESHOLDS" "$OUT/dumps" | tee "$OUT/report.txt"
+# The run joins a history database in the output folder (perftap history
+# show/trend, compare --against-history read it).
+"$PERFTAP" history add --db "$OUT/history.db" --label demo "$OUT/dumps"
 
 echo
 "$PY" "$ROOT/scripts/demo/cache_summary.py" "$OUT/report.json" |

@@ -541,7 +541,8 @@ def test_html_shows_thresholds_and_regressions(dumps, tmp_path):
               dumps["a"]).stdout
     root = ET.fromstring(out.encode())
     assert [h.text for h in root.iter(x + "h2")] == ["Thresholds"]
-    assert len(list(root.iter(x + "li"))) > 0
+    table = [t for t in root.iter(x + "table") if t.get("class") == "thresholds"]
+    assert len(table) == 1 and len(list(table[0].iter(x + "tr"))) > 1
 
 
 def test_stats_memory_line_for_the_bench(dumps):
