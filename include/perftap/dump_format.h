@@ -44,12 +44,13 @@
 
 #include <stdint.h>
 
-#define PT_DUMP_MAGIC	   "PERFTAP\0" /* 8 bytes, NUL included */
-#define PT_DUMP_MAGIC_LEN  8
-#define PT_DUMP_VERSION	   2 /* 2: event and conn records grew; stack,
-					module and sample records */
+#define PT_DUMP_MAGIC	  "PERFTAP\0" /* 8 bytes, NUL included */
+#define PT_DUMP_MAGIC_LEN 8
+#define PT_DUMP_VERSION                                                        \
+	2		      /* 2: event and conn records grew; stack,        \
+					 module and sample records */
 #define PT_DUMP_VERSION_MIN 1 /* oldest version the reader still reads */
-#define PT_BYTE_ORDER_MARK 0x01020304u
+#define PT_BYTE_ORDER_MARK  0x01020304u
 
 #define PT_HEADER_SIZE_DEFAULT (64u * 1024)   /* header + strings */
 #define PT_CHUNK_SIZE_DEFAULT  (1024u * 1024) /* one thread's slab */
@@ -84,6 +85,7 @@ enum pt_drop_cause {
 	PT_DROP_BUSY,	    /* shim: connection state held by another thread */
 	PT_DROP_DESYNC,	    /* shim: decoder lost the frame boundary */
 	PT_DROP_QUEUE_FULL, /* shim: too many outstanding pipelined requests */
+	PT_DROP_API_TABLE,  /* shim: no free client-API statement/handle slot */
 	PT_DROP_CAUSE_COUNT = 16 /* room for causes a later version adds */
 };
 
@@ -199,7 +201,7 @@ enum pt_event_kind {
 	PT_KIND_HTTP_OUT = 2, /* request this process sent (model servers) */
 	PT_KIND_MYSQL = 3,
 	PT_KIND_REDIS = 4,
-	PT_KIND_SQLITE = 5, /* reserved for a later hook */
+	PT_KIND_SQLITE = 5, /* statement execution (api_sqlite.c) */
 	PT_KIND_COUNT
 };
 
@@ -215,8 +217,9 @@ enum pt_outcome {
 
 /* Event flags. */
 #define PT_EV_PIPELINED (1u << 0) /* sent while others were outstanding */
-#define PT_EV_BLOCKING	(1u << 1) /* blocking command (BLPOP, XREAD BLOCK ...) \
-				   */
+#define PT_EV_BLOCKING                                                         \
+	(1u << 1) /* blocking command (BLPOP, XREAD BLOCK ...)                 \
+		   */
 #define PT_EV_TRUNCATED	  (1u << 2) /* text cut at PT_TEXT_MAX or raw limit */
 #define PT_EV_SATURATED	  (1u << 3) /* a counter hit its field's maximum */
 #define PT_EV_PREPARED	  (1u << 4) /* MySQL COM_STMT_EXECUTE */
@@ -320,6 +323,7 @@ enum pt_proto {
 	PT_PROTO_HTTP = 1,
 	PT_PROTO_MYSQL = 2,
 	PT_PROTO_REDIS = 3,
+	PT_PROTO_SQLITE = 4, /* a SQLite database handle; text: basename */
 };
 
 #define PT_CONN_OPEN  1
@@ -385,7 +389,7 @@ struct pt_py_frame {
  */
 struct pt_module_record {
 	uint64_t commit;
-	uint16_t type; /* PT_REC_MODULE */
+	uint16_t type;	       /* PT_REC_MODULE */
 	uint16_t build_id_len; /* bytes used in build_id */
 	uint32_t path_id;      /* interned path in this chunk */
 	uint64_t base;	       /* load address (ELF l_addr) */
