@@ -110,6 +110,13 @@ static struct db_slot *db_find(void *db, int claim)
 	return NULL;
 }
 
+static void db_count(void *db)
+{
+	struct db_slot *d = db ? db_find(db, 0) : NULL;
+	if (d)
+		d->events++;
+}
+
 /* ---- 2. text ---- */
 
 static const char *base_name(const char *path)
@@ -231,9 +238,7 @@ static void exec_end(struct stmt_slot *s, void *stmt, int rc)
 	    .vm_steps = now[3] - s->base[3],
 	};
 	s->running = 0;
-	struct db_slot *d = s->conn_id ? db_find(fn.db_handle(stmt), 0) : NULL;
-	if (d)
-		d->events++;
+	db_count(fn.db_handle(stmt));
 	out.event(&ev);
 }
 
@@ -341,6 +346,7 @@ void api_sqlite_exec(void *db, const char *sql, int rc, uint64_t t0,
 	    .text = tmp.text,
 	    .text_len = tmp.len,
 	};
+	db_count(db);
 	out.event(&ev);
 }
 
@@ -369,6 +375,7 @@ void api_sqlite_prepare_failed(void *db, const char *sql, int nbytes, int rc,
 	    .text = tmp.text,
 	    .text_len = tmp.len,
 	};
+	db_count(db);
 	out.event(&ev);
 }
 
