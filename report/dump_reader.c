@@ -85,7 +85,6 @@ static const char *const drop_names[] = {
     [PT_DROP_BUSY] = "busy",
     [PT_DROP_DESYNC] = "desync",
     [PT_DROP_QUEUE_FULL] = "queue_full",
-    [PT_DROP_API_TABLE] = "api_table",
 };
 
 static const char *const counter_names[] = {

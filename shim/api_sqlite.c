@@ -135,7 +135,7 @@ static uint32_t db_conn(void *db, uint64_t now)
 		return d->conn_id;
 	d = db_find(db, 1);
 	if (!d) {
-		out.drop(PT_DROP_API_TABLE);
+		out.drop(PT_DROP_CONN_TABLE);
 		return 0;
 	}
 	d->conn_id = out.conn_id();
@@ -272,7 +272,7 @@ static struct stmt_slot *slot_for(void *stmt, uint64_t now)
 		return NULL;
 	}
 	if (!s && !(s = stmt_claim(stmt))) {
-		out.drop(PT_DROP_API_TABLE);
+		out.drop(PT_DROP_CONN_TABLE);
 		return NULL;
 	}
 	s->sql = sql;

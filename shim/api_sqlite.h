@@ -15,7 +15,7 @@
  *
  * State: fixed tables keyed by the statement and database pointers (no
  * malloc, ever); a statement that finds no free slot is not reported and
- * is counted (PT_DROP_API_TABLE).
+ * is counted (PT_DROP_CONN_TABLE).
  */
 #ifndef PERFTAP_API_SQLITE_H
 #define PERFTAP_API_SQLITE_H

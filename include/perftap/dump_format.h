@@ -80,11 +80,10 @@ enum pt_drop_cause {
 	PT_DROP_NESTED,	    /* event raised while the thread was mid-write
 			       (signal handler): never corrupt, drop instead */
 	PT_DROP_TOO_BIG,    /* record larger than a chunk */
-	PT_DROP_CONN_TABLE, /* shim: no free connection slot */
+	PT_DROP_CONN_TABLE, /* shim: no free connection or API slot */
 	PT_DROP_BUSY,	    /* shim: connection state held by another thread */
 	PT_DROP_DESYNC,	    /* shim: decoder lost the frame boundary */
 	PT_DROP_QUEUE_FULL, /* shim: too many outstanding pipelined requests */
-	PT_DROP_API_TABLE,  /* shim: no free client-API statement/handle slot */
 	PT_DROP_CAUSE_COUNT = 16 /* room for causes a later version adds */
 };
 

@@ -127,6 +127,47 @@ def test_full_scan_counters(traced):
     assert all(e["vm_steps"] > 0 for e in t["insert into sq_t (name,v) values(?,?)"])
 
 
+def test_report_shows_sqlite_and_flags_full_scans(traced, dump_dir):
+    import csv
+    import io
+    import json
+    dumps = [str(p) for p in dump_dir.iterdir()]
+    run = lambda *a: subprocess.run([str(ptenv.CMD), "report", *a, *dumps],
+                                    capture_output=True, text=True)
+    text = run().stdout
+    assert "SQLite:" in text
+    scan = "select name from sq_t where v>=?"
+    block = text.split(scan + "\n", 1)[1].split("\n")[:3]
+    assert any("full table scan: %d of %d" % (N_SEL, N_SEL) in l
+               for l in block), text
+    assert "errors: SQLite 19 x1" in text
+    doc = json.loads(run("--format", "json").stdout)
+    rows = [r for sec in json.dumps(doc) and [doc] for r in _json_rows(sec)]
+    sq = {r["text"]: r for r in rows if r.get("full_scans") is not None}
+    assert sq[scan]["full_scans"] == N_SEL and sq[scan]["count"] == N_SEL
+    assert sq["update sq_t set name=? where id=?"]["full_scans"] == 0
+    assert "select" in sq[scan]["sql_class"]  # classified as MySQL SQL is
+    md = run("--format", "markdown").stdout
+    assert "`%s` (full table scan)" % scan in md
+    assert "(full table scan)</b>" in run("--format", "html").stdout
+    table = list(csv.DictReader(io.StringIO(run("--format", "csv").stdout)))
+    by = {(r["kind"], r["operation"]): r for r in table}
+    assert by[("sqlite", scan)]["full_scans"] == str(N_SEL)
+    assert by[("sqlite", scan)]["count"] == str(N_SEL)
+
+
+def _json_rows(node):
+    """Every object with a "text" and a "count" anywhere in the report."""
+    if isinstance(node, dict):
+        if "text" in node and "count" in node:
+            yield node
+        for v in node.values():
+            yield from _json_rows(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _json_rows(v)
+
+
 def test_raw_mode_keeps_sql_and_path(dump_dir, tmp_path):
     path = str(tmp_path / "raw.db")
     ptenv.run_same([ptenv.PYTHON, "-c", WORKLOAD, path], dump_dir,

@@ -74,7 +74,7 @@ static void on_conn(const struct pt_conn_info *ci)
 }
 static void on_drop(enum pt_drop_cause why)
 {
-	cr_assert_eq(why, PT_DROP_API_TABLE);
+	cr_assert_eq(why, PT_DROP_CONN_TABLE);
 	ndrop++;
 }
 static uint32_t on_id(void)
