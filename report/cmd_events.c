@@ -114,9 +114,9 @@ static const char *outcome_name(uint8_t o)
 
 static const char *proto_name(uint8_t p)
 {
-	static const char *const names[] = {"unknown", "http", "mysql",
-					    "redis"};
-	return p < 4 ? names[p] : "unknown";
+	static const char *const names[] = {"unknown", "http", "mysql", "redis",
+					    "sqlite"};
+	return p < 5 ? names[p] : "unknown";
 }
 
 static const char *family_name(uint8_t f)

@@ -4,7 +4,7 @@
  */
 #include "format.h"
 
-#define CSV_COLUMNS 19
+#define CSV_COLUMNS 20
 
 static void quoted(FILE *out, const char *s)
 {
@@ -36,6 +36,9 @@ static void row(FILE *out, const char *kind, const struct pt_row *r)
 		(unsigned long long)r->cache_misses);
 	if (r->hit_rate >= 0)
 		fprintf(out, "%.6g", r->hit_rate);
+	fputc(',', out);
+	if (r->kind == PT_KIND_SQLITE && r->op)
+		fprintf(out, "%llu", (unsigned long long)r->op->full_scans);
 	fputs("\r\n", out);
 }
 
@@ -45,7 +48,7 @@ int fmt_csv_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 	/* CSV_COLUMNS names, in order. */
 	fputs("kind,operation,sql_class,count,errors,error_rate,rate_per_sec,"
 	      "min_ms,mean_ms,median_ms,p90_ms,p95_ms,p99_ms,max_ms,stddev_ms,"
-	      "share,cache_hits,cache_misses,hit_rate\r\n",
+	      "share,cache_hits,cache_misses,hit_rate,full_scans\r\n",
 	      out);
 	const int *kinds;
 	size_t nk = analysis_kind_order(&kinds);

@@ -77,6 +77,8 @@ static void row(FILE *out, const struct pt_row *r)
 {
 	fputs("<tr><td class=\"t\">", out);
 	esc(out, fmt_row_label(r));
+	if (r->op && r->op->full_scans)
+		fputs(" <b>(full table scan)</b>", out);
 	fprintf(out, "</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td>",
 		(unsigned long long)r->count, (unsigned long long)r->errors);
 	td_dur(out, r->st.mean);

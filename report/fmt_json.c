@@ -104,6 +104,15 @@ static cJSON *row_json(const struct pt_row *r)
 	cJSON_AddNumberToObject(o, "rate_per_sec", r->rate);
 	add_stats(o, &r->st);
 	cJSON_AddNumberToObject(o, "share", r->share);
+	if (r->kind == PT_KIND_SQLITE && r->op) {
+		cJSON_AddNumberToObject(o, "full_scans",
+					(double)r->op->full_scans);
+		cJSON_AddNumberToObject(o, "scan_steps",
+					(double)r->op->scan_steps);
+		cJSON_AddNumberToObject(o, "sorts", (double)r->op->sorts);
+		cJSON_AddNumberToObject(o, "auto_indexes",
+					(double)r->op->auto_indexes);
+	}
 	if (r->has_split) {
 		cJSON *c = cJSON_AddObjectToObject(o, "cache");
 		cJSON_AddNumberToObject(c, "hits", (double)r->cache_hits);

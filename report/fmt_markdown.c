@@ -32,6 +32,8 @@ static void row(FILE *out, const struct pt_row *r)
 		fmt_duration(x[i], v[i], sizeof(v[i]));
 	fputs("| ", out);
 	cell(out, fmt_row_label(r));
+	if (r->op && r->op->full_scans)
+		fputs(" (full table scan)", out);
 	fprintf(out,
 		" | %llu | %llu | %.2f%% | %.2f | %s | %s | %s | %s | %s | "
 		"%s | %.1f%% |\n",

@@ -138,6 +138,20 @@ static void split_line(const struct ctx *c, const struct pt_row *r)
 		hp, (unsigned long long)r->miss.n, mm, mp);
 }
 
+/* SQLite fingerprints that step through whole tables: the index to add. */
+static void scans_line(const struct ctx *c, const struct pt_row *r)
+{
+	const struct pt_op *op = r->op;
+	if (!op || !op->full_scans)
+		return;
+	fprintf(c->out,
+		"    full table scan: %llu of %llu executions (%llu rows "
+		"stepped)\n",
+		(unsigned long long)op->full_scans,
+		(unsigned long long)op->count,
+		(unsigned long long)op->scan_steps);
+}
+
 static void errors_line(const struct ctx *c, const struct pt_row *r)
 {
 	const struct pt_op *op = r->op;
@@ -150,6 +164,7 @@ static void errors_line(const struct ctx *c, const struct pt_row *r)
 				   : e->outcome == PT_OUT_ABORTED ? "aborted "
 				   : r->kind == PT_KIND_MYSQL	  ? "MySQL "
 				   : r->kind == PT_KIND_REDIS	  ? "Redis#"
+				   : r->kind == PT_KIND_SQLITE	  ? "SQLite "
 								  : "code ";
 		fprintf(c->out, " %s%d x%llu", what, e->code,
 			(unsigned long long)e->count);
@@ -180,6 +195,7 @@ static void table(const struct ctx *c, int kind)
 		if (rows[i].has_split)
 			split_line(c, &rows[i]);
 		errors_line(c, &rows[i]);
+		scans_line(c, &rows[i]);
 	}
 }
 

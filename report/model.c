@@ -227,8 +227,9 @@ static struct pt_op *op_create(struct pt_model *m, uint8_t kind,
 		return NULL;
 	op->kind = kind;
 	op->hash = h;
-	op->sql_class =
-	    kind == PT_KIND_MYSQL ? (int8_t)sql_classify(op->text) : -1;
+	op->sql_class = kind == PT_KIND_MYSQL || kind == PT_KIND_SQLITE
+			    ? (int8_t)sql_classify(op->text)
+			    : -1;
 	op->excluded = m->filter && !m->filter(op, m->filter_arg);
 	op->ca_role = kind == PT_KIND_REDIS ? cache_aside_role(op->text) : 0;
 	size_t at = h & (m->index_cap - 1);
@@ -420,6 +421,12 @@ static int add_to_op(struct pt_model *m, struct pt_op *op,
 	}
 	op->count++;
 	count_outcome(op, ev);
+	if (ev->kind == PT_KIND_SQLITE) {
+		op->full_scans += ev->scan_steps > 0;
+		op->scan_steps += ev->scan_steps;
+		op->sorts += ev->sorts;
+		op->auto_indexes += ev->auto_indexes;
+	}
 	keep_slowest(op, ev->duration_ns, start);
 	if (samples_push(&op->split[split], ev->duration_ns) < 0)
 		return -1;

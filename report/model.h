@@ -61,7 +61,7 @@ struct pt_err_count {
 
 struct pt_op {
 	uint8_t kind;	  /* enum pt_event_kind or PT_OPK_* */
-	int8_t sql_class; /* enum pt_sql_class for MySQL, else -1 */
+	int8_t sql_class; /* enum pt_sql_class for MySQL and SQLite, else -1 */
 	uint8_t excluded; /* removed by --filter: counted nowhere */
 	uint32_t hash;
 	char *text;
@@ -77,6 +77,9 @@ struct pt_op {
 	 * operation of its key pattern (index + 1; 0 = not made yet). */
 	uint8_t ca_role;
 	uint32_t gof;
+	/* SQLite: executions that stepped through a whole table (a full
+	 * scan), and the sums of the statement counters (api_sqlite.c). */
+	uint64_t full_scans, scan_steps, sorts, auto_indexes;
 };
 
 struct pt_interval {

@@ -157,7 +157,7 @@ free_port() {
 
 preflight() {
 	local f
-	for f in "$LIB" "$CMD" "$BB/bench_event" "$BB/bench_untracked" \
+	for f in "$LIB" "$CMD" "$BB/bench_event" "$BB/bench_api" "$BB/bench_untracked" \
 		"$BB/bench_rate" "$BB/bench_httpd" "$BB/bench_dumpstat" \
 		"$BB/gen_dump"; do
 		[[ -x "$f" ]] || die "$f missing: run 'make all' and the bench binaries (make bench does)"
@@ -389,6 +389,15 @@ bench_event() {
 			rec event "$p${clk:+-clock}" 1 ns_max "${max#max=}"
 		done < <(awk '{print $1, $2, $4, $5, $6}' <<<"$out")
 	done
+	# The client-API path (api_sqlite.c) beside the socket path: the
+	# shim's added cost per SQLite execution, real libsqlite3 underneath.
+	cmd_note event_api_ns "$BB/bench_api --iterations 300000 --repeat 5  # (traced - plain) ns per execution; plain_ns is SQLite's own"
+	out=$("$BB/bench_api" --iterations 300000 --repeat 5)
+	read -r p _ med min max plain <<<"$(awk '{print $1, $2, $4, $5, $6, $7}' <<<"$out")"
+	rec event "$p-api" 1 ns_median "${med#median=}"
+	rec event "$p-api" 1 ns_min "${min#min=}"
+	rec event "$p-api" 1 ns_max "${max#max=}"
+	rec event "$p-api" 1 plain_ns "${plain#plain_ns=}"
 	cmd_note event_ir "valgrind --tool=callgrind --callgrind-out-file=F $BB/bench_event --iterations {10000,30000} --repeat 1 PROTO  # (Ir(30000) - Ir(10000)) / 20000; callgrind_annotate F for the profile"
 	for p in redis mysql http; do
 		for n in 10000 30000; do

@@ -72,6 +72,7 @@ static int key_ok;
 static char exe_path[PATH_MAX];
 static int saved_argc;
 static char **saved_argv;
+static int api_on; /* the client-API hooks may emit (setup succeeded) */
 
 /* One line on stderr, once per process, then tracing off.  Called from
  * hooks too: no stdio, no malloc (strerrordesc_np is a table lookup). */
@@ -742,8 +743,10 @@ __attribute__((constructor)) static void pt_init(int argc, char **argv)
 	saved_argv = argv;
 	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
 	exe_path[n > 0 ? n : 0] = '\0';
-	if (setup() == 0)
+	if (setup() == 0) {
 		pthread_atfork(NULL, NULL, after_fork_child);
+		__atomic_store_n(&api_on, 1, __ATOMIC_RELEASE);
+	}
 	pt_tflags.guard--;
 }
 
@@ -766,4 +769,36 @@ void pt_shim_count(enum pt_counter what)
 void pt_shim_drop(enum pt_drop_cause why)
 {
 	drop(why);
+}
+
+/* ---- 8. entry points for the client-API hooks (hooks_sqlite.c ...) ----
+ * They build whole events themselves (api_*.c) and only need the writer. */
+
+int pt_shim_api_on(void)
+{
+	return __atomic_load_n(&api_on, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&wstate, __ATOMIC_RELAXED) != W_FAILED;
+}
+
+void pt_shim_emit_event(const struct pt_event *ev)
+{
+	if (writer_ready())
+		pt_writer_emit_event(&writer, cursor(), ev);
+}
+
+void pt_shim_emit_conn(const struct pt_conn_info *ci)
+{
+	if (writer_ready())
+		pt_writer_emit_conn(&writer, cursor(), ci);
+}
+
+uint32_t pt_shim_conn_id(void)
+{
+	return __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+}
+
+int pt_shim_raw(uint32_t *raw_max)
+{
+	*raw_max = cfg.raw_max;
+	return cfg.raw;
 }

@@ -93,4 +93,14 @@ enum pt_sniff_step pt_conn_sniff_locked(struct pt_conn *c, enum pt_dir dir,
 void pt_shim_count(enum pt_counter what);
 void pt_shim_drop(enum pt_drop_cause why);
 
+/* ---- for the client-API hooks (hooks_sqlite.c ...) ---- */
+struct pt_event;
+struct pt_conn_info;
+/* 1 when tracing is on (setup done, writer not failed). */
+int pt_shim_api_on(void);
+void pt_shim_emit_event(const struct pt_event *ev);
+void pt_shim_emit_conn(const struct pt_conn_info *ci);
+uint32_t pt_shim_conn_id(void); /* a fresh connection id */
+int pt_shim_raw(uint32_t *raw_max);
+
 #endif /* PERFTAP_PRELOAD_H */

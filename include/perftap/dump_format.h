@@ -80,7 +80,7 @@ enum pt_drop_cause {
 	PT_DROP_NESTED,	    /* event raised while the thread was mid-write
 			       (signal handler): never corrupt, drop instead */
 	PT_DROP_TOO_BIG,    /* record larger than a chunk */
-	PT_DROP_CONN_TABLE, /* shim: no free connection slot */
+	PT_DROP_CONN_TABLE, /* shim: no free connection or API slot */
 	PT_DROP_BUSY,	    /* shim: connection state held by another thread */
 	PT_DROP_DESYNC,	    /* shim: decoder lost the frame boundary */
 	PT_DROP_QUEUE_FULL, /* shim: too many outstanding pipelined requests */
@@ -199,7 +199,7 @@ enum pt_event_kind {
 	PT_KIND_HTTP_OUT = 2, /* request this process sent (model servers) */
 	PT_KIND_MYSQL = 3,
 	PT_KIND_REDIS = 4,
-	PT_KIND_SQLITE = 5, /* reserved for a later hook */
+	PT_KIND_SQLITE = 5, /* statement execution (api_sqlite.c) */
 	PT_KIND_COUNT
 };
 
@@ -320,6 +320,7 @@ enum pt_proto {
 	PT_PROTO_HTTP = 1,
 	PT_PROTO_MYSQL = 2,
 	PT_PROTO_REDIS = 3,
+	PT_PROTO_SQLITE = 4, /* a SQLite database handle; text: basename */
 };
 
 #define PT_CONN_OPEN  1

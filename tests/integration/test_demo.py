@@ -164,3 +164,16 @@ def test_no_literal_of_the_seed_or_the_requests_reaches_the_dump(demo):
     assert not re.search(rb"FIR-[0-9a-f]{8}-\d{14}", data)
     header = [e for e in demo.events if e.get("type") == "dump"]
     assert header and not any(h["raw"] for h in header)
+
+
+def test_sessions_sqlite_statements_appear(demo):
+    # The sessions live in SQLite (scripts/demo/backend.py): its reads,
+    # writes and commits are events and report rows of their own.
+    texts = Counter(e["text"] for e in demo.of_kind("sqlite"))
+    read = "select session_id,step,user_id,status from sessions where session_id=?"
+    assert texts[read] > 0, texts
+    assert texts["commit"] > 0
+    assert any(t.startswith("update sessions set step=?") for t in texts), texts
+    rows = [op for op in demo.report["operations"] if op["kind"] == "sqlite"]
+    assert {op["text"] for op in rows} >= {read, "commit"}
+    assert sum(op["count"] for op in rows) == sum(texts.values())
