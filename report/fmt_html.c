@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "baseline.h"
+#include "fmt_requests.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -255,6 +256,7 @@ int fmt_html_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 			table(out, "SQL by class", cls, nc, sizeof(*cls));
 		cache(out, a);
 		timeline(out, a);
+		fmt_requests_html(a, out);
 	}
 	thresholds(out, a);
 	comparisons(out, a);

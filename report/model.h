@@ -18,6 +18,7 @@
 
 #include "dump_reader.h"
 #include "perftap/dump_format.h"
+#include "requests.h"
 
 /* Operation kinds beyond enum pt_event_kind, made by the model itself. */
 #define PT_OPK_GET_OR_FETCH 8 /* cache-aside sequence, text = key pattern */
@@ -120,7 +121,8 @@ struct pt_model {
 	void *filter_arg;
 	struct pt_pending *pending; /* cache-aside: per thread, see model.c */
 	size_t npending, pending_cap;
-	int oom; /* an allocation failed: results wrong */
+	int oom;		     /* an allocation failed: results wrong */
+	struct pt_requests_log rlog; /* events with a request id */
 };
 
 void model_init(struct pt_model *m);

@@ -10,6 +10,7 @@ the asyncio models are not attributed yet (request.c): their share is
 printed as measured, and 0 wrong is still asserted.  Requests served
 equal the clients' count, Redis GETs equal the server's commandstats."""
 
+import json
 import os
 import re
 import socket
@@ -245,11 +246,38 @@ def _read_port(p):
 RAW = {"PERFTAP_RAW": "1"}
 
 
-def test_threaded_http_server_attributes_every_op(servers, dump_dir):
+def test_threaded_http_server_attributes_every_op(servers, dump_dir,
+                                                  tmp_path):
     def start():
         p = _popen([ptenv.PYTHON, "-c", THREADED], dump_dir, RAW)
         return p, _read_port(p)
-    _check(servers, dump_dir, start, True)
+    right, none, total = _check(servers, dump_dir, start, True)
+    _check_report(dump_dir, tmp_path, right, total)
+
+
+def _check_report(dump_dir, tmp_path, right, total):
+    """The report's breakdown agrees with the tagged count: every request
+    a route, every op of route b counted; every key a miss (each tag is
+    read once), so every request with a cache read is uncached."""
+    th = tmp_path / "th.json"
+    th.write_text(json.dumps({"http GET /* uncached": ["p(95)<60s"],
+                              "http GET /* cached": ["p(95)<60s"]}))
+    p = ptenv.run_plain([ptenv.CMD, "report", "--format", "json",
+                         "--thresholds", th, *ptenv.dumps(dump_dir)])
+    assert p.returncode == 0, ptenv.describe(p)
+    rep = json.loads(p.stdout)["requests"]
+    routes = rep["routes"]
+    assert sum(r["requests"] for r in routes) == CLIENTS * PER_CLIENT
+    assert rep["attribution"]["attributed"] >= right
+    per = {r["route"].split("/")[1]: r for r in routes}
+    b = next(r for r in routes if r["route"].startswith("GET /b/"))
+    assert [o["per_request"] for o in b["operations_per_request"]] == [1, 1, 1]
+    assert b["cache"]["uncached"]["requests"] == b["requests"]
+    assert b["slowest"] and len(b["slowest"][0]["waterfall"]) == 3
+    res = {t["selector"]: t for t in json.loads(p.stdout)["thresholds"]}
+    assert res["http GET /* uncached"]["samples"] == CLIENTS * PER_CLIENT
+    assert res["http GET /* uncached"]["status"] == "pass"
+    assert res["http GET /* cached"]["samples"] == 0
 
 
 def _free_port():
