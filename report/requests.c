@@ -42,7 +42,9 @@ int requests_log_add(struct pt_requests_log *l, uint32_t proc, uint32_t op,
 	x->proc = proc;
 	x->op = op;
 	x->kind = e->kind;
-	x->err = e->outcome != PT_OUT_OK;
+	x->err = e->outcome == PT_OUT_HTTP ? e->status >= 500
+					   : e->outcome != PT_OUT_OK;
+	x->status = e->status;
 	if (e->kind == PT_KIND_REDIS && (e->cache_hits || e->cache_misses)) {
 		x->cache_read = 1;
 		x->miss = e->cache_misses > 0;

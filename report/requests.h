@@ -29,6 +29,7 @@ struct pt_req_ev {
 	uint8_t cache_read; /* a Redis read with hits or misses */
 	uint8_t miss;	    /* ... with at least one miss */
 	uint8_t err;
+	int32_t status; /* HTTP status for HTTP_IN / HTTP_OUT */
 };
 
 #define PT_ATTR_SLOTS 8

@@ -278,6 +278,24 @@ def _check_report(dump_dir, tmp_path, right, total):
     assert res["http GET /* uncached"]["samples"] == CLIENTS * PER_CLIENT
     assert res["http GET /* uncached"]["status"] == "pass"
     assert res["http GET /* cached"]["samples"] == 0
+    # The same requests as OTLP traces: one per request, children inside.
+    p = ptenv.run_plain([ptenv.CMD, "report", "--format", "otlp",
+                         *ptenv.dumps(dump_dir)])
+    traces = [json.loads(ln) for ln in p.stdout.splitlines()
+              if ln.startswith('{"resourceSpans"')]
+    assert len(traces) == CLIENTS * PER_CLIENT
+    kids = 0
+    for t in traces:
+        spans = t["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        root = spans[0]
+        assert "parentSpanId" not in root and root["status"]["code"] == 0
+        tag = TAG.search(root["name"]).group(0)
+        for c in spans[1:]:
+            assert c["parentSpanId"] == root["spanId"]
+            assert c["traceId"] == root["traceId"]
+            assert tag in c["name"]
+            kids += 1
+    assert kids == right
 
 
 def _free_port():
