@@ -575,7 +575,8 @@ int analysis_build(struct pt_analysis *a, struct pt_model *m, enum pt_sort sort)
 		if (op_row(a, op, &a->rows[a->nrows++]) < 0)
 			return -1;
 	}
-	if (class_rows(a) < 0 || cache_rows(a) < 0 || concurrency(a) < 0)
+	if (class_rows(a) < 0 || cache_rows(a) < 0 || concurrency(a) < 0 ||
+	    requests_build(&a->req, m) < 0)
 		return -1;
 	shares(a);
 	g_sort = sort;
@@ -585,6 +586,7 @@ int analysis_build(struct pt_analysis *a, struct pt_model *m, enum pt_sort sort)
 
 void analysis_free(struct pt_analysis *a)
 {
+	requests_free(&a->req);
 	for (size_t i = 0; i < a->nrows; i++)
 		free(a->rows[i].key);
 	for (int c = 0; c < PT_SQL_CLASS_COUNT; c++)

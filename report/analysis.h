@@ -89,6 +89,7 @@ struct pt_analysis {
 	size_t nthresholds, thresholds_failed;
 	struct pt_comparison *comparisons;
 	size_t ncomparisons, regressions;
+	struct pt_requests req; /* per-request breakdown (requests.h) */
 	const char *baseline_path;
 	void
 	    *owned_thresholds; /* struct pt_thresholds the results point into */

@@ -14,6 +14,8 @@
 
 #include "baseline.h"
 #include "fmt_html.h"
+#include "fmt_requests.h"
+#include "format.h"
 #include "thresholds.h"
 
 #define BAR_W  120 /* px: share and hit-rate bars */
@@ -280,6 +282,15 @@ static void operations(FILE *out, const struct pt_analysis *a,
 	timeline(out, a);
 }
 
+/* Per-route breakdown and waterfalls (fmt_requests.c). */
+static void requests(FILE *out, const struct pt_analysis *a,
+		     const struct pt_out_opts *o)
+{
+	(void)o;
+	if (a->show_operations)
+		fmt_requests_html(a, out);
+}
+
 static void charts(FILE *out, const struct pt_analysis *a,
 		   const struct pt_out_opts *o)
 {
@@ -294,6 +305,7 @@ static void (*const sections[])(FILE *, const struct pt_analysis *,
     comparisons,
     charts,
     operations,
+    requests,
 };
 
 int fmt_html_emit(const struct pt_analysis *a, const struct pt_out_opts *o,

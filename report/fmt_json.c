@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "baseline.h"
+#include "fmt_requests.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -300,6 +301,8 @@ int fmt_json_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 	cJSON_AddItemToObject(doc, "overview", overview_json(a));
 	if (a->show_operations)
 		add_tables(doc, a, o);
+	if (a->show_operations)
+		cJSON_AddItemToObject(doc, "requests", fmt_requests_json(a));
 	cJSON_AddItemToObject(doc, "thresholds", thresholds_json(a));
 	cJSON_AddItemToObject(doc, "comparisons", comparisons_json(a));
 	cJSON *s = cJSON_AddObjectToObject(doc, "summary");

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "baseline.h"
+#include "fmt_requests.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -401,6 +402,7 @@ int fmt_text_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		concurrency(&c);
 		if (a->nrows)
 			details(&c);
+		fmt_requests_text(a, o->top, out);
 	}
 	thresholds(&c);
 	comparisons(&c);

@@ -458,6 +458,7 @@ void model_init(struct pt_model *m)
 
 void model_free(struct pt_model *m)
 {
+	requests_log_free(&m->rlog);
 	for (size_t i = 0; i < m->nops; i++) {
 		free(m->ops[i].text);
 		for (int s = 0; s < PT_SPLIT_COUNT; s++)
@@ -515,6 +516,9 @@ int model_add_op(struct pt_model *m, struct pt_op *op,
 	if (start_rt + ev->duration_ns > m->last_ns)
 		m->last_ns = start_rt + ev->duration_ns;
 	if (add_to_op(m, op, ev, start_rt) < 0 ||
+	    requests_log_add(&m->rlog,
+			     (uint32_t)(m->nprocs ? m->nprocs - 1 : 0),
+			     (uint32_t)(op - m->ops), ev, start_rt) < 0 ||
 	    (op->ca_role &&
 	     track_cache_aside(m, (size_t)(op - m->ops), ev, start_rt) < 0)) {
 		m->oom = 1;

@@ -18,6 +18,7 @@
 
 #include "dump_reader.h"
 #include "perftap/dump_format.h"
+#include "requests.h"
 
 /* Operation kinds beyond enum pt_event_kind, made by the model itself. */
 #define PT_OPK_GET_OR_FETCH 8 /* cache-aside sequence, text = key pattern */
@@ -129,6 +130,7 @@ struct pt_model {
 	void (*observe)(void *arg, size_t op, uint64_t start_rt,
 			uint64_t duration_ns);
 	void *observe_arg;
+	struct pt_requests_log rlog; /* events with a request id */
 };
 
 void model_init(struct pt_model *m);

@@ -74,6 +74,18 @@ static int parse_kind(const char *word, size_t len, struct pt_selector *out,
 static void parse_split(char *pat, struct pt_selector *out)
 {
 	size_t len = strlen(pat);
+	if (out->kind == PT_SEL_HTTP) {
+		/* Requests by cache outcome (requests.h): all reads hit, or
+		 * some missed. */
+		if (len >= 7 && !strcmp(pat + len - 7, " cached")) {
+			out->split = PT_SPLIT_HIT;
+			pat[len - 7] = '\0';
+		} else if (len >= 9 && !strcmp(pat + len - 9, " uncached")) {
+			out->split = PT_SPLIT_MISS;
+			pat[len - 9] = '\0';
+		}
+		return;
+	}
 	if (out->kind != PT_SEL_REDIS && out->kind != PT_SEL_GET_OR_FETCH &&
 	    out->kind != PT_SEL_CACHE)
 		return;

@@ -2,7 +2,9 @@
  * select.h -- selectors: the names thresholds, filters and baselines use
  * for a set of operations.
  *
- *   http METHOD ROUTE          served requests       "http GET /fir/{id}"
+ *   http METHOD ROUTE [cached|uncached]  served requests "http GET /fir/{id}";
+ *                              cached: every cache read of the request hit,
+ *                              uncached: one missed (requests.h)
  *   http_out METHOD HOST/ROUTE outbound requests     "http_out POST *:8001/asr"
  *   sql FINGERPRINT            one SQL fingerprint   "sql select * from t where
  * id = ?" sql:CLASS [FINGERPRINT]    an SQL class          "sql:point_select"

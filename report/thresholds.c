@@ -294,6 +294,26 @@ static int pool_op(struct pool *p, const struct pt_op *op, int split)
 	return samples_append_op(&p->buf, op, split);
 }
 
+/* Served requests of op with one cache outcome (requests.h). */
+static int pool_requests(struct pool *p, const struct pt_analysis *a,
+			 const struct pt_op *op, int split)
+{
+	uint64_t *v;
+	size_t n;
+	enum pt_req_cache which =
+	    split == PT_SPLIT_HIT ? PT_REQ_CACHED : PT_REQ_UNCACHED;
+	if (requests_route_samples(&a->req, (uint32_t)(op - a->m->ops), which,
+				   &v, &n) < 0)
+		return -1;
+	p->matched++;
+	p->count += n;
+	/* Wide, as measure_time reads p->buf.v directly. */
+	struct pt_samples src = {.v = v, .n = n, .cap = n};
+	int rc = n ? samples_append(&p->buf, &src) : 0;
+	free(v);
+	return rc;
+}
+
 static int pool_ops(struct pool *p, const struct pt_analysis *a,
 		    const struct pt_selector *sel)
 {
@@ -303,6 +323,11 @@ static int pool_ops(struct pool *p, const struct pt_analysis *a,
 			const struct pt_op *op = &m->ops[i];
 			if (op->excluded || !selector_match_op(sel, op, exact))
 				continue;
+			if (sel->kind == PT_SEL_HTTP && sel->split >= 0) {
+				if (pool_requests(p, a, op, sel->split) < 0)
+					return -1;
+				continue;
+			}
 			if (pool_op(p, op, sel->split) < 0)
 				return -1;
 		}

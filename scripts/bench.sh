@@ -17,6 +17,8 @@
 #   3. mysql       sysbench oltp_point_select / oltp_read_only, 15 threads;
 #                  anchors: general log, slow log at long_query_time=0
 #   4. http        wrk against bench_httpd, shim on the server
+#   4b. requests   threaded backend (Redis + SQL per request), 15 clients:
+#                  plain / PERFTAP_REQUESTS=off / on: rps, CPU per request
 #   5. event       per-event cost: ns (bench_event) and instructions
 #                  (callgrind, difference of two iteration counts)
 #   6. report      perftap report on a 10M-event synthetic dump; anchor
@@ -57,7 +59,7 @@ WRK_ROUNDS=${BENCH_WRK_ROUNDS:-3}
 WRK_TIME=${BENCH_WRK_TIME:-5}
 REPORT_EVENTS=${BENCH_REPORT_EVENTS:-10000000}
 DIGEST_QUERIES=${BENCH_DIGEST_QUERIES:-100000}
-ONLY=${BENCH_ONLY:-untracked redis mysql http event report drops}
+ONLY=${BENCH_ONLY:-untracked redis mysql http requests event report drops}
 MYSQL_PORT=${BENCH_MYSQL_PORT:-33916}
 REDIS_PORT=${BENCH_REDIS_PORT:-36916}
 HTTP_PORT=${BENCH_HTTP_PORT:-38916}
@@ -375,6 +377,19 @@ bench_http() {
 	done
 }
 
+# ---------------------------------------------------- 4b. requests ---
+
+bench_requests() {
+	say "4b. request attribution: $WRK_ROUNDS rounds x {plain, off, on} x ${WRK_TIME}s"
+	cmd_note requests "python3 scripts/bench/requests.py $LIB DIR ROUNDS $WRK_TIME  # threaded http.server, 15 httpx clients; shim with PERFTAP_REQUESTS=off|on"
+	local v r m x
+	while read -r v r m x; do
+		rec requests "$v" "$r" "$m" "$x"
+	done < <(set -a && . "$WORK/servers/env" && set +a &&
+		/usr/bin/python3 scripts/bench/requests.py "$LIB" \
+			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME")
+}
+
 # -------------------------------------------------------- 5. event ---
 
 bench_event() {
@@ -500,11 +515,12 @@ main() {
 	: >"$RAW"
 	local t0=$SECONDS
 	machine_facts
-	if want redis || want mysql; then start_servers; fi
+	if want redis || want mysql || want requests; then start_servers; fi
 	want untracked && bench_untracked
 	want redis && bench_redis
 	want mysql && bench_mysql
 	want http && bench_http
+	want requests && bench_requests
 	want event && bench_event
 	want report && bench_report
 	want drops && bench_drops

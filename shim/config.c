@@ -158,6 +158,18 @@ static int fail(char *err, size_t errlen, const char *name, const char *why)
 	return -EINVAL;
 }
 
+/* "on"/"off" (or 1/0). */
+static int parse_onoff(const char *v, int *out)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "1"))
+		*out = 1;
+	else if (!strcmp(v, "off") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
 static int load_flags(struct pt_config *cfg, pt_getenv_fn env, char *err,
 		      size_t errlen)
 {
@@ -169,6 +181,9 @@ static int load_flags(struct pt_config *cfg, pt_getenv_fn env, char *err,
 		return fail(err, errlen, "PERFTAP_QUIET", "expected 0 or 1");
 	if ((v = env("PERFTAP_RAW")) && parse_bool(v, &cfg->raw) < 0)
 		return fail(err, errlen, "PERFTAP_RAW", "expected 0 or 1");
+	if ((v = env("PERFTAP_REQUESTS")) && parse_onoff(v, &cfg->requests) < 0)
+		return fail(err, errlen, "PERFTAP_REQUESTS",
+			    "expected on or off");
 	return 0;
 }
 
@@ -277,15 +292,15 @@ static void format_settings(struct pt_config *cfg)
 {
 	char *b = cfg->settings;
 	size_t cap = sizeof(cfg->settings), len;
-	int n = snprintf(b, cap,
-			 "PERFTAP_DIR=%s\nPERFTAP_MAX_SIZE=%llu\n"
-			 "PERFTAP_CHUNK_SIZE=%u\nPERFTAP_MODE=%s\n"
-			 "PERFTAP_RAW=%d\nPERFTAP_RAW_MAX=%u\n"
-			 "PERFTAP_ROUTES=%s\n",
-			 cfg->dir, (unsigned long long)cfg->max_size,
-			 cfg->chunk_size,
-			 cfg->mode == PT_MODE_STOP ? "stop" : "wrap", cfg->raw,
-			 cfg->raw_max, cfg->routes);
+	int n = snprintf(
+	    b, cap,
+	    "PERFTAP_DIR=%s\nPERFTAP_MAX_SIZE=%llu\n"
+	    "PERFTAP_CHUNK_SIZE=%u\nPERFTAP_MODE=%s\n"
+	    "PERFTAP_RAW=%d\nPERFTAP_RAW_MAX=%u\n"
+	    "PERFTAP_ROUTES=%s\nPERFTAP_REQUESTS=%s\n",
+	    cfg->dir, (unsigned long long)cfg->max_size, cfg->chunk_size,
+	    cfg->mode == PT_MODE_STOP ? "stop" : "wrap", cfg->raw, cfg->raw_max,
+	    cfg->routes, cfg->requests ? "on" : "off");
 	len = n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
 	append_ports(b, cap, &len, "PERFTAP_MYSQL_PORTS", &cfg->mysql_ports);
 	append_ports(b, cap, &len, "PERFTAP_REDIS_PORTS", &cfg->redis_ports);
@@ -302,6 +317,7 @@ int pt_config_load(struct pt_config *cfg, pt_getenv_fn env, unsigned uid,
 	cfg->chunk_size = PT_CHUNK_SIZE_DEFAULT;
 	cfg->mode = PT_MODE_WRAP;
 	cfg->raw_max = PT_CONFIG_RAW_MAX_DEFAULT;
+	cfg->requests = 1;
 	cfg->mysql_ports.port[cfg->mysql_ports.n++] = 3306;
 	cfg->redis_ports.port[cfg->redis_ports.n++] = 6379;
 	if (err && errlen)

@@ -33,6 +33,7 @@ struct pt_config {
 	uint32_t chunk_size;
 	enum pt_limit_mode mode;
 	int raw;
+	int requests; /* PERFTAP_REQUESTS=on: attribute ops to requests */
 	uint32_t raw_max;
 	char routes[PT_CONFIG_PATH_MAX]; /* "" = none */
 	struct pt_port_list mysql_ports, redis_ports, http_ports;

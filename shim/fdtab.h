@@ -107,6 +107,9 @@ struct pt_conn {
 	uint64_t bytes_in, bytes_out;
 	uint64_t events;
 	uint64_t undecoded;
+	uint64_t req_open; /* server: id of the request in progress, 0 none;
+			     written by the lock holder, loaded by any
+			     thread (request.h) */
 	uint32_t server_conn_id;
 	uint32_t text_len;
 	char text[PT_CONN_TEXT_MAX]; /* server version or socket path */

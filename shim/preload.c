@@ -36,6 +36,7 @@
 #include "normalize.h"
 #include "preload.h"
 #include "real.h"
+#include "request.h"
 #include "sniff.h"
 #include "writer.h"
 
@@ -276,6 +277,7 @@ static void sink_op(void *arg, const struct pt_op *op)
 	if (!writer_ready())
 		return;
 	struct pt_event ev = pt_op_to_event(op, c->conn_id);
+	request_attribute(c, op, &ev);
 	if (c->tls == PT_TLS_ON)
 		ev.flags |= PT_EV_TLS;
 	pt_writer_emit_event(&writer, cursor(), &ev);
@@ -339,6 +341,8 @@ static void conn_finalize(struct pt_conn *c)
 		count(PT_CNT_CONN_TLS); /* upgraded; no plaintext ever came */
 	uint64_t now = pt_now();
 	sniff_decoder_close(&c->dec, c->proto, now);
+	if (c->req_open)
+		request_end(&c->req_open);
 	if (!c->opened) {
 		emit_conn(c, PT_CONN_OPEN, c->open_ns);
 		c->opened = 1;
@@ -554,6 +558,7 @@ static void conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 		PT_FEED_OK &&
 	    !sniff_decoder_tls_wait(&c->dec, c->proto))
 		fdtab_set_passive(c);
+	request_step(c, t);
 }
 
 /* Lock the connection at fd, or count why not. */
@@ -659,6 +664,7 @@ static void after_fork_child(void)
 	pt_self.cursor_ready = 0;
 	pt_self.key_set = 0; /* the child's thread is new to the key */
 	fdtab_after_fork(&pt_fdtab);
+	request_after_fork();
 	int s = __atomic_load_n(&wstate, __ATOMIC_RELAXED);
 	if (s == W_OPEN) {
 		pt_tflags.guard++;
@@ -695,6 +701,7 @@ static int setup(void)
 	}
 	if (cfg.disabled)
 		return -1;
+	request_enable(cfg.requests);
 	popts.raw = cfg.raw;
 	popts.raw_max = cfg.raw_max;
 	if (cfg.routes[0]) {

@@ -157,6 +157,13 @@ enum pt_feed_status proto_http_feed(struct proto_http *h, enum pt_dir dir,
 				    const uint8_t *buf, size_t len,
 				    uint64_t now_ns);
 
+/* 1 while a request is in progress: its first byte seen, its final
+ * response not yet complete (request.c asks after every server feed). */
+static inline int proto_http_request_open(const struct proto_http *h)
+{
+	return !h->stopped && (h->ring_count > 0 || h->req.in_msg);
+}
+
 /* The connection closed.  A response delimited by close completes here
  * (ended at the feed holding its last byte); every other outstanding
  * request becomes a PT_OUT_ABORTED event ended at now_ns.  Nothing is

@@ -234,6 +234,26 @@ def section_http():
     p(cmd("http"))
 
 
+def section_requests():
+    if not series("requests", "plain", "rps"):
+        return
+    p("## 4b. Request attribution: threaded backend, 15 clients")
+    p()
+    p("A threaded http.server doing one Redis GET and one SQL query per")
+    p("request; the shim with PERFTAP_REQUESTS=off and =on, side by side.")
+    p()
+    p("| figure | plain | shim, off | shim, on | on / off |")
+    p("|---|---:|---:|---:|---:|")
+    for m, label in (("rps", "requests/s"), ("cpu_us_per_req", "CPU us/request")):
+        r = ratios("requests", "on", "off", m)
+        p(f"| {label} | {span(series('requests', 'plain', m).values())} "
+          f"| {span(series('requests', 'off', m).values())} "
+          f"| {span(series('requests', 'on', m).values())} | {rspan(r)} |")
+    p()
+    p(cmd("requests"))
+    p()
+
+
 def section_event():
     if not series("event", "redis", "ns_median"):
         return
@@ -381,6 +401,7 @@ def main():
     section_redis()
     section_mysql()
     section_http()
+    section_requests()
     section_event()
     section_report()
     section_drops()

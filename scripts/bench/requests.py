@@ -1,0 +1,78 @@
+"""requests.py -- what request attribution costs: a threaded backend
+(http.server, one Redis GET and one SQL query per request, as the tagged
+test's) driven by 15 keep-alive clients, plain / shim with
+PERFTAP_REQUESTS=off / shim with PERFTAP_REQUESTS=on, alternating.
+
+Prints one line per run: variant round metric value (rps, cpu_us_per_req:
+the server's user+system CPU over the requests it served).
+
+Usage: python3 requests.py LIB DUMPDIR ROUNDS SECONDS   (servers' PERFTAP_*
+variables in the environment)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
+import test_requests as tr  # the tagged backend, reused as is
+
+LIB, DUMPS, ROUNDS, SECONDS = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+    float(sys.argv[4])
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def run(variant):
+    env = dict(os.environ)
+    if variant != "plain":
+        shutil.rmtree(DUMPS, ignore_errors=True)
+        os.makedirs(DUMPS, mode=0o700)
+        env.update(LD_PRELOAD=LIB, PERFTAP_DIR=DUMPS, PERFTAP_QUIET="1",
+                   PERFTAP_REQUESTS=variant,
+                   PERFTAP_MYSQL_PORTS=env["PERFTAP_MYSQL_PORT"],
+                   PERFTAP_REDIS_PORTS=env["PERFTAP_REDIS_PORT"])
+    p = subprocess.Popen([sys.executable, "-c", tr.THREADED], env=env,
+                         stdout=subprocess.PIPE, text=True)
+    port = int(p.stdout.readline())
+    import httpx
+    done = [0] * 15
+    stop = time.monotonic() + SECONDS
+    def client(i):
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
+            j = 0
+            while time.monotonic() < stop:
+                c.get(f"/a/T{i}x{j}Z")
+                done[i] += 1
+                j += 1
+    c0 = cpu_ticks(p.pid)
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=client, args=(i,)) for i in range(15)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    wall = time.monotonic() - t0
+    c1 = cpu_ticks(p.pid)
+    p.terminate()
+    p.wait()
+    n = sum(done)
+    tick = os.sysconf("SC_CLK_TCK")
+    return n / wall, (c1 - c0) / tick * 1e6 / max(n, 1)
+
+
+for r in range(1, ROUNDS + 1):
+    order = ["plain", "off", "on"]
+    if r % 2 == 0:
+        order.reverse()
+    for v in order:
+        rps, cpu = run(v)
+        print(v, r, "rps", f"{rps:.1f}", flush=True)
+        print(v, r, "cpu_us_per_req", f"{cpu:.1f}", flush=True)
