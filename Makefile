@@ -42,6 +42,7 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_HELPER_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 CLIENT_SRC  := $(wildcard tests/clients/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
+PROBE_SRC   := $(wildcard tests/probes/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 san = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
@@ -52,6 +53,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SAN_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRC))
 CLIENT_BIN := $(patsubst tests/clients/%.c,$(BUILD)/clients/%,$(CLIENT_SRC))
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+PROBE_LIB  := $(patsubst tests/probes/%.c,$(BUILD)/probes/%.so,$(PROBE_SRC))
 
 LIBS_COMMON := $(CJSON_LIBS) -lm -lpthread -ldl
 
@@ -95,8 +97,16 @@ $(BUILD)/bench/%: bench/%.c $(call obj,$(CORE_SRC) $(REPORT_LIB_SRC))
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(REPORT_LIBS) $(LIBS_COMMON)
 
+# Probes: ctypes-loadable libraries over shim modules, for tests that need
+# a live CPython (pyrt); Python's headers only check offsets there.
+PY_CFLAGS := $(shell pkg-config --cflags python3 2>/dev/null)
+$(BUILD)/probes/%.so: tests/probes/%.c shim/pyrt.c shim/pyframes.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden \
+		-Ishim -Iinclude $(PY_CFLAGS) -o $@ $^ -lpthread -ldl
+
 unit-tests: $(UNIT_BIN) $(SAN_BIN)
-build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN)
+build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN) $(PROBE_LIB)
 
 deps:
 	bash scripts/install-deps.sh
