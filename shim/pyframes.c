@@ -22,24 +22,80 @@
 
 /* ---- 1. the walk ------------------------------------------------------- */
 
+/* PyThreadState bytes from cframe to the end of datastack_top. */
+#define WALK_TS_SPAN 256
+
+/* The newest frames of a thread live at the top of its data stack chunk:
+ * one copy of that window replaces a system call per frame.  8 KiB holds
+ * about 60 typical frames and is a modest use of the host's stack. */
+#define WALK_WINDOW 8192
+
+struct walk_window {
+	uintptr_t lo, hi; /* [lo, hi) copied into buf */
+	uint8_t buf[WALK_WINDOW];
+};
+
+/* Read the thread state's cframe and data stack fields in one copy, then
+ * the top of the data stack.  Returns the current frame, or 0. */
+static uintptr_t walk_start(const struct pyrt_offsets *o, uintptr_t ts,
+			    struct walk_window *win, int *fault)
+{
+	uint8_t t[WALK_TS_SPAN];
+	uintptr_t cframe, frame, chunk, top;
+
+	win->lo = win->hi = 0;
+	if (pyrt_read(t, ts + o->ts_cframe, sizeof(t))) {
+		*fault = 1;
+		return 0;
+	}
+	memcpy(&cframe, t, sizeof(cframe));
+	memcpy(&chunk, t + (o->ts_datastack_chunk - o->ts_cframe),
+	       sizeof(chunk));
+	memcpy(&top, t + (o->ts_datastack_top - o->ts_cframe), sizeof(top));
+	if (!cframe ||
+	    pyrt_read_ptr(cframe + o->cframe_current_frame, &frame)) {
+		*fault = !!cframe;
+		return 0;
+	}
+	uintptr_t lo = chunk + o->chunk_data;
+	if (chunk && top > lo && top - lo <= (1u << 30)) {
+		if (top - lo > WALK_WINDOW)
+			lo = top - WALK_WINDOW;
+		if (pyrt_read(win->buf, lo, top - lo) == 0) {
+			win->lo = lo;
+			win->hi = top;
+		}
+	}
+	return frame;
+}
+
+static int frame_read(const struct pyrt_offsets *o,
+		      const struct walk_window *win, uintptr_t frame,
+		      uint8_t *f)
+{
+	if (frame >= win->lo && frame + o->if_size <= win->hi &&
+	    frame + o->if_size > frame) {
+		memcpy(f, win->buf + (frame - win->lo), o->if_size);
+		return 0;
+	}
+	return pyrt_read(f, frame, o->if_size); /* generator, older chunk */
+}
+
 int pyframes_walk(struct pyframe_raw *out, int max, int *fault)
 {
 	const struct pyrt_offsets *o = pyrt_offsets();
-	uintptr_t ts, cframe, frame;
+	struct walk_window win;
+	uintptr_t ts, frame;
 	int n = 0;
 
 	*fault = 0;
 	if (!o || !(ts = pyrt_thread_state()))
 		return 0;
-	if (pyrt_read_ptr(ts + o->ts_cframe, &cframe) || !cframe ||
-	    pyrt_read_ptr(cframe + o->cframe_current_frame, &frame)) {
-		*fault = 1;
-		return 0;
-	}
+	frame = walk_start(o, ts, &win, fault);
 	while (frame && n < max) {
 		uint8_t f[80];
 		uintptr_t code, prev, instr;
-		if (pyrt_read(f, frame, o->if_size)) {
+		if (frame_read(o, &win, frame, f)) {
 			*fault = 1;
 			break;
 		}

@@ -42,7 +42,9 @@ struct pyrt_offsets {
 	uint16_t ob_type, ob_size;
 	/* PyThreadState */
 	uint16_t ts_interp, ts_cframe, ts_thread_id, ts_native_thread_id;
-	uint16_t ts_context, ts_datastack_chunk;
+	uint16_t ts_context, ts_datastack_chunk, ts_datastack_top;
+	/* _PyStackChunk */
+	uint16_t chunk_data;
 	/* _PyCFrame */
 	uint16_t cframe_current_frame, cframe_previous;
 	/* _PyInterpreterFrame */

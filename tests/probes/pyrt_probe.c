@@ -12,6 +12,7 @@
 #include <internal/pycore_context.h>
 #include <internal/pycore_frame.h>
 #include <internal/pycore_hamt.h>
+#include <internal/pycore_pystate.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -27,6 +28,8 @@ CHECK(152, PyThreadState, thread_id);
 CHECK(160, PyThreadState, native_thread_id);
 CHECK(224, PyThreadState, context);
 CHECK(296, PyThreadState, datastack_chunk);
+CHECK(304, PyThreadState, datastack_top);
+CHECK(24, _PyStackChunk, data);
 CHECK(8, _PyCFrame, current_frame);
 CHECK(16, _PyCFrame, previous);
 CHECK(32, _PyInterpreterFrame, f_code);
@@ -82,4 +85,30 @@ __attribute__((visibility("default"))) int probe_stack(char *out, size_t cap)
 		pos += (size_t)w;
 	}
 	return fault ? -1 : n;
+}
+
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Mean ns per walk (resolve = 0) or walk + resolve of every frame
+ * (resolve = 1) of the calling thread, over iters rounds (for figures
+ * only; tests never assert on time). */
+__attribute__((visibility("default"))) double probe_cost(int iters, int resolve)
+{
+	struct pyframe_raw raw[64];
+	struct pyframe_text t;
+	int fault;
+	uint64_t t0 = now_ns();
+	for (int k = 0; k < iters; k++) {
+		int n = pyframes_walk(raw, 64, &fault);
+		for (int i = 0; resolve && i < n; i++)
+			pyframes_resolve(&raw[i], &t);
+	}
+	return (double)(now_ns() - t0) / iters;
 }
