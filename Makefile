@@ -43,6 +43,7 @@ UNIT_HELPER_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 CLIENT_SRC  := $(wildcard tests/clients/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+PROBE_SRC   := $(wildcard tests/probes/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 san = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
@@ -65,6 +66,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Ishim -Ireport \
 	$(PKG_CFLAGS) -MMD -MP
 fuzzobj = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
 FUZZ_SECONDS ?= 60
+PROBE_LIB  := $(patsubst tests/probes/%.c,$(BUILD)/probes/%.so,$(PROBE_SRC))
 
 LIBS_COMMON := $(CJSON_LIBS) -lm -lpthread -ldl
 
@@ -116,8 +118,16 @@ $(BUILD)/bench/%: bench/%.c $(call obj,$(CORE_SRC) $(REPORT_LIB_SRC))
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(REPORT_LIBS) $(LIBS_COMMON)
 
+# Probes: ctypes-loadable libraries over shim modules, for tests that need
+# a live CPython (pyrt); Python's headers only check offsets there.
+PY_CFLAGS := $(shell pkg-config --cflags python3 2>/dev/null)
+$(BUILD)/probes/%.so: tests/probes/%.c shim/pyrt.c shim/pyframes.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden \
+		-Ishim -Iinclude $(PY_CFLAGS) -o $@ $^ -lpthread -ldl
+
 unit-tests: $(UNIT_BIN) $(SAN_BIN)
-build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN) $(FUZZ_BIN)
+build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN) $(FUZZ_BIN) $(PROBE_LIB)
 fuzz-build: $(FUZZ_BIN)
 
 # Every target for FUZZ_SECONDS each, one after the other, on a copy of

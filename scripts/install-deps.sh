@@ -12,7 +12,7 @@ set -euo pipefail
 # Build and unit-test needs.
 BUILD_PKGS=(gcc make pkg-config libc6-dev
 	libmariadb-dev libhiredis-dev libcjson-dev libunwind-dev libcriterion-dev
-	libsqlite3-dev libdw-dev libelf-dev libncurses-dev
+	libsqlite3-dev libdw-dev libelf-dev libncurses-dev python3-dev
 	clang clang-format libxml2-utils curl procps openssl)
 # Real servers, real clients and the cross-checking tools the integration
 # tests drive (pt-fingerprint, sysbench, austin, chromium, tmux, sqlite3).

@@ -1,0 +1,71 @@
+"""test_pyrt_probe.py -- shim/pyrt.c and shim/pyframes.c inside a live
+CPython 3.11: the probe library (tests/probes/pyrt_probe.c, whose build
+checks pyrt's offsets against Python's own headers) walks the calling
+thread's frames with the GIL released (ctypes.CDLL) and must name the same
+functions, files and lines as the interpreter itself, in the main thread,
+in other threads, through generators and coroutines, and never fault.
+"""
+
+import subprocess
+
+import ptenv
+
+PROBE = ptenv.BUILD / "probes" / "pyrt_probe.so"
+
+PROGRAM = r'''
+import asyncio, ctypes, sys, threading
+
+lib = ctypes.CDLL(sys.argv[1])
+assert lib.probe_init() == 3, "pyrt not READY"
+lib.probe_faults.restype = ctypes.c_ulong
+
+def ours():
+    buf = ctypes.create_string_buffer(65536)
+    n = lib.probe_stack(buf, len(buf))
+    got = [l.split("|") for l in buf.value.decode().splitlines()]
+    assert n == len(got), (n, got)
+    # The interpreter's own view, innermost first, from the caller of ours().
+    want, f = [], sys._getframe(1)
+    while f:
+        want.append([f.f_code.co_qualname, f.f_code.co_filename, str(f.f_lineno)])
+        f = f.f_back
+    # got[0] is ours() itself, at the probe_stack line.
+    assert got[0][0] == "ours", got
+    assert got[1:] == want, (got, want)
+    return len(got)
+
+class Repo:
+    def find(self):
+        return ours()
+
+def helper(depth):
+    if depth == 0:
+        return Repo().find()
+    return helper(depth - 1)
+
+def gen():
+    yield ours()
+
+async def coro():
+    await asyncio.sleep(0)
+    return ours()
+
+results = [helper(3), helper(40), next(gen()), asyncio.run(coro())]
+t = threading.Thread(target=lambda: results.append(helper(5)))
+t.start(); t.join()
+assert lib.probe_faults() == 0, lib.probe_faults()
+print("ok", results)
+'''
+
+
+def test_probe_names_every_frame_like_the_interpreter(tmp_path):
+    assert PROBE.exists(), "make build-tests builds the probe"
+    script = tmp_path / "walk.py"
+    script.write_text(PROGRAM)
+    proc = subprocess.run([ptenv.PYTHON, str(script), str(PROBE)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("ok"), proc.stdout
+    counts = eval(proc.stdout[3:])
+    assert counts[1] > 40  # deep stacks are walked whole
+
