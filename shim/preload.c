@@ -37,6 +37,7 @@
 #include "preload.h"
 #include "real.h"
 #include "sniff.h"
+#include "spill.h"
 #include "writer.h"
 
 /* ---- 1. state and saying things once ---- */
@@ -696,6 +697,7 @@ static int setup(void)
 		return -1;
 	popts.raw = cfg.raw;
 	popts.raw_max = cfg.raw_max;
+	popts.spill = &pt_spill_mmap; /* deep pipelines (spill.c) */
 	if (cfg.routes[0]) {
 		popts.routes =
 		    pt_route_table_load(cfg.routes, err, sizeof(err));

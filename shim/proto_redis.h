@@ -5,7 +5,8 @@
  *
  * The context is fixed-size (no heap, no globals); the caller owns it and
  * keeps one per connection.  sizeof(struct proto_redis) is about 42 KiB
- * (a 1024-deep request ring of 24-byte entries, a 64-slot table of 256-byte
+ * (a 1024-deep request ring of 24-byte entries, moved into spill memory
+ * when a pipeline goes deeper, a 64-slot table of 256-byte
  * interned texts, a 32-deep reply nesting stack, a few small buffers).
  * Everything inside is private to proto_redis.c; the fields are here only
  * so that callers can size and embed the context.
@@ -31,10 +32,13 @@
 
 #include "proto.h"
 
-/* Outstanding (pipelined) requests tracked per connection; beyond this a
- * request is counted, its reply consumed without an event, and
+/* Outstanding (pipelined) requests held in the context itself.  Deeper
+ * pipelines move the FIFO into spill memory (proto.h struct pt_spill,
+ * growing fourfold) up to PROTO_REDIS_RING_MAX; beyond that, or without a
+ * spill, a request is counted, its reply consumed without an event, and
  * PT_NOTE_QUEUE_FULL raised. */
-#define PROTO_REDIS_RING 1024
+#define PROTO_REDIS_RING     1024
+#define PROTO_REDIS_RING_MAX (1u << 22) /* 4 M requests, 96 MiB */
 /* Distinct texts alive at once per connection (shared by ring entries). */
 #define PROTO_REDIS_TEXTS 64
 /* Longest event text kept, NUL included (EXEC lists are cut here). */
@@ -128,13 +132,16 @@ struct proto_redis {
 	/* --- the FIFO of outstanding requests --- */
 	uint32_t head, count;
 	uint64_t untracked; /* requests past the ring: replies eaten silently */
+	struct proto_redis_entry *q;  /* ring[], or spill memory once deeper */
+	uint32_t q_mask;	      /* entries in q - 1 (a power of two) */
+	const struct pt_spill *spill; /* NULL: ring[] only */
 	/* init leaves ring[] and texts[] as found (only used parts are read) */
 	struct proto_redis_entry ring[PROTO_REDIS_RING];
 
 	/* interned texts, shared by ring entries (refcounted) */
 	char texts[PROTO_REDIS_TEXTS][PROTO_REDIS_TEXT_CAP];
 	uint16_t text_len[PROTO_REDIS_TEXTS];
-	uint16_t text_refs[PROTO_REDIS_TEXTS];
+	uint32_t text_refs[PROTO_REDIS_TEXTS]; /* up to RING_MAX each */
 	uint32_t text_clock;
 	uint32_t text_last; /* slot interned last; PROTO_REDIS_TEXTS: none */
 
