@@ -59,6 +59,9 @@
  *     channel then subscribed, at least one).  RESP2 "message"/"pmessage"/
  *     "smessage" arrays while subscribed, and every RESP3 push that is not
  *     an awaited confirmation, are counted in pushes, never paired.
+ *   - MONITOR: one event for the command itself (ended by its +OK); the
+ *     lines streamed after it are counted in pushes, never paired, until
+ *     RESET.
  *   - Deep pipelines: past the context's ring[] the FIFO moves into spill
  *     memory (options->spill), fourfold each time, up to RING_MAX.
  *     Requests past that (or past ring[] without a spill, or when the
@@ -127,6 +130,7 @@ enum cmd_special {
 	SP_SUB,
 	SP_UNSUB,
 	SP_RESET,
+	SP_MONITOR,
 };
 
 struct cmd_def {
@@ -222,7 +226,7 @@ static const struct cmd_def cmd_table[] = {
     {"MEMORY", 2, SP_NONE, CF_SUBCMD},
     {"MGET", 1, SP_NONE, CF_READ | CF_PERELEM | CF_MULTIKEY},
     {"MODULE", 0, SP_NONE, CF_SUBCMD},
-    {"MONITOR", 0, SP_NONE, 0},
+    {"MONITOR", 0, SP_MONITOR, 0},
     {"MSET", 1, SP_NONE, CF_PAIRS},
     {"MSETNX", 1, SP_NONE, CF_PAIRS},
     {"MULTI", 0, SP_MULTI, 0},
@@ -1323,7 +1327,10 @@ static void rp_finish_head(struct proto_redis *r, uint64_t now)
 			r->db = e->rows;
 		if (sp == SP_HELLO && e->arg)
 			r->resp3 = e->arg == 3;
+		if (sp == SP_MONITOR)
+			r->monitor = 1;
 		if (sp == SP_RESET) {
+			r->monitor = 0;
 			r->resp3 = 0;
 			r->db = 0;
 			memset(r->subs, 0, sizeof(r->subs));
@@ -1373,6 +1380,15 @@ static int subscribed(const struct proto_redis *r)
 	return r->subs[0] + r->subs[1] + r->subs[2] > 0;
 }
 
+/* After MONITOR succeeded the server streams one "+<unix time> [db addr]
+ * \"cmd\" ..." line per command it runs; replies to what the client still
+ * sends (RESET, QUIT) never start with a digit. */
+static int monitor_line(const struct proto_redis *r)
+{
+	return r->rp_top == '+' && r->rp_line_len > 0 && r->rp_line[0] >= '0' &&
+	       r->rp_line[0] <= '9';
+}
+
 /* A whole top-level reply has been read: pair it (or count it). */
 static int rp_reply_done(struct proto_redis *r, uint64_t now, size_t left)
 {
@@ -1382,6 +1398,11 @@ static int rp_reply_done(struct proto_redis *r, uint64_t now, size_t left)
 	int head_sub = sp == SP_SUB || sp == SP_UNSUB;
 	int conf = word >= PS_SUB && word <= PS_SUNSUB;
 
+	if (r->monitor && monitor_line(r)) {
+		r->pushes++; /* streamed, not a reply: no event, no failure */
+		rp_reset(r);
+		return 0;
+	}
 	if (r->rp_top == '>' || (r->rp_top == '*' && !r->resp3 && word >= 0)) {
 		if (conf && head_sub) {
 			rp_confirm(r, word, now);

@@ -22,7 +22,8 @@
  *   - SELECT n keeps n in the context (proto_redis_db()); the text has no db;
  *   - pub/sub: one event per (P|S)(UN)SUBSCRIBE command, ended by its last
  *     confirmation; published messages and RESP3 pushes are counted
- *     (proto_redis_pushes()), never paired with a request.
+ *     (proto_redis_pushes()), never paired with a request;
+ *   - MONITOR: one event; the streamed lines are counted as pushes.
  */
 #ifndef PERFTAP_PROTO_REDIS_H
 #define PERFTAP_PROTO_REDIS_H
@@ -174,6 +175,7 @@ struct proto_redis {
 
 	/* --- connection facts --- */
 	int resp3;	    /* HELLO 3 succeeded */
+	int monitor;	    /* MONITOR succeeded: lines streamed are pushes */
 	int64_t db;	    /* SELECT n succeeded (0 at start) */
 	int64_t subs[3];    /* channels, patterns, shard channels subscribed */
 	uint64_t pushes;    /* messages / pushes not paired with a request */

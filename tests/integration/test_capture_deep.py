@@ -170,3 +170,34 @@ def test_mysql_pipeline_of_20000_counted_exactly(servers, dump_dir):
     piped = [e for e in evs if e["flags"] & 1]  # PT_EV_PIPELINED
     assert len(piped) > 8, len(piped)
     assert ptenv.delta(before, after)["Com_set_option"] == 10000
+
+
+# MONITOR (issue 9 section 4): the MONITOR command is one event, the lines
+# it streams are neither events nor failures, and the other connection's
+# commands still equal commandstats.
+MONITOR = r"""
+import os, redis
+kw = dict(host=os.environ["PERFTAP_REDIS_HOST"],
+          port=int(os.environ["PERFTAP_REDIS_PORT"]))
+watcher, worker = redis.Redis(**kw), redis.Redis(**kw)
+seen = 0
+with watcher.monitor() as m:
+    for i in range(50):
+        worker.set("mon:%d" % i, i)
+        worker.get("mon:%d" % i)
+    worker.delete(*["mon:%d" % i for i in range(50)])
+    while seen < 101:
+        if m.next_command()["command"].startswith(("SET", "GET", "DEL")):
+            seen += 1
+print(seen)
+"""
+
+
+def test_monitor_stream_is_neither_ops_nor_failures(servers, dump_dir):
+    evs = _redis_case(servers, dump_dir, [ptenv.PYTHON, "-c", MONITOR])
+    mon = [e for e in evs if e["text"] == "MONITOR"]
+    assert len(mon) == 1 and mon[0]["outcome"] == "ok", mon
+    recs = ptenv.read_events(dump_dir)
+    conns = [r for r in recs if r.get("type") == "conn"
+             and r["event"] == "close" and r["proto"] == "redis"]
+    assert len(conns) == 2, conns

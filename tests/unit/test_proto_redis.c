@@ -1634,3 +1634,31 @@ Test(resp, deep_pipeline_aborted_at_close_releases_spill)
 	cr_assert_eq(spill_live, 0);
 	fx_free(f);
 }
+
+Test(resp, monitor_stream_is_pushes_not_replies)
+{
+	struct fx *f = fx_new();
+
+	out(f, "*1\r\n$7\r\nMONITOR\r\n", 1);
+	in(f, "+OK\r\n", 2);
+	cr_assert_eq(f->col.n, 1);
+	cr_assert_str_eq(f->col.ev[0].text, "MONITOR");
+	in(f, "+1700000000.123456 [0 127.0.0.1:5000] \"get\" \"k\"\r\n", 3);
+	feed_split(f, PT_DIR_IN,
+		   "+1700000001.5 [0 unix:/tmp/r.sock] \"set\" \"a\" \"b\"\r\n"
+		   "+1700000002.5 [0 lua] \"ping\"\r\n",
+		   80, 5, 4);
+	cr_assert_eq(f->last, PT_FEED_OK);
+	cr_assert_eq(f->col.n, 1);
+	cr_assert_eq(proto_redis_pushes(&f->r), 3);
+	out(f, "*1\r\n$5\r\nRESET\r\n", 5);
+	in(f, "+1700000003.5 [0 127.0.0.1:5000] \"get\" \"k\"\r\n+RESET\r\n",
+	   6);
+	cr_assert_eq(f->col.n, 2);
+	cr_assert_str_eq(f->col.ev[1].text, "RESET");
+	cr_assert_eq(proto_redis_pushes(&f->r), 4);
+	/* out of monitor mode: a stray line is a desync again */
+	cr_assert_eq(in(f, "+1700000004.5 x\r\n", 7), PT_FEED_STOPPED);
+	cr_assert_eq(f->col.notes[PT_NOTE_DESYNC], 1);
+	fx_free(f);
+}
