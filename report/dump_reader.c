@@ -94,6 +94,7 @@ static const char *const counter_names[] = {
     [PT_CNT_CONN_COMPRESSED] = "conn_compressed",
     [PT_CNT_CONN_UPGRADED] = "conn_upgraded",
     [PT_CNT_CONN_UNKNOWN] = "conn_unknown",
+    [PT_CNT_CONN_FORK_MIDOP] = "conn_fork_midop",
 };
 
 static const char *const kind_names[] = {
@@ -710,8 +711,7 @@ int pt_dump_next(struct pt_dump *d, struct pt_read_record *out)
 		return 0;
 	struct rd_iter *top = &d->heap[0];
 	const struct rd_chunk *ch = &d->chunks[top->chunk];
-	rec_decode(d, ch, top->off, top->size, top->type, top->strings,
-		   out);
+	rec_decode(d, ch, top->off, top->size, top->type, top->strings, out);
 	top->off += top->size;
 	if (!iter_settle(d, top))
 		d->heap[0] = d->heap[--d->heap_len];

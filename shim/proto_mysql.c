@@ -1354,6 +1354,15 @@ void proto_mysql_close(struct proto_mysql *m, uint64_t now_ns)
 	m->arena_next = 0;
 }
 
+int proto_mysql_idle(const struct proto_mysql *m)
+{
+	for (int d = 0; d < 2; d++)
+		if (m->fr[d].hdr_have || m->fr[d].in_payload ||
+		    m->fr[d].started)
+			return 0;
+	return m->phase == PH_COMMAND && m->q_count == 0;
+}
+
 int proto_mysql_resume_tls(struct proto_mysql *m)
 {
 	if (m->phase != PH_STOPPED || !m->tls_wait)

@@ -173,6 +173,11 @@ int proto_mysql_resume_tls(struct proto_mysql *m);
  * buf goes. */
 int proto_mysql_sniff(const uint8_t *buf, size_t len);
 
+/* 1 if m is logged in and between commands: nothing outstanding, no
+ * packet half read in either direction (a forked child may then go on
+ * decoding its copy). */
+int proto_mysql_idle(const struct proto_mysql *m);
+
 /* Last ERR packet seen: code and SQLSTATE ("" if none).  For tests and
  * diagnostics. */
 uint16_t proto_mysql_last_error(const struct proto_mysql *m,

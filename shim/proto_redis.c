@@ -1920,6 +1920,13 @@ int proto_redis_sniff(const uint8_t *buf, size_t len)
 	return buf[i] == '$';
 }
 
+int proto_redis_idle(const struct proto_redis *r)
+{
+	return !r->stopped && !r->count && !r->untracked && !r->tx_open &&
+	       r->rq_state == RQ_START && r->rp_state == RP_TYPE &&
+	       r->rp_depth == 0;
+}
+
 int64_t proto_redis_db(const struct proto_redis *r)
 {
 	return r->db;

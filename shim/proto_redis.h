@@ -202,6 +202,11 @@ void proto_redis_close(struct proto_redis *r, uint64_t now_ns);
  * space or line end.  0 otherwise. */
 int proto_redis_sniff(const uint8_t *buf, size_t len);
 
+/* 1 if r is between operations: nothing outstanding, no request or reply
+ * half read, no transaction open, decoding not stopped (a forked child
+ * may then go on decoding its copy). */
+int proto_redis_idle(const struct proto_redis *r);
+
 /* Connection facts, for notes and tests. */
 int64_t proto_redis_db(const struct proto_redis *r);
 uint64_t proto_redis_pushes(const struct proto_redis *r);
