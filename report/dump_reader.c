@@ -94,6 +94,7 @@ static const char *const counter_names[] = {
     [PT_CNT_CONN_COMPRESSED] = "conn_compressed",
     [PT_CNT_CONN_UPGRADED] = "conn_upgraded",
     [PT_CNT_CONN_UNKNOWN] = "conn_unknown",
+    [PT_CNT_CONN_FORK_MIDOP] = "conn_fork_midop",
 };
 
 static const char *const kind_names[] = {

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "fdtab.h"
+#include "sniff.h"
 
 static uint32_t map_word(const struct pt_conn *c)
 {
@@ -204,21 +205,43 @@ uint32_t fdtab_max_fd(const struct pt_fdtab *t)
 	return __atomic_load_n(&t->max_fd, __ATOMIC_RELAXED);
 }
 
-void fdtab_after_fork(struct pt_fdtab *t)
+/* In the child: may c's copy of the decoder go on?  Only between
+ * operations (the next bytes the child sends start a frame) and on the
+ * socket stream itself (TLS plaintext: hooks_tls.c stops it). */
+static int fork_keeps(const struct pt_conn *c)
 {
+	return c->decided && !__atomic_load_n(&c->passive, __ATOMIC_RELAXED) &&
+	       c->tls != PT_TLS_ON &&
+	       sniff_decoder_idle(&c->dec, (enum pt_proto)c->proto);
+}
+
+uint32_t fdtab_after_fork(struct pt_fdtab *t)
+{
+	uint32_t midop = 0;
+
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		struct pt_conn *c = &t->slots[i];
 		if (!__atomic_load_n(&c->used, __ATOMIC_RELAXED))
 			continue;
-		/* Its decoder state and records belong to the parent. */
-		c->decided = 0;
+		/* The copy of the connection is the child's: its events go to
+		 * the child's dump, under an open record of its own. */
 		c->opened = 0;
-		__atomic_store_n(&c->passive, 1, __ATOMIC_RELAXED);
+		c->events = 0;
+		if (!fork_keeps(c)) {
+			/* Mid-operation (or undecided, HTTP, TLS): the parent's
+			 * frame may continue in the child's stream. */
+			midop +=
+			    c->decided &&
+			    !__atomic_load_n(&c->passive, __ATOMIC_RELAXED);
+			c->decided = 0;
+			__atomic_store_n(&c->passive, 1, __ATOMIC_RELAXED);
+		}
 		if (__atomic_load_n(&c->lock, __ATOMIC_RELAXED) & PT_CONN_DEAD)
 			fdtab_free(t, c); /* no fd left: its closer is gone */
 		else
 			__atomic_store_n(&c->lock, 0, __ATOMIC_RELAXED);
 	}
+	return midop;
 }
 
 uint32_t fdtab_live(const struct pt_fdtab *t)

@@ -208,10 +208,12 @@ void fdtab_free(struct pt_fdtab *t, struct pt_conn *c);
 /* Highest fd ever attached, for close_range without scanning the map. */
 uint32_t fdtab_max_fd(const struct pt_fdtab *t);
 
-/* Forked child (single thread): every inherited connection becomes
- * passive and unlocked, so that the child neither decodes the parent's
- * streams nor trips over a lock a vanished thread held. */
-void fdtab_after_fork(struct pt_fdtab *t);
+/* Forked child (single thread): every inherited connection is unlocked
+ * (a lock a vanished thread held).  A MySQL or Redis connection whose
+ * decoder is between operations goes on being decoded, the child's copy
+ * into the child's dump (a new open record); any other becomes passive.
+ * Returns how many decoded connections were mid-operation (now passive). */
+uint32_t fdtab_after_fork(struct pt_fdtab *t);
 
 /* Live slots, for tests. */
 uint32_t fdtab_live(const struct pt_fdtab *t);

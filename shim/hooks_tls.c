@@ -166,16 +166,19 @@ typedef int (*ssl_fd_fn)(const SSL *);
  * c->tls (enum pt_tls_state, fdtab.h), read and written only by the holder
  * of the slot's lock (fdtab.h F2); a reused slot starts at PT_TLS_OFF. */
 
-/* A forked child must not decode its parent's TLS streams (fdtab makes
- * every inherited slot passive and undecided; without this, the first
+/* A forked child must not decode its parent's TLS streams (fdtab keeps
+ * only idle socket-stream connections decoding; without this, the first
  * SSL_read would start a fresh decoder mid-stream). */
 static void tls_after_fork_child(void)
 {
 	for (uint32_t i = 0; i < pt_fdtab.nslots && i < PT_FDTAB_SLOTS_MAX;
 	     i++) {
 		struct pt_conn *c = &pt_fdtab.slots[i];
-		if (__atomic_load_n(&c->used, __ATOMIC_RELAXED))
-			c->tls = PT_TLS_STOPPED;
+		if (!__atomic_load_n(&c->used, __ATOMIC_RELAXED))
+			continue;
+		if (c->tls == PT_TLS_ON) /* socket bytes are ciphertext */
+			fdtab_set_passive(c);
+		c->tls = PT_TLS_STOPPED;
 	}
 }
 

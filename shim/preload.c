@@ -38,6 +38,7 @@
 #include "real.h"
 #include "request.h"
 #include "sniff.h"
+#include "spill.h"
 #include "writer.h"
 
 /* ---- 1. state and saying things once ---- */
@@ -64,10 +65,11 @@ enum writer_state { W_CLOSED = 0, W_OPENING, W_OPEN, W_FAILED };
 static struct pt_config cfg;
 static struct pt_proto_options popts;
 static struct pt_writer writer;
-static int wstate;	 /* enum writer_state (atomic) */
-static int said;	 /* the one stderr line was written (atomic) */
-static uint32_t next_id; /* connection ids (atomic) */
-static pid_t my_pid;	 /* our pid: a vfork/clone child differs */
+static int wstate;	    /* enum writer_state (atomic) */
+static int said;	    /* the one stderr line was written (atomic) */
+static uint32_t next_id;    /* connection ids (atomic) */
+static pid_t my_pid;	    /* our pid: a vfork/clone child differs */
+static uint32_t fork_midop; /* inherited mid-operation: counted at open */
 static pthread_key_t thread_key;
 static int key_ok;
 static char exe_path[PATH_MAX];
@@ -202,6 +204,8 @@ static int writer_ready(void)
 	}
 	/* Release: the writer's fields before anyone sees W_OPEN. */
 	__atomic_store_n(&wstate, W_OPEN, __ATOMIC_RELEASE);
+	for (; fork_midop; fork_midop--) /* a forked child's first open */
+		pt_writer_count(&writer, PT_CNT_CONN_FORK_MIDOP);
 	return 1;
 }
 
@@ -663,7 +667,7 @@ static void after_fork_child(void)
 	pt_self.tid = 0;
 	pt_self.cursor_ready = 0;
 	pt_self.key_set = 0; /* the child's thread is new to the key */
-	fdtab_after_fork(&pt_fdtab);
+	fork_midop = fdtab_after_fork(&pt_fdtab);
 	request_after_fork();
 	int s = __atomic_load_n(&wstate, __ATOMIC_RELAXED);
 	if (s == W_OPEN) {
@@ -704,6 +708,7 @@ static int setup(void)
 	request_enable(cfg.requests);
 	popts.raw = cfg.raw;
 	popts.raw_max = cfg.raw_max;
+	popts.spill = &pt_spill_mmap; /* deep pipelines (spill.c) */
 	if (cfg.routes[0]) {
 		popts.routes =
 		    pt_route_table_load(cfg.routes, err, sizeof(err));

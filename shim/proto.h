@@ -60,12 +60,39 @@ struct pt_sink {
 	void *arg;
 };
 
+/* Memory for a queue that outgrew its fixed part (a deep pipeline).  The
+ * connection layer supplies it (shim/spill.c: mmap, taken rarely since a
+ * decoder grows its queue fourfold each time); the decoder itself never
+ * allocates.  get returns bytes of fresh memory or NULL (the decoder then
+ * behaves as without a spill); put gives back exactly what get returned.
+ * Private anonymous memory: a forked child owns its own copy. */
+struct pt_spill {
+	void *(*get)(size_t bytes);
+	void (*put)(void *p, size_t bytes);
+};
+
+/* Grow a FIFO ring of esize-byte entries (count of them from *head, index
+ * wrapping by *mask) into spill memory of cap * 4 entries, at most max:
+ * entries are copied in order to the start, the old memory is given back
+ * unless it is fixed (the decoder's own array).  Returns 0, or -1 with
+ * nothing changed (no spill, at max, or get failed). */
+int pt_spill_ring_grow(const struct pt_spill *s, void **ring, uint32_t *mask,
+		       uint32_t *head, uint32_t count, size_t esize,
+		       const void *fixed, uint32_t max);
+
+/* Give back a ring's spill memory (if any) and point it at fixed again. */
+void pt_spill_ring_free(const struct pt_spill *s, void **ring, uint32_t *mask,
+			size_t esize, void *fixed, uint32_t fixed_cap);
+
 /* Options every decoder honours. */
 struct pt_proto_options {
 	int raw;	  /* PERFTAP_RAW=1: keep raw text, cut at raw_max */
 	uint32_t raw_max; /* bytes of raw text kept (<= PT_TEXT_MAX) */
 	const struct pt_route_table
 	    *routes; /* HTTP route templates; may be NULL */
+	/* Memory for deep pipelines; NULL: fixed queues only (as deep as
+	 * each decoder's header says). */
+	const struct pt_spill *spill;
 };
 
 /* What a decoder's feed says about the stream. */

@@ -349,14 +349,13 @@ static uint32_t arena_reserve(const struct proto_mysql *m, uint32_t want,
 	uint32_t oldest = TEXT_NONE, next = m->arena_next;
 
 	for (uint32_t i = 0; i < m->q_count && oldest == TEXT_NONE; i++)
-		oldest = m->q[(m->q_head + i) % PROTO_MYSQL_QUEUE_MAX].text_off;
+		oldest = m->q[(m->q_head + i) & m->q_mask].text_off;
 	if (oldest == TEXT_NONE) {
 		*off = 0;
-		return want < PROTO_MYSQL_ARENA_SIZE ? want
-						     : PROTO_MYSQL_ARENA_SIZE;
+		return want < m->arena_size ? want : m->arena_size;
 	}
 	if (next > oldest) { /* free: [next, end) and [0, oldest) */
-		uint32_t tail = PROTO_MYSQL_ARENA_SIZE - next;
+		uint32_t tail = m->arena_size - next;
 		if (tail >= want || tail >= oldest) {
 			*off = next;
 			return tail < want ? tail : want;
@@ -369,7 +368,61 @@ static uint32_t arena_reserve(const struct proto_mysql *m, uint32_t want,
 	return oldest - next < want ? oldest - next : want;
 }
 
+/*
+ * A spilled (deep) queue whose texts no longer fit: move the live texts,
+ * in queue order, to the start of spill memory four times the size, and
+ * point each command at its new place.  Rare (only past the fixed queue,
+ * sizes quadruple), hence out of line.  Returns 0 or -1 (nothing changed).
+ */
+static __attribute__((noinline)) int arena_grow(struct proto_mysql *m)
+{
+	uint32_t size = m->arena_size * 4, at = 0;
+
+	if (size > PROTO_MYSQL_ARENA_SPILL_MAX || !m->spill)
+		return -1;
+	char *n = m->spill->get(size);
+	if (!n)
+		return -1;
+	for (uint32_t i = 0; i < m->q_count; i++) {
+		struct proto_mysql_cmd *c = &m->q[(m->q_head + i) & m->q_mask];
+		if (c->text_off == TEXT_NONE)
+			continue;
+		memcpy(n + at, m->arena + c->text_off, c->text_len + 1u);
+		c->text_off = at;
+		at += c->text_len + 1u;
+	}
+	if (m->arena != m->arena0)
+		m->spill->put(m->arena, m->arena_size);
+	m->arena = n;
+	m->arena_size = size;
+	m->arena_next = at;
+	return 0;
+}
+
+/* arena_reserve, growing the arena when a deep pipeline filled it. */
+static uint32_t arena_take(struct proto_mysql *m, uint32_t want, uint32_t *off)
+{
+	uint32_t cap = arena_reserve(m, want, off);
+
+	if (cap < want && m->q != m->q0 && arena_grow(m) == 0)
+		cap = arena_reserve(m, want, off);
+	return cap;
+}
+
 /* ---- 4. command queue and event emission -------------------------------- */
+
+/* The fixed queue is full: move it into spill memory (rare). */
+static __attribute__((noinline)) int queue_grow(struct proto_mysql *m)
+{
+	void *q = m->q;
+
+	if (pt_spill_ring_grow(m->spill, &q, &m->q_mask, &m->q_head, m->q_count,
+			       sizeof(*m->q), m->q0,
+			       PROTO_MYSQL_QUEUE_SPILL_MAX) < 0)
+		return -1;
+	m->q = q;
+	return 0;
+}
 
 static struct proto_mysql_cmd *q_head(struct proto_mysql *m)
 {
@@ -430,7 +483,7 @@ static int finish(struct proto_mysql *m, uint64_t now_ns, uint8_t outcome,
 		  int32_t status)
 {
 	emit(m, q_head(m), now_ns, outcome, status);
-	m->q_head = (m->q_head + 1) % PROTO_MYSQL_QUEUE_MAX;
+	m->q_head = (m->q_head + 1) & m->q_mask;
 	m->q_count--;
 	resp_reset(m);
 	return 0;
@@ -864,7 +917,7 @@ static void text_sql(struct proto_mysql *m, struct proto_mysql_cmd *c,
 		     const char *prefix)
 {
 	size_t plen = strlen(prefix), n;
-	uint32_t off, cap = arena_reserve(m, PT_TEXT_MAX + 1, &off);
+	uint32_t off, cap = arena_take(m, PT_TEXT_MAX + 1, &off);
 	char *out = m->arena + off;
 
 	if (cap == 0) {
@@ -899,24 +952,36 @@ static void text_sql(struct proto_mysql *m, struct proto_mysql_cmd *c,
 	m->arena_next = off + c->text_len + 1;
 }
 
-static void text_copy(struct proto_mysql *m, struct proto_mysql_cmd *c,
-		      const char *text, size_t len)
+/* Room for len bytes of c's text (cut if the arena is short), or NULL.
+ * The arena may move: a source inside it must be found after this. */
+static char *text_room(struct proto_mysql *m, struct proto_mysql_cmd *c,
+		       size_t *len)
 {
-	uint32_t off, cap = arena_reserve(m, (uint32_t)len + 1, &off);
+	uint32_t off, cap = arena_take(m, (uint32_t)*len + 1, &off);
 
 	if (cap == 0) {
 		c->flags |= PT_EV_TRUNCATED;
-		return;
+		return NULL;
 	}
-	if (len > cap - 1u) {
-		len = cap - 1u;
+	if (*len > cap - 1u) {
+		*len = cap - 1u;
 		c->flags |= PT_EV_TRUNCATED;
 	}
-	memcpy(m->arena + off, text, len);
-	m->arena[off + len] = '\0';
+	m->arena[off + *len] = '\0';
 	c->text_off = off;
-	c->text_len = (uint32_t)len;
-	m->arena_next = off + (uint32_t)len + 1;
+	c->text_len = (uint32_t)*len;
+	m->arena_next = off + (uint32_t)*len + 1;
+	return m->arena + off;
+}
+
+/* text is never inside the arena (see text_execute). */
+static void text_copy(struct proto_mysql *m, struct proto_mysql_cmd *c,
+		      const char *text, size_t len)
+{
+	char *out = text_room(m, c, &len);
+
+	if (out)
+		memcpy(out, text, len);
 }
 
 /* EXECUTE: the text of the prepared statement, or "EXECUTE ?". */
@@ -931,14 +996,16 @@ static void text_execute(struct proto_mysql *m, struct proto_mysql_cmd *c,
 		/* pipelined PREPARE still queued? its text is in the arena */
 		for (uint32_t i = m->q_count; i > 0; i--) {
 			const struct proto_mysql_cmd *p =
-			    &m->q[(m->q_head + i - 1) % PROTO_MYSQL_QUEUE_MAX];
+			    &m->q[(m->q_head + i - 1) & m->q_mask];
 			if (p->com != COM_STMT_PREPARE)
 				continue;
 			if (p->text_off == TEXT_NONE || p->text_len < pl)
 				break;
 			c->flags |= p->flags & (PT_EV_TRUNCATED | PT_EV_RAW);
-			text_copy(m, c, m->arena + p->text_off + pl,
-				  p->text_len - pl);
+			size_t len = p->text_len - pl;
+			char *out = text_room(m, c, &len);
+			if (out) /* p's text is where the arena now has it */
+				memmove(out, m->arena + p->text_off + pl, len);
 			return;
 		}
 		id = m->last_stmt_id;
@@ -990,11 +1057,10 @@ static int on_command(struct proto_mysql *m, const struct proto_mysql_framer *f)
 	default:
 		break;
 	}
-	if (m->q_count == PROTO_MYSQL_QUEUE_MAX)
+	if (m->q_count > m->q_mask && queue_grow(m) < 0)
 		return stop(m, PT_NOTE_QUEUE_FULL,
 			    "too many pipelined commands", m->q_count);
-	struct proto_mysql_cmd *c =
-	    &m->q[(m->q_head + m->q_count) % PROTO_MYSQL_QUEUE_MAX];
+	struct proto_mysql_cmd *c = &m->q[(m->q_head + m->q_count) & m->q_mask];
 	memset(c, 0, sizeof(*c));
 	c->com = com;
 	c->start_ns = f->start_ns;
@@ -1206,6 +1272,11 @@ void proto_mysql_init(struct proto_mysql *m, const struct pt_proto_options *opt,
 	}
 	m->phase = PH_GREETING;
 	m->eof_mode = 1;
+	m->q = m->q0;
+	m->q_mask = PROTO_MYSQL_QUEUE_MAX - 1;
+	m->arena = m->arena0;
+	m->arena_size = PROTO_MYSQL_ARENA_SIZE;
+	m->spill = opt ? opt->spill : NULL;
 }
 
 enum pt_feed_status proto_mysql_feed(struct proto_mysql *m, enum pt_dir dir,
@@ -1271,6 +1342,25 @@ void proto_mysql_close(struct proto_mysql *m, uint64_t now_ns)
 			finish(m, now_ns, PT_OUT_ABORTED, 0);
 	}
 	m->phase = PH_STOPPED;
+	m->q_count = m->q_head = 0;
+	void *q = m->q;
+	pt_spill_ring_free(m->spill, &q, &m->q_mask, sizeof(*m->q), m->q0,
+			   PROTO_MYSQL_QUEUE_MAX);
+	m->q = q;
+	if (m->arena != m->arena0)
+		m->spill->put(m->arena, m->arena_size);
+	m->arena = m->arena0;
+	m->arena_size = PROTO_MYSQL_ARENA_SIZE;
+	m->arena_next = 0;
+}
+
+int proto_mysql_idle(const struct proto_mysql *m)
+{
+	for (int d = 0; d < 2; d++)
+		if (m->fr[d].hdr_have || m->fr[d].in_payload ||
+		    m->fr[d].started)
+			return 0;
+	return m->phase == PH_COMMAND && m->q_count == 0;
 }
 
 int proto_mysql_resume_tls(struct proto_mysql *m)

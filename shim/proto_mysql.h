@@ -5,10 +5,11 @@
  * PT_DIR_OUT = client->server bytes, PT_DIR_IN = server->client bytes.
  *
  * The context is fixed size (sizeof(struct proto_mysql) < 48 KiB, checked
- * at compile time), holds no pointer to heap memory and may be placed in a
- * shared table and zeroed; proto_mysql_init() must run before the first
- * feed.  The fields are private to proto_mysql.c; they are spelled out here
- * only so that callers can embed the context.
+ * at compile time); its queue points into itself until a deep pipeline
+ * moves it into spill memory (options->spill), which proto_mysql_close()
+ * gives back.  proto_mysql_init() must run before the first feed.  The fields
+ * are private to proto_mysql.c; they are spelled out here only so that callers
+ * can embed the context.
  *
  * Events (see proto_mysql.c for the details):
  *   - one event per command with a response, from the feed holding the
@@ -22,8 +23,9 @@
  * Notes: PT_NOTE_SERVER_INFO (text = server version, value = connection
  * id), PT_NOTE_TLS, PT_NOTE_COMPRESSED, PT_NOTE_DESYNC (text = why),
  * PT_NOTE_QUEUE_FULL (value = commands outstanding); each of the last four
- * ends decoding (PT_FEED_STOPPED): past the queue limit responses could no
- * longer be paired, so the decoder stops rather than guess.  After
+ * ends decoding (PT_FEED_STOPPED): past the queue limit (the fixed queue
+ * without a spill, or QUEUE_SPILL_MAX) responses could no longer be
+ * paired, so the decoder stops rather than guess.  After
  * PT_NOTE_TLS the caller may feed the TLS plaintext instead, after
  * proto_mysql_resume_tls().  A server that refuses the connection (ERR
  * instead of a greeting, failed login) is ignored quietly: no note.
@@ -39,12 +41,17 @@
 /* Bytes of a statement's SQL kept for fingerprinting; longer statements
  * are fingerprinted on this prefix and flagged PT_EV_TRUNCATED. */
 #define PROTO_MYSQL_SQL_MAX 4096u
-/* Commands sent and not yet answered.  MySQL clients almost never
- * pipeline; async connectors and MariaDB's execute_direct send two. */
-#define PROTO_MYSQL_QUEUE_MAX 8u
+/* Commands sent and not yet answered, held in the context.  MySQL clients
+ * rarely pipeline; async connectors and MariaDB's execute_direct send two,
+ * a bulk loader thousands: past this the queue moves into spill memory
+ * (proto.h struct pt_spill, growing fourfold) up to QUEUE_SPILL_MAX, and
+ * so does the text arena, up to ARENA_SPILL_MAX. */
+#define PROTO_MYSQL_QUEUE_MAX	    8u
+#define PROTO_MYSQL_QUEUE_SPILL_MAX (1u << 22) /* 4 M commands, 128 MiB */
 /* Text of queued commands (normalized), shared ring.  Large enough for one
  * maximal text (PT_TEXT_MAX + NUL) plus smaller pipelined companions. */
-#define PROTO_MYSQL_ARENA_SIZE 8192u
+#define PROTO_MYSQL_ARENA_SIZE	    8192u
+#define PROTO_MYSQL_ARENA_SPILL_MAX (1u << 28) /* 256 MiB */
 /* Prepared statements remembered per connection, and the bytes of text
  * kept for each (NUL included): 64 x 512 = 32 KiB, the bulk of the
  * context.  Least recently used is evicted. */
@@ -123,9 +130,16 @@ struct proto_mysql {
 	uint16_t last_error;   /* last ERR code seen (0 = none) */
 	char last_sqlstate[6]; /* last ERR SQLSTATE, NUL-terminated */
 	struct proto_mysql_framer fr[2]; /* by enum pt_dir */
-	struct proto_mysql_cmd q[PROTO_MYSQL_QUEUE_MAX];
+	/* The queue and the arena: the context's own arrays, or spill
+	 * memory once a pipeline outgrew them (given back at close). */
+	struct proto_mysql_cmd *q;
+	uint32_t q_mask; /* entries in q - 1 (a power of two) */
+	uint32_t arena_size;
+	char *arena;
+	const struct pt_spill *spill; /* NULL: fixed queue only */
+	struct proto_mysql_cmd q0[PROTO_MYSQL_QUEUE_MAX];
 	char sql[PROTO_MYSQL_SQL_MAX];
-	char arena[PROTO_MYSQL_ARENA_SIZE];
+	char arena0[PROTO_MYSQL_ARENA_SIZE];
 	struct proto_mysql_stmt stmts[PROTO_MYSQL_STMT_MAX];
 };
 
@@ -158,6 +172,11 @@ int proto_mysql_resume_tls(struct proto_mysql *m);
  * 0 if not.  Needs at least 5 bytes; checks the version string as far as
  * buf goes. */
 int proto_mysql_sniff(const uint8_t *buf, size_t len);
+
+/* 1 if m is logged in and between commands: nothing outstanding, no
+ * packet half read in either direction (a forked child may then go on
+ * decoding its copy). */
+int proto_mysql_idle(const struct proto_mysql *m);
 
 /* Last ERR packet seen: code and SQLSTATE ("" if none).  For tests and
  * diagnostics. */

@@ -59,7 +59,13 @@
  *     channel then subscribed, at least one).  RESP2 "message"/"pmessage"/
  *     "smessage" arrays while subscribed, and every RESP3 push that is not
  *     an awaited confirmation, are counted in pushes, never paired.
- *   - Requests past the ring: counted in `untracked`, their replies eaten
+ *   - MONITOR: one event for the command itself (ended by its +OK); the
+ *     lines streamed after it are counted in pushes, never paired, until
+ *     RESET.
+ *   - Deep pipelines: past the context's ring[] the FIFO moves into spill
+ *     memory (options->spill), fourfold each time, up to RING_MAX.
+ *     Requests past that (or past ring[] without a spill, or when the
+ *     spill fails): counted in `untracked`, their replies eaten
  *     without an event, one PT_NOTE_QUEUE_FULL per request (value 1).
  *     A request arriving while untracked ones are outstanding is untracked
  *     too, so order is kept.
@@ -124,6 +130,7 @@ enum cmd_special {
 	SP_SUB,
 	SP_UNSUB,
 	SP_RESET,
+	SP_MONITOR,
 };
 
 struct cmd_def {
@@ -219,7 +226,7 @@ static const struct cmd_def cmd_table[] = {
     {"MEMORY", 2, SP_NONE, CF_SUBCMD},
     {"MGET", 1, SP_NONE, CF_READ | CF_PERELEM | CF_MULTIKEY},
     {"MODULE", 0, SP_NONE, CF_SUBCMD},
-    {"MONITOR", 0, SP_NONE, 0},
+    {"MONITOR", 0, SP_MONITOR, 0},
     {"MSET", 1, SP_NONE, CF_PAIRS},
     {"MSETNX", 1, SP_NONE, CF_PAIRS},
     {"MULTI", 0, SP_MULTI, 0},
@@ -586,16 +593,16 @@ static uint8_t text_intern(struct proto_redis *r, const char *s, size_t n)
 
 static struct proto_redis_entry *ring_head(struct proto_redis *r)
 {
-	return r->count ? &r->ring[r->head] : NULL;
+	return r->count ? &r->q[r->head] : NULL;
 }
 
 static void ring_pop(struct proto_redis *r)
 {
-	struct proto_redis_entry *e = &r->ring[r->head];
+	struct proto_redis_entry *e = &r->q[r->head];
 
 	if (e->text != NO_TEXT && r->text_refs[e->text])
 		r->text_refs[e->text]--;
-	r->head = (r->head + 1) & (PROTO_REDIS_RING - 1);
+	r->head = (r->head + 1) & r->q_mask;
 	r->count--;
 }
 
@@ -608,6 +615,21 @@ static void note_queue_full(struct proto_redis *r)
 			      sizeof(why) - 1, 1);
 }
 
+/* The FIFO is full: move it into spill memory four times its size (a deep
+ * pipeline; rare, so not inline in ring_push). */
+static __attribute__((noinline)) int ring_grow(struct proto_redis *r)
+{
+	void *q = r->q;
+
+	if (r->untracked ||
+	    pt_spill_ring_grow(r->spill, &q, &r->q_mask, &r->head, r->count,
+			       sizeof(*r->q), r->ring,
+			       PROTO_REDIS_RING_MAX) < 0)
+		return -1;
+	r->q = q;
+	return 0;
+}
+
 /* Queue a finished request; past the ring (or behind untracked ones) it is
  * only counted, expect replies' worth. */
 static void ring_push(struct proto_redis *r, const struct proto_redis_entry *e,
@@ -615,12 +637,12 @@ static void ring_push(struct proto_redis *r, const struct proto_redis_entry *e,
 {
 	struct proto_redis_entry *slot;
 
-	if (r->count == PROTO_REDIS_RING || r->untracked) {
+	if ((r->count > r->q_mask && ring_grow(r) < 0) || r->untracked) {
 		r->untracked += e->expect == EXPECT_ALL ? 1 : e->expect;
 		note_queue_full(r);
 		return;
 	}
-	slot = &r->ring[(r->head + r->count) & (PROTO_REDIS_RING - 1)];
+	slot = &r->q[(r->head + r->count) & r->q_mask];
 	*slot = *e;
 	slot->text = text ? text_intern(r, text, text_len) : NO_TEXT;
 	r->count++;
@@ -1305,7 +1327,10 @@ static void rp_finish_head(struct proto_redis *r, uint64_t now)
 			r->db = e->rows;
 		if (sp == SP_HELLO && e->arg)
 			r->resp3 = e->arg == 3;
+		if (sp == SP_MONITOR)
+			r->monitor = 1;
 		if (sp == SP_RESET) {
+			r->monitor = 0;
 			r->resp3 = 0;
 			r->db = 0;
 			memset(r->subs, 0, sizeof(r->subs));
@@ -1355,6 +1380,15 @@ static int subscribed(const struct proto_redis *r)
 	return r->subs[0] + r->subs[1] + r->subs[2] > 0;
 }
 
+/* After MONITOR succeeded the server streams one "+<unix time> [db addr]
+ * \"cmd\" ..." line per command it runs; replies to what the client still
+ * sends (RESET, QUIT) never start with a digit. */
+static int monitor_line(const struct proto_redis *r)
+{
+	return r->rp_top == '+' && r->rp_line_len > 0 && r->rp_line[0] >= '0' &&
+	       r->rp_line[0] <= '9';
+}
+
 /* A whole top-level reply has been read: pair it (or count it). */
 static int rp_reply_done(struct proto_redis *r, uint64_t now, size_t left)
 {
@@ -1364,6 +1398,11 @@ static int rp_reply_done(struct proto_redis *r, uint64_t now, size_t left)
 	int head_sub = sp == SP_SUB || sp == SP_UNSUB;
 	int conf = word >= PS_SUB && word <= PS_SUNSUB;
 
+	if (r->monitor && monitor_line(r)) {
+		r->pushes++; /* streamed, not a reply: no event, no failure */
+		rp_reset(r);
+		return 0;
+	}
 	if (r->rp_top == '>' || (r->rp_top == '*' && !r->resp3 && word >= 0)) {
 		if (conf && head_sub) {
 			rp_confirm(r, word, now);
@@ -1772,6 +1811,9 @@ void proto_redis_init(struct proto_redis *r, const struct pt_proto_options *opt,
 	memset(r, 0, offsetof(struct proto_redis, ring));
 	memset((char *)r + lens, 0, sizeof(*r) - lens);
 	r->sink = sink;
+	r->q = r->ring;
+	r->q_mask = PROTO_REDIS_RING - 1;
+	r->spill = opt ? opt->spill : NULL;
 	r->text_last = PROTO_REDIS_TEXTS;
 	if (opt && opt->raw) {
 		r->raw = 1;
@@ -1823,6 +1865,11 @@ void proto_redis_close(struct proto_redis *r, uint64_t now_ns)
 	r->untracked = 0;
 	r->kind_count = r->tx_kept = 0;
 	r->stopped = 1;
+	void *q = r->q;
+	pt_spill_ring_free(r->spill, &q, &r->q_mask, sizeof(*r->q), r->ring,
+			   PROTO_REDIS_RING);
+	r->q = q;
+	r->head = 0;
 }
 
 /* Inline: a word the table knows, ended by a blank or line end. */
@@ -1871,6 +1918,13 @@ int proto_redis_sniff(const uint8_t *buf, size_t len)
 	if (++i == len)
 		return 1;
 	return buf[i] == '$';
+}
+
+int proto_redis_idle(const struct proto_redis *r)
+{
+	return !r->stopped && !r->count && !r->untracked && !r->tx_open &&
+	       r->rq_state == RQ_START && r->rp_state == RP_TYPE &&
+	       r->rp_depth == 0;
 }
 
 int64_t proto_redis_db(const struct proto_redis *r)

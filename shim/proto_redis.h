@@ -5,7 +5,8 @@
  *
  * The context is fixed-size (no heap, no globals); the caller owns it and
  * keeps one per connection.  sizeof(struct proto_redis) is about 42 KiB
- * (a 1024-deep request ring of 24-byte entries, a 64-slot table of 256-byte
+ * (a 1024-deep request ring of 24-byte entries, moved into spill memory
+ * when a pipeline goes deeper, a 64-slot table of 256-byte
  * interned texts, a 32-deep reply nesting stack, a few small buffers).
  * Everything inside is private to proto_redis.c; the fields are here only
  * so that callers can size and embed the context.
@@ -21,7 +22,8 @@
  *   - SELECT n keeps n in the context (proto_redis_db()); the text has no db;
  *   - pub/sub: one event per (P|S)(UN)SUBSCRIBE command, ended by its last
  *     confirmation; published messages and RESP3 pushes are counted
- *     (proto_redis_pushes()), never paired with a request.
+ *     (proto_redis_pushes()), never paired with a request;
+ *   - MONITOR: one event; the streamed lines are counted as pushes.
  */
 #ifndef PERFTAP_PROTO_REDIS_H
 #define PERFTAP_PROTO_REDIS_H
@@ -31,10 +33,13 @@
 
 #include "proto.h"
 
-/* Outstanding (pipelined) requests tracked per connection; beyond this a
- * request is counted, its reply consumed without an event, and
+/* Outstanding (pipelined) requests held in the context itself.  Deeper
+ * pipelines move the FIFO into spill memory (proto.h struct pt_spill,
+ * growing fourfold) up to PROTO_REDIS_RING_MAX; beyond that, or without a
+ * spill, a request is counted, its reply consumed without an event, and
  * PT_NOTE_QUEUE_FULL raised. */
-#define PROTO_REDIS_RING 1024
+#define PROTO_REDIS_RING     1024
+#define PROTO_REDIS_RING_MAX (1u << 22) /* 4 M requests, 96 MiB */
 /* Distinct texts alive at once per connection (shared by ring entries). */
 #define PROTO_REDIS_TEXTS 64
 /* Longest event text kept, NUL included (EXEC lists are cut here). */
@@ -128,13 +133,16 @@ struct proto_redis {
 	/* --- the FIFO of outstanding requests --- */
 	uint32_t head, count;
 	uint64_t untracked; /* requests past the ring: replies eaten silently */
+	struct proto_redis_entry *q;  /* ring[], or spill memory once deeper */
+	uint32_t q_mask;	      /* entries in q - 1 (a power of two) */
+	const struct pt_spill *spill; /* NULL: ring[] only */
 	/* init leaves ring[] and texts[] as found (only used parts are read) */
 	struct proto_redis_entry ring[PROTO_REDIS_RING];
 
 	/* interned texts, shared by ring entries (refcounted) */
 	char texts[PROTO_REDIS_TEXTS][PROTO_REDIS_TEXT_CAP];
 	uint16_t text_len[PROTO_REDIS_TEXTS];
-	uint16_t text_refs[PROTO_REDIS_TEXTS];
+	uint32_t text_refs[PROTO_REDIS_TEXTS]; /* up to RING_MAX each */
 	uint32_t text_clock;
 	uint32_t text_last; /* slot interned last; PROTO_REDIS_TEXTS: none */
 
@@ -167,6 +175,7 @@ struct proto_redis {
 
 	/* --- connection facts --- */
 	int resp3;	    /* HELLO 3 succeeded */
+	int monitor;	    /* MONITOR succeeded: lines streamed are pushes */
 	int64_t db;	    /* SELECT n succeeded (0 at start) */
 	int64_t subs[3];    /* channels, patterns, shard channels subscribed */
 	uint64_t pushes;    /* messages / pushes not paired with a request */
@@ -192,6 +201,11 @@ void proto_redis_close(struct proto_redis *r, uint64_t now_ns);
  * word the decoder knows (PING, HELLO, AUTH, SELECT, GET ...) followed by a
  * space or line end.  0 otherwise. */
 int proto_redis_sniff(const uint8_t *buf, size_t len);
+
+/* 1 if r is between operations: nothing outstanding, no request or reply
+ * half read, no transaction open, decoding not stopped (a forked child
+ * may then go on decoding its copy). */
+int proto_redis_idle(const struct proto_redis *r);
 
 /* Connection facts, for notes and tests. */
 int64_t proto_redis_db(const struct proto_redis *r);

@@ -186,6 +186,23 @@ enum pt_feed_status sniff_decoder_feed(union pt_decoder *d, enum pt_proto proto,
 	}
 }
 
+int sniff_decoder_idle(const union pt_decoder *d, enum pt_proto proto)
+{
+	switch (proto) {
+#ifdef PT_HAVE_MYSQL
+	case PT_PROTO_MYSQL:
+		return proto_mysql_idle(&d->mysql);
+#endif
+#ifdef PT_HAVE_REDIS
+	case PT_PROTO_REDIS:
+		return proto_redis_idle(&d->redis);
+#endif
+	default: /* HTTP: a child's requests are not followed (yet) */
+		(void)d;
+		return 0;
+	}
+}
+
 void sniff_decoder_close(union pt_decoder *d, enum pt_proto proto,
 			 uint64_t now_ns)
 {

@@ -57,6 +57,9 @@ enum pt_feed_status sniff_decoder_feed(union pt_decoder *d, enum pt_proto proto,
 				       size_t len, uint64_t now_ns);
 void sniff_decoder_close(union pt_decoder *d, enum pt_proto proto,
 			 uint64_t now_ns);
+/* 1 if the decoder is between operations (MySQL and Redis; HTTP: 0), so a
+ * forked child can go on decoding its copy from a clean frame boundary. */
+int sniff_decoder_idle(const union pt_decoder *d, enum pt_proto proto);
 
 /* 1 if the decoder stopped at a TLS upgrade and may resume on the
  * plaintext (MySQL's SSLRequest): the socket bytes that follow are

@@ -44,12 +44,13 @@
 
 #include <stdint.h>
 
-#define PT_DUMP_MAGIC	   "PERFTAP\0" /* 8 bytes, NUL included */
-#define PT_DUMP_MAGIC_LEN  8
-#define PT_DUMP_VERSION	   2 /* 2: event and conn records grew; stack,
-					module and sample records */
+#define PT_DUMP_MAGIC	  "PERFTAP\0" /* 8 bytes, NUL included */
+#define PT_DUMP_MAGIC_LEN 8
+#define PT_DUMP_VERSION                                                        \
+	2		      /* 2: event and conn records grew; stack,        \
+					 module and sample records */
 #define PT_DUMP_VERSION_MIN 1 /* oldest version the reader still reads */
-#define PT_BYTE_ORDER_MARK 0x01020304u
+#define PT_BYTE_ORDER_MARK  0x01020304u
 
 #define PT_HEADER_SIZE_DEFAULT (64u * 1024)   /* header + strings */
 #define PT_CHUNK_SIZE_DEFAULT  (1024u * 1024) /* one thread's slab */
@@ -95,6 +96,8 @@ enum pt_counter {
 	PT_CNT_CONN_COMPRESSED,	 /* MySQL compressed protocol: skipped */
 	PT_CNT_CONN_UPGRADED,	 /* HTTP Upgrade / HTTP/2: left alone */
 	PT_CNT_CONN_UNKNOWN,	 /* sniffed, matched no protocol */
+	PT_CNT_CONN_FORK_MIDOP,	 /* forked child: an inherited connection was
+				    mid-operation, not decoded there */
 	PT_CNT_COUNT = 16
 };
 
@@ -215,8 +218,9 @@ enum pt_outcome {
 
 /* Event flags. */
 #define PT_EV_PIPELINED (1u << 0) /* sent while others were outstanding */
-#define PT_EV_BLOCKING	(1u << 1) /* blocking command (BLPOP, XREAD BLOCK ...) \
-				   */
+#define PT_EV_BLOCKING                                                         \
+	(1u << 1) /* blocking command (BLPOP, XREAD BLOCK ...)                 \
+		   */
 #define PT_EV_TRUNCATED	  (1u << 2) /* text cut at PT_TEXT_MAX or raw limit */
 #define PT_EV_SATURATED	  (1u << 3) /* a counter hit its field's maximum */
 #define PT_EV_PREPARED	  (1u << 4) /* MySQL COM_STMT_EXECUTE */
@@ -386,7 +390,7 @@ struct pt_py_frame {
  */
 struct pt_module_record {
 	uint64_t commit;
-	uint16_t type; /* PT_REC_MODULE */
+	uint16_t type;	       /* PT_REC_MODULE */
 	uint16_t build_id_len; /* bytes used in build_id */
 	uint32_t path_id;      /* interned path in this chunk */
 	uint64_t base;	       /* load address (ELF l_addr) */

@@ -229,3 +229,23 @@ Test(fdtab_init, clamps_and_rejects_zero_sizes)
 	cr_assert_eq(x.nslots, PT_FDTAB_SLOTS_MAX);
 	fdtab_destroy(&x);
 }
+
+Test(fdtab, after_fork_keeps_an_idle_redis_connection_decoding)
+{
+	struct pt_conn *a = open_conn(3);
+	struct pt_conn *b = open_conn(4);
+	static const uint8_t ping[] = "*1\r\n$4\r\nPING\r\n";
+	a->decided = b->decided = 1;
+	a->proto = b->proto = PT_PROTO_REDIS;
+	a->opened = 1;
+	proto_redis_init(&a->dec.redis, NULL, NULL);
+	proto_redis_init(&b->dec.redis, NULL, NULL);
+	/* b has a PING outstanding: the parent's reply may reach the child */
+	proto_redis_feed(&b->dec.redis, PT_DIR_OUT, ping, sizeof(ping) - 1, 1);
+	cr_assert_eq(fdtab_after_fork(&t), 1, "one mid-operation");
+	cr_assert_not(fdtab_is_passive(a));
+	cr_assert_eq(a->decided, 1);
+	cr_assert_eq(a->opened, 0, "the child writes its own open record");
+	cr_assert(fdtab_is_passive(b));
+	cr_assert_eq(b->decided, 0);
+}

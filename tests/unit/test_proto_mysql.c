@@ -1626,3 +1626,98 @@ Test(mysql, pipelined_long_texts_share_the_arena_without_corruption)
 	cr_assert_geq(full, 3);
 	stream_free(&st);
 }
+
+/* ---- deep pipelines: queue and arena move into spill memory ---- */
+
+static size_t spill_live;
+
+static void *spill_get(size_t n)
+{
+	spill_live += n;
+	return malloc(n);
+}
+
+static void spill_put(void *p, size_t n)
+{
+	spill_live -= n;
+	free(p);
+}
+
+static const struct pt_spill test_spill = {spill_get, spill_put};
+
+struct deep_cap {
+	int n, bad_text, aborted, notes;
+	uint64_t rows;
+};
+
+static void deep_op(void *arg, const struct pt_op *op)
+{
+	struct deep_cap *d = arg;
+	const char *w = d->n % 2 ? fp("update t set a = 1 where id = 7")
+				 : fp("select a from t where id = 5");
+	if (op->text_len != strlen(w) || memcmp(op->text, w, op->text_len))
+		d->bad_text++;
+	d->aborted += op->outcome == PT_OUT_ABORTED;
+	d->rows += op->rows;
+	d->n++;
+}
+
+static void deep_note(void *arg, enum pt_note note, const char *text,
+		      size_t len, uint64_t value)
+{
+	(void)text, (void)len, (void)value;
+	((struct deep_cap *)arg)->notes += note != PT_NOTE_SERVER_INFO;
+}
+
+static void feed_steps(const struct seg *s, size_t step)
+{
+	for (size_t at = 0; at < s->b.n; at += step)
+		proto_mysql_feed(&M, s->dir, s->b.p + at,
+				 s->b.n - at < step ? s->b.n - at : step, s->t);
+}
+
+/* depth queries sent before any reply, replies withheld for the last
+ * `unanswered` (aborted at close). */
+static void deep_mysql(int depth, int unanswered, size_t step)
+{
+	struct stream st = {0};
+	struct deep_cap d = {0};
+	struct pt_sink sink = {deep_op, deep_note, &d};
+	struct pt_proto_options opt = {.spill = &test_spill};
+
+	login(&st, BASE_CAPS);
+	struct buf *o = out(&st), *i = in(&st);
+	for (int k = 0; k < depth; k++) {
+		cmd_sql(o, 0x03,
+			k % 2 ? "UPDATE t SET a = 1 WHERE id = 7"
+			      : "SELECT a FROM t WHERE id = 5");
+		if (k < depth - unanswered)
+			ok(i, 1, 1, 0);
+	}
+	spill_live = 0;
+	proto_mysql_init(&M, &opt, &sink);
+	for (int k = 0; k < st.n; k++)
+		feed_steps(&st.s[k], step);
+	cr_assert_eq(d.notes, 0);
+	cr_assert_eq(d.n, depth - unanswered);
+	cr_assert_gt(spill_live, 0, "the queue spilled");
+	proto_mysql_close(&M, 99);
+	cr_assert_eq(d.n, depth);
+	cr_assert_eq(d.aborted, unanswered);
+	cr_assert_eq(d.bad_text, 0);
+	cr_assert_eq(d.rows, (uint64_t)(depth - unanswered));
+	cr_assert_eq(spill_live, 0, "close gives the spill back");
+	stream_free(&st);
+}
+
+Test(mysql, pipeline_of_100000_queries_counted_whole)
+{
+	deep_mysql(100000, 0, 65536);
+}
+
+Test(mysql, deep_pipeline_split_at_odd_offsets)
+{
+	deep_mysql(3000, 0, 7);
+	deep_mysql(PROTO_MYSQL_QUEUE_MAX + 1, 0, 1);
+	deep_mysql(5000, 1234, 13);
+}

@@ -1538,3 +1538,127 @@ Test(resp, random_bytes_never_crash_and_stop_with_a_note)
 		fx_free(f);
 	}
 }
+
+/* ---- deep pipelines: the FIFO moves into spill memory ---- */
+
+static size_t spill_live, spill_gets;
+
+static void *spill_get(size_t n)
+{
+	spill_gets++;
+	spill_live += n;
+	return malloc(n);
+}
+
+static void spill_put(void *p, size_t n)
+{
+	spill_live -= n;
+	free(p);
+}
+
+static const struct pt_spill test_spill = {spill_get, spill_put};
+
+/* Feed s in pieces of `step` bytes (the last one shorter). */
+static void feed_split(struct fx *f, enum pt_dir d, const char *s, size_t n,
+		       size_t step, uint64_t now)
+{
+	for (size_t at = 0; at < n; at += step)
+		feed(f, d, s + at, n - at < step ? n - at : step, now);
+}
+
+static void deep_pipeline(int depth, size_t out_step, size_t in_step)
+{
+	static const char get[] = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+	static const char nil[] = "$-1\r\n", hit[] = "$1\r\nv\r\n";
+	const size_t gl = sizeof(get) - 1;
+	struct pt_proto_options opt = {.spill = &test_spill};
+	struct fx *f = fx_new();
+	char *req = malloc(gl * (size_t)depth),
+	     *rep = malloc(8 * (size_t)depth);
+	size_t rn = 0;
+
+	proto_redis_init(&f->r, &opt, &f->sink);
+	spill_live = spill_gets = 0;
+	for (int i = 0; i < depth; i++) {
+		memcpy(req + gl * (size_t)i, get, gl);
+		const char *r = i % 3 ? nil : hit;
+		memcpy(rep + rn, r, strlen(r));
+		rn += strlen(r);
+	}
+	feed_split(f, PT_DIR_OUT, req, gl * (size_t)depth, out_step, 1);
+	cr_assert_eq(f->col.notes[PT_NOTE_QUEUE_FULL], 0);
+	cr_assert_gt(spill_gets, 0);
+	feed_split(f, PT_DIR_IN, rep, rn, in_step, 2);
+	cr_assert_eq(f->last, PT_FEED_OK);
+	cr_assert_eq(f->col.n, (size_t)depth);
+	for (int i = 0; i < depth; i += 997) {
+		cr_assert_str_eq(f->col.ev[i].text, want("GET", "k"));
+		cr_assert_eq(f->col.ev[i].op.cache_hits, i % 3 ? 0u : 1u);
+	}
+	/* Pairing continues past the drained deep queue. */
+	out(f, "*2\r\n$3\r\nSET\r\n$1\r\nz\r\n", 3);
+	in(f, "+OK\r\n", 4);
+	cr_assert_eq(f->col.n, (size_t)depth + 1);
+	cr_assert_str_eq(f->col.ev[depth].text, want("SET", "z"));
+	proto_redis_close(&f->r, 5);
+	cr_assert_eq(spill_live, 0, "close gives the spill back");
+	free(req);
+	free(rep);
+	fx_free(f);
+}
+
+Test(resp, pipeline_of_100000_is_counted_whole)
+{
+	deep_pipeline(100000, 4096, 4096);
+}
+
+Test(resp, deep_pipeline_split_at_odd_offsets)
+{
+	deep_pipeline(5000, 7, 3);
+	deep_pipeline(PROTO_REDIS_RING + 1, 1, 1);
+}
+
+Test(resp, deep_pipeline_aborted_at_close_releases_spill)
+{
+	struct pt_proto_options opt = {.spill = &test_spill};
+	struct fx *f = fx_new();
+
+	proto_redis_init(&f->r, &opt, &f->sink);
+	spill_live = 0;
+	for (int i = 0; i < 3 * PROTO_REDIS_RING; i++)
+		out(f, "*1\r\n$4\r\nPING\r\n", 1);
+	in(f, "+PONG\r\n", 2);
+	proto_redis_close(&f->r, 9);
+	cr_assert_eq(f->col.n, 3 * PROTO_REDIS_RING);
+	cr_assert_eq(f->col.ev[1].op.outcome, PT_OUT_ABORTED);
+	cr_assert_eq(spill_live, 0);
+	fx_free(f);
+}
+
+Test(resp, monitor_stream_is_pushes_not_replies)
+{
+	struct fx *f = fx_new();
+
+	out(f, "*1\r\n$7\r\nMONITOR\r\n", 1);
+	in(f, "+OK\r\n", 2);
+	cr_assert_eq(f->col.n, 1);
+	cr_assert_str_eq(f->col.ev[0].text, "MONITOR");
+	in(f, "+1700000000.123456 [0 127.0.0.1:5000] \"get\" \"k\"\r\n", 3);
+	feed_split(f, PT_DIR_IN,
+		   "+1700000001.5 [0 unix:/tmp/r.sock] \"set\" \"a\" \"b\"\r\n"
+		   "+1700000002.5 [0 lua] \"ping\"\r\n",
+		   80, 5, 4);
+	cr_assert_eq(f->last, PT_FEED_OK);
+	cr_assert_eq(f->col.n, 1);
+	cr_assert_eq(proto_redis_pushes(&f->r), 3);
+	out(f, "*1\r\n$5\r\nRESET\r\n", 5);
+	in(f, "+1700000003.5 [0 127.0.0.1:5000] \"get\" \"k\"\r\n+RESET\r\n",
+	   6);
+	cr_assert_eq(f->col.n, 2);
+	cr_assert_str_eq(f->col.ev[1].text, "RESET");
+	cr_assert_eq(proto_redis_pushes(&f->r), 4);
+	/* out of monitor mode: a stray line is a desync again */
+	cr_assert_eq(in(f, "+1700000004.5 x\r\n", 7), PT_FEED_STOPPED);
+	cr_assert_eq(f->col.notes[PT_NOTE_DESYNC], 1);
+	fx_free(f);
+}
