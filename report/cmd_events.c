@@ -242,6 +242,11 @@ static void add_tallies(cJSON *o, const struct pt_dump *d)
 	}
 	for (int i = 0; i < PT_CNT_COUNT; i++) {
 		const char *n = pt_counter_name(i);
+		/* A version 1 writer had no such counter: its slot says
+		 * nothing, so a version 1 dump prints as it always did. */
+		if (i >= PT_CNT_CONN_FORK_MIDOP && in->version < 2 &&
+		    !in->counters[i])
+			continue;
 		if (!strcmp(n, "unknown")) {
 			if (!in->counters[i])
 				continue;

@@ -243,6 +243,9 @@ static struct pt_op *op_create(struct pt_model *m, uint8_t kind,
 struct pt_op *model_op(struct pt_model *m, uint8_t kind, const char *text,
 		       size_t len)
 {
+	/* A name from a damaged file may hold a NUL: the name ends there, as
+	 * the stored copy (strndup) does, so lookup and copy agree. */
+	len = strnlen(text, len);
 	uint32_t h = hash_text(kind, text, len);
 	if (m->index_cap) {
 		size_t at = h & (m->index_cap - 1);
@@ -426,6 +429,13 @@ static int add_to_op(struct pt_model *m, struct pt_op *op,
 		op->scan_steps += ev->scan_steps;
 		op->sorts += ev->sorts;
 		op->auto_indexes += ev->auto_indexes;
+	} else if (ev->kind == PT_KIND_MYSQL) {
+		op->no_index += !!(ev->server_status & PT_MYSQL_NO_INDEX_USED);
+		op->no_good_index +=
+		    !!(ev->server_status & PT_MYSQL_NO_GOOD_INDEX_USED);
+		op->warnings += ev->warnings;
+		op->rows_sent += ev->rows;
+		op->bytes_in += ev->bytes_in;
 	}
 	keep_slowest(op, ev->duration_ns, start);
 	if (samples_push(&op->split[split], ev->duration_ns) < 0)

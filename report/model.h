@@ -81,6 +81,9 @@ struct pt_op {
 	/* SQLite: executions that stepped through a whole table (a full
 	 * scan), and the sums of the statement counters (api_sqlite.c). */
 	uint64_t full_scans, scan_steps, sorts, auto_indexes;
+	/* MySQL: what the server said (v2 events' OK/EOF status, warnings). */
+	uint64_t no_index, no_good_index; /* calls with the flag set */
+	uint64_t warnings, rows_sent, bytes_in;
 };
 
 struct pt_interval {

@@ -13,7 +13,7 @@ set -euo pipefail
 BUILD_PKGS=(gcc make pkg-config libc6-dev
 	libmariadb-dev libhiredis-dev libcjson-dev libunwind-dev libcriterion-dev
 	libsqlite3-dev libdw-dev libelf-dev libncurses-dev python3-dev
-	clang clang-format libxml2-utils curl procps openssl)
+	clang libclang-rt-14-dev clang-format libxml2-utils curl procps openssl)
 # Real servers, real clients and the cross-checking tools the integration
 # tests drive (pt-fingerprint, sysbench, austin, chromium, tmux, sqlite3).
 SERVER_PKGS=(mariadb-server mariadb-client redis-server redis-tools

@@ -27,6 +27,8 @@ static inline struct pt_event pt_op_to_event(const struct pt_op *op,
 	    .cache_hits = op->cache_hits,
 	    .cache_misses = op->cache_misses,
 	    .flags = op->flags,
+	    .server_status = op->server_status,
+	    .warnings = op->warnings,
 	    .text = op->text,
 	    .text_len = op->text ? op->text_len : 0,
 	};

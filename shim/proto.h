@@ -37,7 +37,9 @@ struct pt_op {
 	uint64_t rows; /* rows returned/affected, or keys */
 	uint64_t bytes_out, bytes_in;
 	uint32_t cache_hits, cache_misses;
-	uint32_t flags;	  /* PT_EV_* */
+	uint32_t flags;		/* PT_EV_* */
+	uint16_t server_status; /* MySQL: OK/EOF status flags (PT_MYSQL_*) */
+	uint16_t warnings;	/* MySQL: warnings the server raised */
 	const char *text; /* normalized text (dump_format.h); may be NULL */
 	size_t text_len;
 };

@@ -449,6 +449,8 @@ static void resp_reset(struct proto_mysql *m)
 	m->rows = 0;
 	m->bytes_in = 0;
 	m->extra_out = 0;
+	m->srv_status = 0;
+	m->warnings = 0;
 	m->cols_left = 0;
 	m->prep_cols = 0;
 	if (m->q_count)
@@ -470,6 +472,8 @@ static void emit(struct proto_mysql *m, const struct proto_mysql_cmd *c,
 	op.bytes_out = c->bytes_out + m->extra_out;
 	op.bytes_in = m->bytes_in;
 	op.flags = c->flags;
+	op.server_status = m->srv_status;
+	op.warnings = m->warnings;
 	if (c->text_off != TEXT_NONE) {
 		op.text = m->arena + c->text_off;
 		op.text_len = c->text_len;
@@ -507,7 +511,20 @@ static int parse_err(struct proto_mysql *m, const struct proto_mysql_framer *f,
 	return 0;
 }
 
-/* OK packet (header 0x00, or 0xFE as a DEPRECATE_EOF terminator). */
+/* What the server said about a statement of the response: its status
+ * flags (no index used ...) are OR'd over the results of a multi-result
+ * response, its warning counts summed (saturating). */
+static void note_status(struct proto_mysql *m, uint32_t status,
+			uint32_t warnings)
+{
+	uint32_t w = (uint32_t)m->warnings + warnings;
+
+	m->srv_status |= (uint16_t)status;
+	m->warnings = (uint16_t)(w > 0xFFFFu ? 0xFFFFu : w);
+}
+
+/* OK packet (header 0x00, or 0xFE as a DEPRECATE_EOF terminator):
+ * 0x00, affected rows, insert id, status 2, warnings 2 (4.1). */
 static int parse_ok(struct proto_mysql *m, const struct proto_mysql_framer *f,
 		    uint64_t *affected, uint32_t *status)
 {
@@ -520,6 +537,8 @@ static int parse_ok(struct proto_mysql *m, const struct proto_mysql_framer *f,
 	*status = 0;
 	if (pos + 2 <= f->head_len)
 		*status = le16(f->head + pos);
+	note_status(m, *status,
+		    pos + 4 <= f->head_len ? le16(f->head + pos + 2) : 0);
 	return 0;
 }
 
@@ -527,6 +546,11 @@ static int parse_ok(struct proto_mysql *m, const struct proto_mysql_framer *f,
 static uint32_t eof_status(const struct proto_mysql_framer *f)
 {
 	return f->head_len >= 5 ? le16(f->head + 3) : 0;
+}
+
+static uint32_t eof_warnings(const struct proto_mysql_framer *f)
+{
+	return f->head_len >= 5 ? le16(f->head + 1) : 0;
 }
 
 /* Is this 0xFE-led payload a result terminator rather than a row? */
@@ -549,8 +573,10 @@ static uint32_t terminator_status(struct proto_mysql *m,
 	uint32_t status;
 
 	*bad = 0;
-	if (m->eof_mode)
+	if (m->eof_mode) {
+		note_status(m, eof_status(f), eof_warnings(f));
 		return eof_status(f);
+	}
 	if (parse_ok(m, f, &affected, &status) < 0)
 		*bad = 1;
 	return status;

@@ -129,6 +129,11 @@ struct proto_mysql {
 	uint32_t sql_len;      /* bytes kept in sql */
 	uint16_t last_error;   /* last ERR code seen (0 = none) */
 	char last_sqlstate[6]; /* last ERR SQLSTATE, NUL-terminated */
+
+	/* What the server said about the statement (OK/EOF, proto.h). */
+	uint16_t srv_status; /* status flags of the response, OR'd */
+	uint16_t warnings;   /* warning counts of the response, summed */
+
 	struct proto_mysql_framer fr[2]; /* by enum pt_dir */
 	/* The queue and the arena: the context's own arrays, or spill
 	 * memory once a pipeline outgrew them (given back at close). */

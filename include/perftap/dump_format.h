@@ -96,7 +96,7 @@ enum pt_counter {
 	PT_CNT_CONN_COMPRESSED,	 /* MySQL compressed protocol: skipped */
 	PT_CNT_CONN_UPGRADED,	 /* HTTP Upgrade / HTTP/2: left alone */
 	PT_CNT_CONN_UNKNOWN,	 /* sniffed, matched no protocol */
-	PT_CNT_CONN_FORK_MIDOP,	 /* forked child: an inherited connection was
+	PT_CNT_CONN_FORK_MIDOP,	 /* (v2) forked child: an inherited connection was
 				    mid-operation, not decoded there */
 	PT_CNT_COUNT = 16
 };

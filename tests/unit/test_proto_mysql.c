@@ -738,6 +738,107 @@ Test(mysql, multi_statement_is_one_event_with_rows_summed)
 	}
 }
 
+/* Terminator carrying a warning count: classic EOF or (deprecate) OK. */
+static void term_w(struct buf *o, uint8_t seq, int deprecate, unsigned status,
+		   unsigned warnings)
+{
+	struct buf b = {0};
+	put8(&b, 0xfe);
+	if (deprecate) {
+		put_lenenc(&b, 0);
+		put_lenenc(&b, 0);
+		put16(&b, status | 2);
+		put16(&b, warnings);
+	} else {
+		put16(&b, warnings);
+		put16(&b, status | 2);
+	}
+	packet(o, seq, &b);
+}
+
+static void ok_w(struct buf *o, uint8_t seq, uint64_t affected, unsigned status,
+		 unsigned warnings)
+{
+	struct buf b = {0};
+	put8(&b, 0);
+	put_lenenc(&b, affected);
+	put_lenenc(&b, 0);
+	put16(&b, status | 2);
+	put16(&b, warnings);
+	packet(o, seq, &b);
+}
+
+Test(mysql, result_terminator_gives_index_flags_and_warnings)
+{
+	for (int dep = 0; dep < 2; dep++) {
+		struct stream st = {0};
+		login(&st, BASE_CAPS | (dep ? CLIENT_DEPRECATE_EOF : 0));
+		cmd_sql(out(&st), 0x03, "select a from t where b = 1");
+		struct buf *b = in(&st);
+		uint8_t s = 1;
+		colcount(b, s++, 1);
+		coldef(b, s++, "a");
+		if (!dep)
+			term(b, s++, 0, 0);
+		textrow(b, s++, "1");
+		term_w(b, s++, dep, PT_MYSQL_NO_INDEX_USED, 3);
+		/* the next statement starts clean */
+		cmd_sql(out(&st), 0x03, "select a from t where a = 1");
+		result_set(&st, dep, 1);
+		const struct cap *c = check(&st);
+
+		cr_assert_eq(c->nops, 2, "dep=%d", dep);
+		cr_assert(c->ops[0].op.server_status & PT_MYSQL_NO_INDEX_USED);
+		cr_assert_not(c->ops[0].op.server_status &
+			      PT_MYSQL_NO_GOOD_INDEX_USED);
+		cr_assert_eq(c->ops[0].op.warnings, 3);
+		cr_assert_not(
+		    c->ops[1].op.server_status &
+		    (PT_MYSQL_NO_INDEX_USED | PT_MYSQL_NO_GOOD_INDEX_USED));
+		cr_assert_eq(c->ops[1].op.warnings, 0);
+		stream_free(&st);
+	}
+}
+
+Test(mysql, ok_gives_warnings_and_multi_results_combine)
+{
+	struct stream st = {0};
+	login(&st, BASE_CAPS);
+	cmd_sql(out(&st), 0x03, "insert into t values ('x')");
+	ok_w(in(&st), 1, 1, 0, 2);
+	cmd_sql(out(&st), 0x03, "select a from t; update t set a = a");
+	struct buf *b = in(&st);
+	uint8_t s = 1;
+	colcount(b, s++, 1);
+	coldef(b, s++, "a");
+	term_w(b, s++, 0, 0, 9); /* after definitions: not the statement's */
+	textrow(b, s++, "1");
+	term_w(b, s++, 0, MORE_RESULTS | PT_MYSQL_NO_GOOD_INDEX_USED, 1);
+	ok_w(in(&st), s++, 4, 0, 5);
+	const struct cap *c = check(&st);
+
+	cr_assert_eq(c->nops, 2);
+	cr_assert_eq(c->ops[0].op.warnings, 2);
+	cr_assert_eq(c->ops[0].op.server_status & PT_MYSQL_NO_INDEX_USED, 0);
+	cr_assert_eq(c->ops[1].op.warnings, 1 + 5);
+	cr_assert(c->ops[1].op.server_status & PT_MYSQL_NO_GOOD_INDEX_USED);
+	stream_free(&st);
+}
+
+Test(mysql, warning_counts_saturate)
+{
+	struct stream st = {0};
+	login(&st, BASE_CAPS);
+	cmd_sql(out(&st), 0x03, "update t set a = 1; update t set a = 2");
+	ok_w(in(&st), 1, 0, MORE_RESULTS, 0xFFF0);
+	ok_w(in(&st), 2, 0, 0, 0x20);
+	const struct cap *c = check(&st);
+
+	cr_assert_eq(c->nops, 1);
+	cr_assert_eq(c->ops[0].op.warnings, 0xFFFF);
+	stream_free(&st);
+}
+
 Test(mysql, error_in_the_middle_of_rows_ends_the_command)
 {
 	struct stream st = {0};
