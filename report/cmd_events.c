@@ -20,6 +20,7 @@
 
 #include <cJSON.h>
 
+#include "task_join.h"
 #include "commands.h"
 #include "dump_reader.h"
 
@@ -183,6 +184,10 @@ static void print_event(const struct pt_dump *d, const struct pt_read_event *e)
 		add_u64(o, "vm_steps", e->vm_steps);
 		add_u64(o, "sorts", e->sorts);
 		add_u64(o, "auto_indexes", e->auto_indexes);
+		if (e->task_key)
+			add_u64(o, "task_key", e->task_key);
+		if (e->kind == PT_KIND_HTTP_IN && e->head_us != UINT32_MAX)
+			add_u64(o, "head_us", e->head_us);
 	}
 	emit_line(o);
 }
@@ -302,13 +307,34 @@ static int events_one(const char *path)
 		fprintf(stderr, "perftap: %s: %s\n", path, err);
 		return 2;
 	}
+	/* First pass: the requests asyncio operations join (task_join.h). */
+	struct pt_task_join join = {0};
+	while (pt_dump_next(d, &rec))
+		if (rec.type == PT_REC_EVENT && rec.ev.kind == PT_KIND_HTTP_IN &&
+		    task_join_add_http(&join, rec.ev.task_key, rec.ev.start_ns,
+				       rec.ev.duration_ns, rec.ev.head_us,
+				       rec.ev.request_id) < 0) {
+			fflush(stdout);
+			fprintf(stderr, "perftap: %s: out of memory\n", path);
+			task_join_free(&join);
+			pt_dump_close(d);
+			return 2;
+		}
+	task_join_seal(&join);
+	pt_dump_rewind(d);
 	print_dump(d);
 	while (pt_dump_next(d, &rec)) {
+		if (rec.type == PT_REC_EVENT && rec.ev.kind != PT_KIND_HTTP_IN &&
+		    !rec.ev.request_id)
+			rec.ev.request_id =
+			    task_join_find(&join, rec.ev.task_key,
+					   rec.ev.start_ns, &rec.ev.attr);
 		if (rec.type == PT_REC_EVENT)
 			print_event(d, &rec.ev);
 		else
 			print_conn(d, &rec.conn);
 	}
+	task_join_free(&join);
 	pt_dump_close(d);
 	return 0;
 }

@@ -35,6 +35,8 @@ struct pt_read_event {
 	uint32_t scan_steps, vm_steps;
 	uint16_t sorts, auto_indexes;
 	uint8_t attr;
+	uint64_t task_key; /* asyncio context key (0 none) */
+	uint32_t head_us;  /* HTTP_IN: head arrival, us */
 };
 
 struct pt_read_conn {
@@ -172,6 +174,8 @@ static inline void pt_event_record_decode(const struct pt_event_record *r,
 	e->sorts = r->sorts;
 	e->auto_indexes = r->auto_indexes;
 	e->attr = r->attr;
+	e->task_key = r->task_key;
+	e->head_us = r->head_us;
 }
 /* Done with chunk i: drop its pages from this process's mapping (they stay
  * in the page cache), so that reading a dump does not grow the resident

@@ -12,6 +12,7 @@
 #include "model.h"
 #include "requests.h"
 #include "stats.h"
+#include "task_join.h"
 
 /* ---- 1. the log ---- */
 
@@ -24,7 +25,7 @@ int requests_log_add(struct pt_requests_log *l, uint32_t proc, uint32_t op,
 		l->children[e->kind]++;
 		l->by_attr[e->kind][e->attr < PT_ATTR_SLOTS ? e->attr : 0]++;
 	}
-	if (!e->request_id)
+	if (!e->request_id && (!e->task_key || e->kind == PT_KIND_HTTP_IN))
 		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 1024;
@@ -45,6 +46,9 @@ int requests_log_add(struct pt_requests_log *l, uint32_t proc, uint32_t op,
 	x->err = e->outcome == PT_OUT_HTTP ? e->status >= 500
 					   : e->outcome != PT_OUT_OK;
 	x->status = e->status;
+	x->key = e->task_key;
+	x->head_us = e->head_us;
+	x->attr = e->attr < PT_ATTR_SLOTS ? e->attr : 0;
 	if (e->kind == PT_KIND_REDIS && (e->cache_hits || e->cache_misses)) {
 		x->cache_read = 1;
 		x->miss = e->cache_misses > 0;
@@ -249,12 +253,63 @@ static void finish_routes(struct pt_requests *r, struct route_work *w)
 		qsort(r->routes, r->nroutes, sizeof(*r->routes), cmp_route);
 }
 
+static int cmp_proc(const void *x, const void *y)
+{
+	const struct pt_req_ev *a = x, *b = y;
+	return a->proc < b->proc ? -1 : a->proc > b->proc;
+}
+
+/* Give operations logged with a task key their request, per process
+ * (task_join.h), recount their attribution, and drop those that found
+ * none.  0, or -1 when out of memory. */
+static int join_tasks(struct pt_requests_log *l)
+{
+	int pending = 0;
+	for (size_t i = 0; i < l->n && !pending; i++)
+		pending = !l->v[i].rid;
+	if (!pending)
+		return 0;
+	qsort(l->v, l->n, sizeof(*l->v), cmp_proc);
+	size_t keep = 0;
+	for (size_t i = 0; i < l->n;) {
+		size_t end = i;
+		struct pt_task_join j = {0};
+		for (; end < l->n && l->v[end].proc == l->v[i].proc; end++) {
+			const struct pt_req_ev *x = &l->v[end];
+			if (x->kind == PT_KIND_HTTP_IN &&
+			    task_join_add_http(&j, x->key, x->start, x->dur,
+					       x->head_us, x->rid) < 0) {
+				task_join_free(&j);
+				return -1;
+			}
+		}
+		task_join_seal(&j);
+		for (; i < end; i++) {
+			struct pt_req_ev x = l->v[i];
+			if (!x.rid) {
+				uint8_t attr = x.attr;
+				x.rid = task_join_find(&j, x.key, x.start, &attr);
+				l->by_attr[x.kind][x.attr]--;
+				l->by_attr[x.kind][attr]++;
+				x.attr = attr;
+			}
+			if (x.rid)
+				l->v[keep++] = x;
+		}
+		task_join_free(&j);
+	}
+	l->n = keep;
+	return 0;
+}
+
 int requests_build(struct pt_requests *r, struct pt_model *m)
 {
 	memset(r, 0, sizeof(*r));
 	r->m = m;
 	r->log = &m->rlog;
 	struct pt_requests_log *l = r->log;
+	if (join_tasks(l) < 0)
+		return -1;
 	for (int k = 0; k < PT_KIND_COUNT; k++) {
 		r->children += l->children[k];
 		r->attributed += l->by_attr[k][PT_ATTR_THREAD] +

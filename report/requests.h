@@ -19,7 +19,7 @@
 #include "perftap/dump_format.h"
 #include "stats.h"
 
-/* One logged event (request_id != 0). */
+/* One logged event: request_id != 0, or an operation with a task key. */
 struct pt_req_ev {
 	uint64_t rid;
 	uint64_t start, dur; /* wall clock ns */
@@ -30,6 +30,10 @@ struct pt_req_ev {
 	uint8_t miss;	    /* ... with at least one miss */
 	uint8_t err;
 	int32_t status; /* HTTP status for HTTP_IN / HTTP_OUT */
+	/* asyncio: joined by requests_build (task_join.h) */
+	uint64_t key;	 /* task_key; an op logged with rid 0 waits on it */
+	uint32_t head_us; /* HTTP_IN */
+	uint8_t attr;	 /* as recorded */
 };
 
 #define PT_ATTR_SLOTS 8

@@ -34,6 +34,7 @@
 
 #include "perftap/dump_format.h"
 #include "proto.h"
+#include "task.h"
 
 #if __has_include("proto_mysql.h")
 #include "proto_mysql.h"
@@ -110,6 +111,12 @@ struct pt_conn {
 	uint64_t req_open; /* server: id of the request in progress, 0 none;
 			     written by the lock holder, loaded by any
 			     thread (request.h) */
+	/* asyncio context keys (task.h) */
+	struct pt_task_sends sends; /* client: recent sends */
+	uint64_t resp_key;	    /* server: who wrote the response's first
+				       byte (valid when resp_seen) */
+	uint64_t head_ns;	    /* server: the request's head complete */
+	uint8_t resp_seen;
 	uint32_t server_conn_id;
 	uint32_t text_len;
 	char text[PT_CONN_TEXT_MAX]; /* server version or socket path */

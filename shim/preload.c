@@ -36,7 +36,9 @@
 #include "normalize.h"
 #include "preload.h"
 #include "real.h"
+#include "pyrt.h"
 #include "request.h"
+#include "task.h"
 #include "sniff.h"
 #include "spill.h"
 #include "writer.h"
@@ -538,11 +540,27 @@ static enum pt_sniff_step conn_sniff(struct pt_conn *c, enum pt_dir dir,
 	return PT_SNIFF_FEED;
 }
 
+/* asyncio (task.h): which context sends this request, or writes this
+ * response's first byte.  Before the bytes are fed: a response written in
+ * one call ends (and is attributed) inside the feed. */
+static void note_task(struct pt_conn *c, uint64_t t)
+{
+	if (c->role == PT_ROLE_CLIENT) {
+		task_note_send(&c->sends, t);
+	} else if (c->role == PT_ROLE_SERVER && c->req_open &&
+		   !c->resp_seen) {
+		c->resp_key = task_key_now();
+		c->resp_seen = 1;
+	}
+}
+
 static void conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 		      size_t n, uint64_t t)
 {
 	if (n == 0 || fdtab_is_passive(c))
 		return;
+	if (dir == PT_DIR_OUT && task_enabled())
+		note_task(c, t);
 	if (!c->decided) {
 		enum pt_sniff_step s = conn_sniff(c, dir, buf, n, t);
 		if (s == PT_SNIFF_STOP)
@@ -706,6 +724,8 @@ static int setup(void)
 	if (cfg.disabled)
 		return -1;
 	request_enable(cfg.requests);
+	pyrt_init(); /* dlsym: here, never on a hook's path */
+	task_enable(cfg.requests);
 	popts.raw = cfg.raw;
 	popts.raw_max = cfg.raw_max;
 	popts.spill = &pt_spill_mmap; /* deep pipelines (spill.c) */

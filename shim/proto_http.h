@@ -159,6 +159,12 @@ enum pt_feed_status proto_http_feed(struct proto_http *h, enum pt_dir dir,
 
 /* 1 while a request is in progress: its first byte seen, its final
  * response not yet complete (request.c asks after every server feed). */
+/* The open request's head has been read whole (it is queued). */
+static inline int proto_http_request_head_seen(const struct proto_http *h)
+{
+	return !h->stopped && h->ring_count > 0;
+}
+
 static inline int proto_http_request_open(const struct proto_http *h)
 {
 	return !h->stopped && (h->ring_count > 0 || h->req.in_msg);

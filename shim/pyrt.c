@@ -378,6 +378,17 @@ uintptr_t pyrt_thread_state(void)
 	return (uintptr_t)pyrt.this_thread_state();
 }
 
+uintptr_t pyrt_context(void)
+{
+	uintptr_t ts = pyrt_thread_state(), ctx = 0;
+	/* Through pyrt_read, not a load: during interpreter finalization a
+	 * daemon thread's state is freed under it (zapthreads) while the
+	 * thread is still in a system call. */
+	if (!ts || pyrt_read_ptr(ts + pyrt.off->ts_context, &ctx))
+		return 0;
+	return ctx;
+}
+
 uint64_t pyrt_faults(void)
 {
 	return atomic_load_explicit(&pyrt_fault_count, memory_order_relaxed);

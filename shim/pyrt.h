@@ -103,6 +103,12 @@ const struct pyrt_types *pyrt_types(void);
  * none or pyrt is not available. */
 uintptr_t pyrt_thread_state(void);
 
+/* The execution context (PyContext address) the calling thread runs in
+ * now: tstate->context, read fault-safely (one pyrt_read).  A key, never
+ * to be dereferenced: the report compares keys.  0 when the thread has no
+ * thread state or no context yet, or pyrt is not available. */
+uintptr_t pyrt_context(void);
+
 /* Copy len bytes at address src of this process into dst.  Returns 0, or
  * -EFAULT (counted in pyrt_faults()) when any byte is unreadable; dst is
  * then undefined.  errno is unchanged. */

@@ -103,10 +103,30 @@ void request_after_fork(void)
 void request_step(struct pt_conn *c, uint64_t now_ns)
 {
 	if (c->role != PT_ROLE_SERVER || c->proto != PT_PROTO_HTTP ||
-	    c->req_open || !c->decided)
+	    !c->decided)
 		return;
-	if (proto_http_request_open(&c->dec.http))
-		request_begin(&c->req_open, now_ns);
+	if (c->req_open) {
+		if (!c->head_ns && proto_http_request_head_seen(&c->dec.http))
+			c->head_ns = now_ns;
+		return;
+	}
+	if (proto_http_request_open(&c->dec.http) &&
+	    request_begin(&c->req_open, now_ns)) {
+		c->resp_seen = 0;
+		c->resp_key = 0;
+		c->head_ns = proto_http_request_head_seen(&c->dec.http)
+				 ? now_ns
+				 : 0;
+	}
+}
+
+/* The request's head arrived head_ns - start_ns after its first byte. */
+static uint32_t head_us(uint64_t start_ns, uint64_t head_ns)
+{
+	if (!head_ns || head_ns < start_ns)
+		return UINT32_MAX;
+	uint64_t us = (head_ns - start_ns) / 1000;
+	return us < UINT32_MAX ? (uint32_t)us : UINT32_MAX;
 }
 
 void request_attribute(struct pt_conn *c, const struct pt_op *op,
@@ -116,7 +136,14 @@ void request_attribute(struct pt_conn *c, const struct pt_op *op,
 		/* The request's own event: its id, whichever thread wrote
 		 * the last byte (attr stays UNKNOWN: not an attribution). */
 		ev->request_id = c->req_open ? request_end(&c->req_open) : 0;
+		ev->head_us = head_us(op->start_ns, c->head_ns);
+		if (ev->request_id && c->resp_seen)
+			ev->task_key = c->resp_key;
+		c->head_ns = 0;
+		c->resp_seen = 0;
 		return;
 	}
+	if (c->role == PT_ROLE_CLIENT)
+		ev->task_key = task_key_at(&c->sends, op->start_ns);
 	ev->request_id = request_current(op->start_ns, &ev->attr);
 }

@@ -608,6 +608,8 @@ static int put_event(struct pt_writer *w, struct pt_writer_cursor *c,
 	r.sorts = clamp16(ev->sorts, &flags);
 	r.auto_indexes = clamp16(ev->auto_indexes, &flags);
 	r.attr = ev->attr;
+	r.task_key = ev->task_key;
+	r.head_us = ev->head_us;
 	r.flags = flags;
 	/* commit is 0 in r, and the word in the chunk is already 0 (W3). */
 	memcpy(c->chunk + c->offset, &r, sizeof(r));

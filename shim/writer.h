@@ -96,6 +96,8 @@ struct pt_event {
 	uint32_t scan_steps, vm_steps;
 	uint32_t sorts, auto_indexes; /* clamped to 16 bits */
 	uint8_t attr;		      /* enum pt_attribution */
+	uint64_t task_key;
+	uint32_t head_us;
 };
 
 struct pt_conn_info {

@@ -261,6 +261,14 @@ struct pt_event_record {
 	uint16_t auto_indexes;	/* SQLite: SQLITE_STMTSTATUS_AUTOINDEX */
 	uint8_t attr;		/* enum pt_attribution */
 	uint8_t pad1[3];
+	/* asyncio (shim/task.c): the key of the execution context (the
+	 * PyContext a task runs in) that sent the operation's first byte;
+	 * for HTTP_IN, the one that wrote the response's first byte.  The
+	 * report joins the two (report/task_join.c).  0 = none. */
+	uint64_t task_key;
+	uint32_t head_us; /* HTTP_IN: first byte in to end of the request
+			     head, microseconds; UINT32_MAX = unknown */
+	uint32_t pad2;
 };
 
 #define PT_EVENT_V1_SIZE 64u /* a version 1 event record */
