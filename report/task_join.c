@@ -61,6 +61,9 @@ static size_t upper(const struct pt_task_join *j, uint64_t key, uint64_t start)
 uint64_t task_join_find(const struct pt_task_join *j, uint64_t key,
 			uint64_t start, uint8_t *attr)
 {
+	int handoff = *attr == PT_ATTR_HANDOFF; /* the shim's word: a job */
+	if (handoff)
+		*attr = PT_ATTR_NONE; /* unless its task's request is found */
 	if (!key || !j->n)
 		return 0;
 	uint64_t rid = 0;
@@ -77,7 +80,7 @@ uint64_t task_join_find(const struct pt_task_join *j, uint64_t key,
 		}
 	}
 	if (found == 1) {
-		*attr = PT_ATTR_TASK;
+		*attr = handoff ? PT_ATTR_HANDOFF : PT_ATTR_TASK;
 		return rid;
 	}
 	if (found > 1)

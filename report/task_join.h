@@ -51,8 +51,10 @@ static inline int task_join_add_http(struct pt_task_join *j, uint64_t key,
 void task_join_seal(struct pt_task_join *j);
 
 /* The request an operation with key that started at start served: its id
- * with *attr = PT_ATTR_TASK; 0 with *attr = PT_ATTR_AMBIGUOUS when two
- * windows of that key hold start; 0 and *attr untouched when none. */
+ * with *attr = PT_ATTR_TASK (PT_ATTR_HANDOFF kept for a thread-pool job's
+ * operation); 0 with *attr = PT_ATTR_AMBIGUOUS when two windows of that
+ * key hold start; 0 when none, *attr then untouched (a HANDOFF becomes
+ * NONE: its task served no request seen). */
 uint64_t task_join_find(const struct pt_task_join *j, uint64_t key,
 			uint64_t start, uint8_t *attr);
 

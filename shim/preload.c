@@ -549,7 +549,7 @@ static void note_task(struct pt_conn *c, uint64_t t)
 		task_note_send(&c->sends, t);
 	} else if (c->role == PT_ROLE_SERVER && c->req_open &&
 		   !c->resp_seen) {
-		c->resp_key = task_key_now();
+		c->resp_key = task_response_key();
 		c->resp_seen = 1;
 	}
 }

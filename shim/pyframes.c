@@ -69,19 +69,23 @@ static uintptr_t walk_start(const struct pyrt_offsets *o, uintptr_t ts,
 	return frame;
 }
 
-static int frame_read(const struct pyrt_offsets *o,
-		      const struct walk_window *win, uintptr_t frame,
-		      uint8_t *f)
+static int frame_read(const struct walk_window *win, uintptr_t frame,
+		      uint8_t *f, size_t len)
 {
-	if (frame >= win->lo && frame + o->if_size <= win->hi &&
-	    frame + o->if_size > frame) {
-		memcpy(f, win->buf + (frame - win->lo), o->if_size);
+	if (frame >= win->lo && frame + len <= win->hi && frame + len > frame) {
+		memcpy(f, win->buf + (frame - win->lo), len);
 		return 0;
 	}
-	return pyrt_read(f, frame, o->if_size); /* generator, older chunk */
+	return pyrt_read(f, frame, len); /* generator, older chunk */
 }
 
 int pyframes_walk(struct pyframe_raw *out, int max, int *fault)
+{
+	return pyframes_walk_locals(out, NULL, max, fault);
+}
+
+int pyframes_walk_locals(struct pyframe_raw *out, uintptr_t *local0, int max,
+			 int *fault)
 {
 	const struct pyrt_offsets *o = pyrt_offsets();
 	struct walk_window win;
@@ -95,7 +99,9 @@ int pyframes_walk(struct pyframe_raw *out, int max, int *fault)
 	while (frame && n < max) {
 		uint8_t f[80];
 		uintptr_t code, prev, instr;
-		if (frame_read(o, &win, frame, f)) {
+		/* With local0: one word past the specials as well. */
+		size_t len = o->if_size + (local0 ? sizeof(uintptr_t) : 0);
+		if (frame_read(&win, frame, f, len)) {
 			*fault = 1;
 			break;
 		}
@@ -112,6 +118,8 @@ int pyframes_walk(struct pyframe_raw *out, int max, int *fault)
 			addr = -2;
 		out[n].code = code;
 		out[n].addr = (int32_t)addr;
+		if (local0) /* localsplus[0] follows the specials (if_size) */
+			memcpy(&local0[n], f + o->if_size, sizeof(*local0));
 		n++;
 		frame = prev;
 	}

@@ -36,6 +36,11 @@ struct pyframe_text {
  * pyrt is not available. */
 int pyframes_walk(struct pyframe_raw *out, int max, int *fault);
 
+/* The same, with each frame's first local (localsplus[0]: `self` of a
+ * method) in local0[i], as an address to read through pyrt_read. */
+int pyframes_walk_locals(struct pyframe_raw *out, uintptr_t *local0, int max,
+			 int *fault);
+
 /* Names for one frame.  Returns 0, or -EFAULT / -EINVAL (the object at
  * code is not a live code object). */
 int pyframes_resolve(const struct pyframe_raw *f, struct pyframe_text *out);

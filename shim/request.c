@@ -145,5 +145,19 @@ void request_attribute(struct pt_conn *c, const struct pt_op *op,
 	}
 	if (c->role == PT_ROLE_CLIENT)
 		ev->task_key = task_key_at(&c->sends, op->start_ns);
-	ev->request_id = request_current(op->start_ns, &ev->attr);
+	if (!ev->task_key) {
+		ev->request_id = request_current(op->start_ns, &ev->attr);
+		return;
+	}
+	/* Sent from an entered context: an event loop's task or handle, or
+	 * a pool job.  The thread is no guide there (a loop serves many
+	 * requests, and a background task's op is no open request's); the
+	 * report joins the key with a request (task_join.h).  A job's thread
+	 * runs in a copy of the task's context: find the task itself. */
+	ev->attr = PT_ATTR_NONE;
+	uint64_t k = task_handoff_key();
+	if (k) {
+		ev->task_key = k;
+		ev->attr = PT_ATTR_HANDOFF;
+	}
 }

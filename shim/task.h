@@ -39,10 +39,21 @@ int task_enabled(void);
 /* The calling thread's context key now; 0 when none or disabled. */
 uint64_t task_key_now(void);
 
+/* The key a response is written with: the context of the task whose
+ * coroutine is running; 0 when no coroutine runs (a key shared by many
+ * requests, as uvloop's write flush has, must never be a request's). */
+uint64_t task_response_key(void);
+
 /* A client connection sends bytes at feed time t (lock held). */
 void task_note_send(struct pt_task_sends *s, uint64_t t);
 
 /* The key of the send at exactly start_ns; 0 when not in the ring. */
 uint64_t task_key_at(const struct pt_task_sends *s, uint64_t start_ns);
+
+/* On a thread-pool worker running an asyncio job (to_thread,
+ * run_in_executor): the context key of the task awaiting the job; 0
+ * otherwise (and, after one clean look, cheaply 0 forever on a thread
+ * that is no pool worker). */
+uint64_t task_handoff_key(void);
 
 #endif /* PERFTAP_TASK_H */
