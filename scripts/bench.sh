@@ -388,6 +388,13 @@ bench_requests() {
 	done < <(set -a && . "$WORK/servers/env" && set +a &&
 		/usr/bin/python3 scripts/bench/requests.py "$LIB" \
 			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME")
+	say "4c. request attribution, asyncio: uvicorn h11 + asyncio.to_thread"
+	cmd_note requests_asgi "python3 scripts/bench/requests.py $LIB DIR ROUNDS $WRK_TIME asgi  # uvicorn h11, work in asyncio.to_thread; shim with PERFTAP_REQUESTS=off|on"
+	while read -r v r m x; do
+		rec requests_asgi "$v" "$r" "$m" "$x"
+	done < <(set -a && . "$WORK/servers/env" && set +a &&
+		/usr/bin/python3 scripts/bench/requests.py "$LIB" \
+			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME" asgi)
 }
 
 # -------------------------------------------------------- 5. event ---

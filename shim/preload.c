@@ -814,8 +814,13 @@ int pt_shim_api_on(void)
 
 void pt_shim_emit_event(const struct pt_event *ev)
 {
-	if (writer_ready())
-		pt_writer_emit_event(&writer, cursor(), ev);
+	if (!writer_ready())
+		return;
+	/* Client-API events (SQLite) run on the calling thread: attributed
+	 * by that thread, or its task's context. */
+	struct pt_event e = *ev;
+	request_attribute_here(&e, task_key_now());
+	pt_writer_emit_event(&writer, cursor(), &e);
 }
 
 void pt_shim_emit_conn(const struct pt_conn_info *ci)

@@ -143,10 +143,16 @@ void request_attribute(struct pt_conn *c, const struct pt_op *op,
 		c->resp_seen = 0;
 		return;
 	}
-	if (c->role == PT_ROLE_CLIENT)
-		ev->task_key = task_key_at(&c->sends, op->start_ns);
-	if (!ev->task_key) {
-		ev->request_id = request_current(op->start_ns, &ev->attr);
+	request_attribute_here(ev, c->role == PT_ROLE_CLIENT
+				       ? task_key_at(&c->sends, op->start_ns)
+				       : 0);
+}
+
+void request_attribute_here(struct pt_event *ev, uint64_t key)
+{
+	ev->task_key = key;
+	if (!key) {
+		ev->request_id = request_current(ev->start_ns, &ev->attr);
 		return;
 	}
 	/* Sent from an entered context: an event loop's task or handle, or

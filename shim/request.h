@@ -47,6 +47,11 @@ void request_step(struct pt_conn *c, uint64_t now_ns);
 void request_attribute(struct pt_conn *c, const struct pt_op *op,
 		       struct pt_event *ev);
 
+/* Fill ev's request_id, attr and task_key for an operation that ran on
+ * this thread, whose first byte left from the context key (task.h; 0 =
+ * none). */
+void request_attribute_here(struct pt_event *ev, uint64_t key);
+
 /* After fork, in the child: this thread serves nothing it knows of.  The
  * id counter is kept, so the child's ids never repeat ones it inherited. */
 void request_after_fork(void);

@@ -6,8 +6,10 @@ PERFTAP_REQUESTS=off / shim with PERFTAP_REQUESTS=on, alternating.
 Prints one line per run: variant round metric value (rps, cpu_us_per_req:
 the server's user+system CPU over the requests it served).
 
-Usage: python3 requests.py LIB DUMPDIR ROUNDS SECONDS   (servers' PERFTAP_*
-variables in the environment)."""
+Usage: python3 requests.py LIB DUMPDIR ROUNDS SECONDS [BACKEND]   (servers'
+PERFTAP_* variables in the environment).  BACKEND: threaded (default), or
+asgi: the tagged test's uvicorn h11 backend doing its work with
+asyncio.to_thread, as AFIRGen does (attribution by task context)."""
 
 import os
 import shutil
@@ -22,6 +24,7 @@ import test_requests as tr  # the tagged backend, reused as is
 
 LIB, DUMPS, ROUNDS, SECONDS = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
     float(sys.argv[4])
+BACKEND = sys.argv[5] if len(sys.argv) > 5 else "threaded"
 
 
 def cpu_ticks(pid):
@@ -39,8 +42,12 @@ def run(variant):
                    PERFTAP_REQUESTS=variant,
                    PERFTAP_MYSQL_PORTS=env["PERFTAP_MYSQL_PORT"],
                    PERFTAP_REDIS_PORTS=env["PERFTAP_REDIS_PORT"])
-    p = subprocess.Popen([sys.executable, "-c", tr.THREADED], env=env,
-                         stdout=subprocess.PIPE, text=True)
+    if BACKEND == "asgi":
+        env["TAGTEST_MODE"] = "to_thread"
+        argv = [sys.executable, "-c", tr.ASGI, "asyncio", "h11"]
+    else:
+        argv = [sys.executable, "-c", tr.THREADED]
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
     port = int(p.stdout.readline())
     import httpx
     done = [0] * 15

@@ -235,23 +235,29 @@ def section_http():
 
 
 def section_requests():
-    if not series("requests", "plain", "rps"):
-        return
-    p("## 4b. Request attribution: threaded backend, 15 clients")
-    p()
-    p("A threaded http.server doing one Redis GET and one SQL query per")
-    p("request; the shim with PERFTAP_REQUESTS=off and =on, side by side.")
-    p()
-    p("| figure | plain | shim, off | shim, on | on / off |")
-    p("|---|---:|---:|---:|---:|")
-    for m, label in (("rps", "requests/s"), ("cpu_us_per_req", "CPU us/request")):
-        r = ratios("requests", "on", "off", m)
-        p(f"| {label} | {span(series('requests', 'plain', m).values())} "
-          f"| {span(series('requests', 'off', m).values())} "
-          f"| {span(series('requests', 'on', m).values())} | {rspan(r)} |")
-    p()
-    p(cmd("requests"))
-    p()
+    for group, title, what in (
+            ("requests", "4b. Request attribution: threaded backend, 15 clients",
+             "A threaded http.server doing one Redis GET and one SQL query per"),
+            ("requests_asgi", "4c. Request attribution: uvicorn h11 + asyncio.to_thread, 15 clients",
+             "The same work in asyncio.to_thread under uvicorn (task contexts,")):
+        if not series(group, "plain", "rps"):
+            continue
+        p(f"## {title}")
+        p()
+        p(what)
+        p("request; the shim with PERFTAP_REQUESTS=off and =on, side by side." if group == "requests"
+          else "pool handoff: shim/task.c); PERFTAP_REQUESTS=off and =on, side by side.")
+        p()
+        p("| figure | plain | shim, off | shim, on | on / off |")
+        p("|---|---:|---:|---:|---:|")
+        for m, label in (("rps", "requests/s"), ("cpu_us_per_req", "CPU us/request")):
+            r = ratios(group, "on", "off", m)
+            p(f"| {label} | {span(series(group, 'plain', m).values())} "
+              f"| {span(series(group, 'off', m).values())} "
+              f"| {span(series(group, 'on', m).values())} | {rspan(r)} |")
+        p()
+        p(cmd(group))
+        p()
 
 
 def section_event():
