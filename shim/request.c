@@ -114,9 +114,8 @@ void request_step(struct pt_conn *c, uint64_t now_ns)
 	    request_begin(&c->req_open, now_ns)) {
 		c->resp_seen = 0;
 		c->resp_key = 0;
-		c->head_ns = proto_http_request_head_seen(&c->dec.http)
-				 ? now_ns
-				 : 0;
+		c->head_ns =
+		    proto_http_request_head_seen(&c->dec.http) ? now_ns : 0;
 	}
 }
 
