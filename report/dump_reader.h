@@ -131,6 +131,11 @@ struct pt_chunk_view {
 	uint32_t strings;  /* strings passed so far: ids above are unknown */
 	const char *const *text; /* text[id], id 0..nstrings; text[0] = "" */
 	const uint32_t *text_len;
+	/* Optional, set after pt_dump_chunk (which clears it): told of each
+	 * connection record as pt_chunk_next_event passes it (text resolved
+	 * when its string came before it). */
+	void (*on_conn)(void *arg, const struct pt_read_conn *c);
+	void *conn_arg;
 	/* private */
 	const uint8_t *base;
 	uint32_t off, end, csize;

@@ -4,6 +4,8 @@
  * second, ratios in 0..1.
  */
 #include <cjson/cJSON.h>
+
+#include "fmt_conns.h"
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
@@ -303,6 +305,8 @@ int fmt_json_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		add_tables(doc, a, o);
 	if (a->show_operations)
 		cJSON_AddItemToObject(doc, "requests", fmt_requests_json(a));
+	if (a->show_operations)
+		cJSON_AddItemToObject(doc, "connections", fmt_conns_json(a));
 	cJSON_AddItemToObject(doc, "thresholds", thresholds_json(a));
 	cJSON_AddItemToObject(doc, "comparisons", comparisons_json(a));
 	cJSON *s = cJSON_AddObjectToObject(doc, "summary");
