@@ -196,3 +196,20 @@ def test_text_report_says_it_plainly(servers, mysql_conn, dump_dir):
     assert len(line) == 1, proc.stdout
     assert "3 connections, 2 reopened, connect " in line[0]
     assert ", auth " in line[0] and "of query time spent connecting" in line[0]
+
+
+def test_markdown_and_html_have_the_section(servers, mysql_conn, dump_dir):
+    import xml.etree.ElementTree as ET
+    check_mysql(servers, mysql_conn, dump_dir, "churn", 2, 0)
+    files = ptenv.dumps(dump_dir)
+    md = ptenv.run_plain([str(ptenv.CMD), "report", "--format", "markdown",
+                          *files])
+    assert md.returncode == 0, ptenv.describe(md)
+    assert "### Connections" in md.stdout
+    assert ": 2 connections, 1 reopened, connect " in md.stdout
+    html = ptenv.run_plain([str(ptenv.CMD), "report", "--format", "html",
+                            *files])
+    assert html.returncode == 0, ptenv.describe(html)
+    root = ET.fromstring(html.stdout)  # XHTML: well-formed XML
+    text = "".join(root.itertext())
+    assert "Connections" in text and "2 connections, 1 reopened" in text
