@@ -213,3 +213,35 @@ def test_markdown_and_html_have_the_section(servers, mysql_conn, dump_dir):
     root = ET.fromstring(html.stdout)  # XHTML: well-formed XML
     text = "".join(root.itertext())
     assert "Connections" in text and "2 connections, 1 reopened" in text
+
+
+UNIX_WORKLOAD = r"""
+import json, os, time, redis
+took = []
+for i in range(3):
+    t = time.perf_counter()
+    r = redis.Redis(unix_socket_path=os.environ["PERFTAP_REDIS_SOCKET"],
+                    single_connection_client=True)
+    took.append(int((time.perf_counter() - t) * 1e9))
+    r.ping()
+    r.close()
+    r.connection_pool.disconnect()
+print(json.dumps(took))
+"""
+
+
+def test_unix_socket_connect_is_immediate(servers, redis_conn, dump_dir):
+    redis_conn.ping()
+    before = redis_connections(redis_conn)
+    proc = ptenv.run_traced([ptenv.PYTHON, "-c", UNIX_WORKLOAD], dump_dir,
+                            timeout=60)
+    assert proc.returncode == 0, ptenv.describe(proc)
+    took = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert redis_connections(redis_conn) - before == 3
+    groups = report_groups(dump_dir, "Redis")
+    assert len(groups) == 1, groups
+    g = groups[0]
+    assert g["peer"] == "unix:" + servers["PERFTAP_REDIS_SOCKET"]
+    assert g["opened"] == 3 and g["reopened"] == 2
+    # the connect() call's own duration: positive, below the client's
+    check_times(conn_opens(dump_dir, "redis"), took, with_auth=False)
