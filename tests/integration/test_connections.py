@@ -26,8 +26,12 @@ def connect():
     c = pymysql.connect(**kw)
     took.append(int((time.perf_counter() - t) * 1e9))
     return c
+threads = None
 if mode == "pool":
     conns = [connect() for _ in range(n)]
+    with conns[0].cursor() as cur:  # the server's view, all n open
+        cur.execute("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
+        threads = int(cur.fetchone()[1])
     for r in range(rounds):
         for c in conns:
             with c.cursor() as cur:
@@ -42,7 +46,7 @@ else:
             cur.execute("SELECT %s", (i,))
             cur.fetchall()
         c.close()
-print(json.dumps(took))
+print(json.dumps({"took": took, "threads": threads}))
 """
 
 REDIS_WORKLOAD = r"""
@@ -122,9 +126,17 @@ def check_times(opens, took, with_auth):
             assert rec["auth_ns"] > 0, rec
 
 
+def threads_connected(conn):
+    with conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
+        return int(cur.fetchone()[1])
+
+
 def check_mysql(servers, mysql_conn, dump_dir, mode, n, rounds):
     before = mysql_connections(mysql_conn)
-    took = run(MYSQL_WORKLOAD, mode, n, rounds, dump_dir)
+    idle = threads_connected(mysql_conn)  # this test's own, and any other
+    out = run(MYSQL_WORKLOAD, mode, n, rounds, dump_dir)
+    took = out["took"]
     opened = mysql_connections(mysql_conn) - before
     assert opened == n
     port = servers["PERFTAP_MYSQL_PORT"]
@@ -136,6 +148,8 @@ def check_mysql(servers, mysql_conn, dump_dir, mode, n, rounds):
     assert g["connect_count"] == opened and g["auth_count"] == opened
     assert g["summary"].startswith(f"MySQL {g['peer']}: {opened} connections")
     check_times(conn_opens(dump_dir, "mysql"), took, with_auth=True)
+    if out["threads"] is not None:  # open at once, as the server saw it
+        assert g["open_at_once_max"] == out["threads"] - idle
     return g
 
 
