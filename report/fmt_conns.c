@@ -78,10 +78,12 @@ void fmt_conns_text(const struct pt_analysis *a, FILE *out)
 			(unsigned long long)g->closed,
 			(unsigned long long)g->reopened, c.life_mean,
 			c.life_max, per_conn(g));
-		fprintf(out,
-			"    connect mean %s, p95 %s; auth mean %s, p95 %s; "
-			"open at once max %llu, p95 %.0f\n",
-			c.con_mean, c.con_p95, c.auth_mean, c.auth_p95,
+		fprintf(out, "    connect mean %s, p95 %s; ", c.con_mean,
+			c.con_p95);
+		if (g->proto == PT_PROTO_MYSQL)
+			fprintf(out, "auth mean %s, p95 %s; ", c.auth_mean,
+				c.auth_p95);
+		fprintf(out, "open at once max %llu, p95 %.0f\n",
 			(unsigned long long)g->open_max, g->open_p95);
 	}
 }

@@ -259,3 +259,38 @@ def test_unix_socket_connect_is_immediate(servers, redis_conn, dump_dir):
     assert g["opened"] == 3 and g["reopened"] == 2
     # the connect() call's own duration: positive, below the client's
     check_times(conn_opens(dump_dir, "redis"), took, with_auth=False)
+
+
+HTTP_WORKLOAD = r"""
+import http.server, json, threading, time, urllib.request
+peers = set()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        peers.add(self.client_address)  # one per connection accepted
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+threading.Thread(target=s.serve_forever, daemon=True).start()
+for i in range(5):
+    urllib.request.urlopen("http://127.0.0.1:%d/x/%d" % (s.server_address[1], i),
+                           timeout=5).read()
+s.shutdown()
+print(json.dumps({"port": s.server_address[1], "accepted": len(peers)}))
+"""
+
+
+def test_outbound_http_connections_per_host(dump_dir):
+    proc = ptenv.run_traced([ptenv.PYTHON, "-c", HTTP_WORKLOAD], dump_dir,
+                            timeout=60)
+    assert proc.returncode == 0, ptenv.describe(proc)
+    truth = json.loads(proc.stdout.strip().splitlines()[-1])
+    groups = report_groups(dump_dir, "HTTP")
+    assert [g["peer"] for g in groups] == [f"127.0.0.1:{truth['port']}"]
+    g = groups[0]
+    assert g["opened"] == truth["accepted"] == 5
+    assert g["reopened"] == 4 and g["operations"] == 5
+    assert g["connect_count"] == 5 and g["connect_mean_ms"] > 0
