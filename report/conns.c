@@ -21,7 +21,7 @@
 
 struct pt_conn_entry {
 	uint32_t conn_id; /* 0 = empty slot */
-	uint8_t have_open, have_close;
+	uint8_t have_open, have_close, inherited;
 	uint8_t role, proto, family;
 	uint16_t port;
 	uint8_t addr[16];
@@ -140,6 +140,8 @@ void conns_record(struct pt_conns *cs, const struct pt_read_conn *c)
 		memcpy(e->path, c->text, n);
 		e->path[n] = '\0';
 	}
+	if (c->conn_flags & PT_CONNF_INHERITED)
+		e->inherited = 1;
 	if (c->connect_ns)
 		e->connect_ns = c->connect_ns;
 	if (c->auth_ns)
@@ -227,7 +229,12 @@ static int push_u64(uint64_t **v, size_t n, uint64_t x)
 
 static int group_add(struct pt_conn_group *g, const struct pt_conn_entry *e)
 {
-	g->opened++;
+	/* An inherited connection was opened by the parent: open here from
+	 * the start (never a reopen), not counted as opened. */
+	if (e->inherited)
+		g->inherited++;
+	else
+		g->opened++;
 	g->ops += e->ops;
 	g->query_ns += e->query_ns;
 	if (e->have_close) {
@@ -258,7 +265,9 @@ static int group_add(struct pt_conn_group *g, const struct pt_conn_entry *e)
 		g->iv = iv;
 		g->capiv = cap;
 	}
-	uint64_t open = e->have_open ? e->open_ns : e->close_ns;
+	uint64_t open = e->inherited   ? 0
+			: e->have_open ? e->open_ns
+				       : e->close_ns;
 	g->iv[g->niv].open_ns = open;
 	g->iv[g->niv].close_ns = e->have_close ? e->close_ns : UINT64_MAX;
 	g->niv++;
@@ -399,7 +408,10 @@ static void ms(double ns, char *buf, size_t len)
 
 void conns_sentence(const struct pt_conn_group *g, char *buf, size_t len)
 {
-	char con[32] = "unknown", auth[48] = "";
+	char con[32] = "unknown", auth[48] = "", inh[40] = "";
+	if (g->inherited)
+		snprintf(inh, sizeof(inh), " (+%llu inherited)",
+			 (unsigned long long)g->inherited);
 	if (g->connect_n)
 		ms(g->connect_mean_ns, con, sizeof(con));
 	if (g->proto == PT_PROTO_MYSQL && g->auth_n) {
@@ -408,10 +420,10 @@ void conns_sentence(const struct pt_conn_group *g, char *buf, size_t len)
 		snprintf(auth, sizeof(auth), ", auth %s", a);
 	}
 	snprintf(buf, len,
-		 "%s %s: %llu connection%s, %llu reopened, connect %s%s; "
+		 "%s %s: %llu connection%s%s, %llu reopened, connect %s%s; "
 		 "%.1f%% of query time spent connecting",
 		 conns_proto_name(g->proto), g->label,
-		 (unsigned long long)g->opened, g->opened == 1 ? "" : "s",
+		 (unsigned long long)g->opened, g->opened == 1 ? "" : "s", inh,
 		 (unsigned long long)g->reopened, con, auth,
 		 conns_connect_share(g));
 }

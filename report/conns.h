@@ -34,8 +34,9 @@ struct pt_conn_group {
 	uint8_t addr[16];
 	char label[PT_CONNS_LABEL_MAX];
 	uint64_t opened, closed, reopened;
-	uint64_t ops;	   /* events on these connections */
-	uint64_t query_ns; /* their summed durations */
+	uint64_t inherited; /* forked child's copies: not opened here */
+	uint64_t ops;	    /* events on these connections */
+	uint64_t query_ns;  /* their summed durations */
 	uint64_t life_n, life_sum_ns, life_max_ns; /* closed ones */
 	uint64_t open_max;			   /* open at once */
 	double open_p95; /* p95 of the count open, seen at each open */

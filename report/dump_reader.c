@@ -352,6 +352,7 @@ static void decode_conn(const struct pt_conn_record *r, struct pt_read_conn *c)
 	c->undecoded_bytes = r->undecoded_bytes;
 	c->connect_ns = r->connect_ns;
 	c->auth_ns = r->auth_ns;
+	c->conn_flags = r->conn_flags;
 }
 
 /* Copy a record of n bytes into a struct of want bytes: an older version's

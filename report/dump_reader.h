@@ -44,6 +44,7 @@ struct pt_read_conn {
 	uint32_t conn_id, server_conn_id, tid;
 	uint64_t time_ns, events, undecoded_bytes;
 	uint64_t connect_ns, auth_ns; /* v2; 0 = unknown */
+	uint32_t conn_flags;	      /* v2: PT_CONNF_* */
 	const char *text;
 	uint32_t text_len;
 };

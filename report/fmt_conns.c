@@ -12,7 +12,8 @@
 
 static double per_conn(const struct pt_conn_group *g)
 {
-	return g->opened ? (double)g->ops / (double)g->opened : 0.0;
+	uint64_t n = g->opened + g->inherited;
+	return n ? (double)g->ops / (double)n : 0.0;
 }
 
 static double life_mean(const struct pt_conn_group *g)
@@ -71,13 +72,16 @@ void fmt_conns_text(const struct pt_analysis *a, FILE *out)
 		proc_label(g, p, sizeof(p));
 		cells_of(g, &c);
 		fprintf(out, "  %s\n    %s\n", p, s);
-		fprintf(out,
-			"    opened %llu, closed %llu, reopened %llu; lifetime "
-			"mean %s, max %s; %.1f ops/connection\n",
+		fprintf(out, "    opened %llu, closed %llu, reopened %llu",
 			(unsigned long long)g->opened,
 			(unsigned long long)g->closed,
-			(unsigned long long)g->reopened, c.life_mean,
-			c.life_max, per_conn(g));
+			(unsigned long long)g->reopened);
+		if (g->inherited)
+			fprintf(out, ", inherited from the parent %llu",
+				(unsigned long long)g->inherited);
+		fprintf(out,
+			"; lifetime mean %s, max %s; %.1f ops/connection\n",
+			c.life_mean, c.life_max, per_conn(g));
 		fprintf(out, "    connect mean %s, p95 %s; ", c.con_mean,
 			c.con_p95);
 		if (g->proto == PT_PROTO_MYSQL)
@@ -113,6 +117,7 @@ cJSON *fmt_conns_json(const struct pt_analysis *a)
 		cJSON_AddNumberToObject(o, "opened", (double)g->opened);
 		cJSON_AddNumberToObject(o, "closed", (double)g->closed);
 		cJSON_AddNumberToObject(o, "reopened", (double)g->reopened);
+		cJSON_AddNumberToObject(o, "inherited", (double)g->inherited);
 		cJSON_AddNumberToObject(o, "operations", (double)g->ops);
 		cJSON_AddNumberToObject(o, "ops_per_connection", per_conn(g));
 		add_ms(o, "lifetime_mean_ms", life_mean(g), g->life_n > 0);

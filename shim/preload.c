@@ -263,6 +263,7 @@ static void emit_conn(struct pt_conn *c, uint8_t event, uint64_t now)
 	    .undecoded_bytes = c->undecoded,
 	    .connect_ns = c->connect_ns,
 	    .auth_ns = c->auth_ns,
+	    .conn_flags = c->conn_flags,
 	    .text = c->text_len ? c->text : NULL,
 	    .text_len = c->text_len,
 	};

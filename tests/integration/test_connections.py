@@ -294,3 +294,45 @@ def test_outbound_http_connections_per_host(dump_dir):
     assert g["opened"] == truth["accepted"] == 5
     assert g["reopened"] == 4 and g["operations"] == 5
     assert g["connect_count"] == 5 and g["connect_mean_ms"] > 0
+
+
+FORK_WORKLOAD = r"""
+import json, os, sys, pymysql
+unix = False
+""" + ptenv.MYSQL_CONNECT_KW + r"""
+c = pymysql.connect(**kw)
+with c.cursor() as cur:
+    cur.execute("SELECT 1")
+    cur.fetchall()
+pid = os.fork()
+if pid == 0:  # the child goes on with the inherited connection
+    with c.cursor() as cur:
+        for i in range(3):
+            cur.execute("SELECT %s", (i,))
+            cur.fetchall()
+    os._exit(0)
+os.waitpid(pid, 0)
+print(json.dumps({"child": pid}))
+"""
+
+
+def test_forked_child_inherits_without_opening(servers, mysql_conn,
+                                               dump_dir):
+    before = mysql_connections(mysql_conn)
+    proc = ptenv.run_traced([ptenv.PYTHON, "-c", FORK_WORKLOAD], dump_dir,
+                            timeout=60)
+    assert proc.returncode == 0, ptenv.describe(proc)
+    child = json.loads(proc.stdout.strip().splitlines()[-1])["child"]
+    assert mysql_connections(mysql_conn) - before == 1
+    port = servers["PERFTAP_MYSQL_PORT"]
+    groups = {g["pid"]: g for g in report_groups(dump_dir, "MySQL")
+              if g["peer"].endswith(":" + port)}
+    assert child in groups and len(groups) == 2, groups
+    kid = groups.pop(child)
+    parent = next(iter(groups.values()))
+    assert parent["opened"] == 1 and parent["inherited"] == 0
+    assert parent["connect_count"] == 1 and parent["auth_count"] == 1
+    assert kid["opened"] == 0 and kid["inherited"] == 1
+    assert kid["connect_count"] == 0 and kid["auth_count"] == 0
+    assert kid["operations"] == 3
+    assert "0 connections (+1 inherited)" in kid["summary"]

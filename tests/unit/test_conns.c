@@ -142,3 +142,25 @@ Test(conns, api_events_and_unknown_conns_are_not_counted)
 	cr_assert_eq(cs.ng, 0);
 	conns_free(&cs);
 }
+
+Test(conns, inherited_connections_are_not_opened_here)
+{
+	struct pt_conns cs;
+	conns_init(&cs);
+	conns_begin(&cs, 3, "child");
+	struct pt_read_conn r = rec(1, PT_CONN_OPEN, 500, PT_PROTO_MYSQL, 3306);
+	r.conn_flags = PT_CONNF_INHERITED;
+	conns_record(&cs, &r);
+	conn(&cs, 2, 1000, 2000, 10, 10, 1, 10); /* its own, while open */
+	cr_assert_eq(conns_end(&cs), 0);
+	const struct pt_conn_group *g = &cs.g[0];
+	cr_assert_eq(g->opened, 1);
+	cr_assert_eq(g->inherited, 1);
+	cr_assert_eq(g->reopened, 0);
+	cr_assert_eq(g->open_max, 2); /* the inherited one was open */
+	char s[320];
+	conns_sentence(g, s, sizeof(s));
+	cr_assert(strstr(s, ": 1 connection (+1 inherited), 0 reopened"), "%s",
+		  s);
+	conns_free(&cs);
+}
