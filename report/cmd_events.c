@@ -220,6 +220,8 @@ static void print_conn(const struct pt_dump *d, const struct pt_read_conn *c)
 	if (pt_dump_info(d)->version >= 2) {
 		add_u64(o, "connect_ns", c->connect_ns);
 		add_u64(o, "auth_ns", c->auth_ns);
+		cJSON_AddBoolToObject(o, "inherited",
+				      !!(c->conn_flags & PT_CONNF_INHERITED));
 	}
 	add_text(o, c->text, c->text_len);
 	emit_line(o);

@@ -352,6 +352,7 @@ static void decode_conn(const struct pt_conn_record *r, struct pt_read_conn *c)
 	c->undecoded_bytes = r->undecoded_bytes;
 	c->connect_ns = r->connect_ns;
 	c->auth_ns = r->auth_ns;
+	c->conn_flags = r->conn_flags;
 }
 
 /* Copy a record of n bytes into a struct of want bytes: an older version's
@@ -781,6 +782,22 @@ int pt_dump_chunk(struct pt_dump *d, uint32_t i, struct pt_chunk_view *v)
 	return 1;
 }
 
+/* A connection record passed by pt_chunk_next_event, to v->on_conn. */
+static void view_conn(struct pt_chunk_view *v, const void *r, uint32_t n)
+{
+	struct pt_conn_record cr;
+	struct pt_read_conn c;
+	rec_copy(&cr, sizeof(cr), r, n);
+	memset(&c, 0, sizeof(c));
+	decode_conn(&cr, &c);
+	c.text = "";
+	if (cr.text_id && cr.text_id <= v->strings && v->text) {
+		c.text = v->text[cr.text_id];
+		c.text_len = v->text_len[cr.text_id];
+	}
+	v->on_conn(v->conn_arg, &c);
+}
+
 /*
  * The checks of rec_at, inlined: this loop is the report's hot path (one
  * pass per event).  Note: it stops where the scan at open stopped (end),
@@ -818,6 +835,8 @@ const struct pt_event_record *pt_chunk_next_event(struct pt_chunk_view *v)
 			v->strings++;
 		} else if (r->type == PT_REC_CONN && n < PT_CONN_V1_SIZE) {
 			break;
+		} else if (r->type == PT_REC_CONN && v->on_conn) {
+			view_conn(v, r, n);
 		}
 	}
 	v->end = v->off;

@@ -46,6 +46,7 @@ struct pt_read_conn {
 	uint32_t conn_id, server_conn_id, tid;
 	uint64_t time_ns, events, undecoded_bytes;
 	uint64_t connect_ns, auth_ns; /* v2; 0 = unknown */
+	uint32_t conn_flags;	      /* v2: PT_CONNF_* */
 	const char *text;
 	uint32_t text_len;
 };
@@ -133,6 +134,11 @@ struct pt_chunk_view {
 	uint32_t strings;  /* strings passed so far: ids above are unknown */
 	const char *const *text; /* text[id], id 0..nstrings; text[0] = "" */
 	const uint32_t *text_len;
+	/* Optional, set after pt_dump_chunk (which clears it): told of each
+	 * connection record as pt_chunk_next_event passes it (text resolved
+	 * when its string came before it). */
+	void (*on_conn)(void *arg, const struct pt_read_conn *c);
+	void *conn_arg;
 	/* private */
 	const uint8_t *base;
 	uint32_t off, end, csize;

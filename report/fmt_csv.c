@@ -4,7 +4,7 @@
  */
 #include "format.h"
 
-#define CSV_COLUMNS 20
+#define CSV_COLUMNS 27
 
 static void quoted(FILE *out, const char *s)
 {
@@ -15,6 +15,26 @@ static void quoted(FILE *out, const char *s)
 		fputc(*s, out);
 	}
 	fputc('"', out);
+}
+
+/* What the MySQL server said (per fingerprint; empty for other rows):
+ * no_index, no_index_pct, no_good_index, no_good_index_pct, warnings,
+ * rows_per_call, bytes_per_row. */
+static void mysql_cells(FILE *out, const struct pt_row *r)
+{
+	const struct pt_op *op = r->op;
+	if (r->type != PT_ROW_OP || r->kind != PT_KIND_MYSQL || !op ||
+	    !op->count) {
+		fputs(",,,,,,,", out);
+		return;
+	}
+	double n = (double)op->count;
+	fprintf(out, ",%llu,%.6g,%llu,%.6g,%llu,%.6g,%.6g",
+		(unsigned long long)op->no_index, 100.0 * op->no_index / n,
+		(unsigned long long)op->no_good_index,
+		100.0 * op->no_good_index / n, (unsigned long long)op->warnings,
+		op->rows_sent / n,
+		op->rows_sent ? (double)op->bytes_in / op->rows_sent : 0.0);
 }
 
 static void row(FILE *out, const char *kind, const struct pt_row *r)
@@ -39,6 +59,7 @@ static void row(FILE *out, const char *kind, const struct pt_row *r)
 	fputc(',', out);
 	if (r->kind == PT_KIND_SQLITE && r->op)
 		fprintf(out, "%llu", (unsigned long long)r->op->full_scans);
+	mysql_cells(out, r);
 	fputs("\r\n", out);
 }
 
@@ -48,7 +69,9 @@ int fmt_csv_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 	/* CSV_COLUMNS names, in order. */
 	fputs("kind,operation,sql_class,count,errors,error_rate,rate_per_sec,"
 	      "min_ms,mean_ms,median_ms,p90_ms,p95_ms,p99_ms,max_ms,stddev_ms,"
-	      "share,cache_hits,cache_misses,hit_rate,full_scans\r\n",
+	      "share,cache_hits,cache_misses,hit_rate,full_scans,no_index,"
+	      "no_index_pct,no_good_index,no_good_index_pct,warnings,"
+	      "rows_per_call,bytes_per_row\r\n",
 	      out);
 	const int *kinds;
 	size_t nk = analysis_kind_order(&kinds);

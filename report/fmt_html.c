@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "baseline.h"
+#include "fmt_conns.h"
 #include "fmt_html.h"
 #include "fmt_requests.h"
 #include "format.h"
@@ -306,6 +307,7 @@ static void (*const sections[])(FILE *, const struct pt_analysis *,
     charts,
     operations,
     requests,
+    fmt_conns_html,
 };
 
 int fmt_html_emit(const struct pt_analysis *a, const struct pt_out_opts *o,

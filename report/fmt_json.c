@@ -4,6 +4,8 @@
  * second, ratios in 0..1.
  */
 #include <cjson/cJSON.h>
+
+#include "fmt_conns.h"
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
@@ -88,6 +90,24 @@ static void add_op_extras(cJSON *o, const struct pt_row *r)
 	cJSON_AddNumberToObject(o, "other_errors", (double)r->op->errs_other);
 }
 
+/* What the MySQL server said about a fingerprint's calls (v2 events). */
+static void add_mysql_notes(cJSON *o, const struct pt_op *op)
+{
+	double n = (double)op->count;
+	cJSON_AddNumberToObject(o, "no_index", (double)op->no_index);
+	cJSON_AddNumberToObject(o, "no_index_pct", 100.0 * op->no_index / n);
+	cJSON_AddNumberToObject(o, "no_good_index", (double)op->no_good_index);
+	cJSON_AddNumberToObject(o, "no_good_index_pct",
+				100.0 * op->no_good_index / n);
+	cJSON_AddNumberToObject(o, "warnings", (double)op->warnings);
+	cJSON_AddNumberToObject(o, "rows_sent", (double)op->rows_sent);
+	cJSON_AddNumberToObject(o, "rows_per_call", op->rows_sent / n);
+	cJSON_AddNumberToObject(o, "bytes_per_row",
+				op->rows_sent ? (double)op->bytes_in /
+						    (double)op->rows_sent
+					      : 0.0);
+}
+
 static cJSON *row_json(const struct pt_row *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -114,6 +134,8 @@ static cJSON *row_json(const struct pt_row *r)
 		cJSON_AddNumberToObject(o, "auto_indexes",
 					(double)r->op->auto_indexes);
 	}
+	if (r->kind == PT_KIND_MYSQL && r->op && r->op->count)
+		add_mysql_notes(o, r->op);
 	if (r->has_split) {
 		cJSON *c = cJSON_AddObjectToObject(o, "cache");
 		cJSON_AddNumberToObject(c, "hits", (double)r->cache_hits);
@@ -303,6 +325,8 @@ int fmt_json_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		add_tables(doc, a, o);
 	if (a->show_operations)
 		cJSON_AddItemToObject(doc, "requests", fmt_requests_json(a));
+	if (a->show_operations)
+		cJSON_AddItemToObject(doc, "connections", fmt_conns_json(a));
 	cJSON_AddItemToObject(doc, "thresholds", thresholds_json(a));
 	cJSON_AddItemToObject(doc, "comparisons", comparisons_json(a));
 	cJSON *s = cJSON_AddObjectToObject(doc, "summary");

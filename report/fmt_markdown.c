@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "baseline.h"
+#include "fmt_conns.h"
+#include "fmt_text_mysql.h"
 #include "fmt_requests.h"
 #include "format.h"
 #include "thresholds.h"
@@ -140,6 +142,59 @@ static void comparisons(const struct pt_analysis *a, FILE *out)
 	}
 }
 
+static void star_row(void *arg, const char *table, const struct pt_row *r,
+		     int star, int head)
+{
+	FILE *out = arg;
+	if (head || !out) /* !out: the counting pass */
+		return;
+	fprintf(out, "| %s | %s | ", table, star ? "SELECT *" : "selective");
+	cell(out, r->text);
+	fprintf(out, " | %llu | %.1f |\n", (unsigned long long)r->op->count,
+		fmt_mysql_bytes_per_row(r->op));
+}
+
+/* What the MySQL server said per fingerprint, then SELECT * against the
+ * same table's selective fingerprints. */
+static void mysql_notes(const struct pt_analysis *a, FILE *out)
+{
+	int head = 0;
+	for (size_t i = 0; i < a->nrows; i++) {
+		const struct pt_row *r = &a->rows[i];
+		const struct pt_op *op = r->op;
+		if (r->type != PT_ROW_OP || r->kind != PT_KIND_MYSQL || !op ||
+		    !op->count)
+			continue;
+		if (!head++)
+			fputs("\n### MySQL server notes\n\n| fingerprint | "
+			      "calls | no index | no index % | no good index | "
+			      "no good index % | warnings | rows/call | "
+			      "bytes/row |\n|---|--:|--:|--:|--:|--:|--:|--:|"
+			      "--:|\n",
+			      out);
+		double n = (double)op->count;
+		fputs("| ", out);
+		cell(out, r->text);
+		fprintf(out,
+			" | %llu | %llu | %.1f%% | %llu | %.1f%% | %llu | %.1f "
+			"| %.1f |\n",
+			(unsigned long long)op->count,
+			(unsigned long long)op->no_index,
+			100.0 * op->no_index / n,
+			(unsigned long long)op->no_good_index,
+			100.0 * op->no_good_index / n,
+			(unsigned long long)op->warnings, op->rows_sent / n,
+			fmt_mysql_bytes_per_row(op));
+	}
+	if (!fmt_mysql_star_pairs(a, star_row, NULL))
+		return;
+	fputs("\n#### SELECT * against selective columns\n\n| table | "
+	      "select list | fingerprint | calls | bytes/row |\n"
+	      "|---|---|---|--:|--:|\n",
+	      out);
+	fmt_mysql_star_pairs(a, star_row, out);
+}
+
 int fmt_markdown_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		      FILE *out)
 {
@@ -160,6 +215,10 @@ int fmt_markdown_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		tables(a, o, out);
 	if (a->show_operations)
 		fmt_requests_markdown(a, out);
+	if (a->show_operations)
+		mysql_notes(a, out);
+	if (a->show_operations)
+		fmt_conns_markdown(a, out);
 	thresholds(a, out);
 	comparisons(a, out);
 	return ferror(out) ? -1 : 0;

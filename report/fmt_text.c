@@ -10,6 +10,7 @@
 
 #include "baseline.h"
 #include "fmt_requests.h"
+#include "fmt_conns.h"
 #include "fmt_text_mysql.h"
 #include "format.h"
 #include "thresholds.h"
@@ -402,6 +403,7 @@ int fmt_text_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		cache(&c);
 		concurrency(&c);
 		fmt_text_mysql_emit(a, out);
+		fmt_conns_text(a, out);
 		if (a->nrows)
 			details(&c);
 		fmt_requests_text(a, o->top, out);

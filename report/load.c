@@ -259,6 +259,7 @@ static int read_chunk(struct pt_model *m, struct pt_chunk_view *v,
 		pt_event_record_decode(r, &ev);
 		if (!op || model_add_op(m, op, &ev, rt) < 0)
 			return -1;
+		conns_event(&m->conns, &ev);
 		++*seen;
 	}
 	return 0;
@@ -270,6 +271,8 @@ static int read_ordered(struct pt_model *m, struct pt_dump *d, uint64_t shift,
 {
 	struct pt_read_record rec;
 	while (pt_dump_next(d, &rec)) {
+		if (rec.type == PT_REC_CONN)
+			conns_record(&m->conns, &rec.conn);
 		if (rec.type != PT_REC_EVENT)
 			continue;
 		uint64_t rt = rec.ev.start_ns + shift;
@@ -277,8 +280,14 @@ static int read_ordered(struct pt_model *m, struct pt_dump *d, uint64_t shift,
 			continue;
 		if (model_add(m, &rec.ev, rt) < 0)
 			return -1;
+		conns_event(&m->conns, &rec.ev);
 	}
 	return 0;
+}
+
+static void on_conn(void *arg, const struct pt_read_conn *c)
+{
+	conns_record(arg, c);
 }
 
 static int read_events(struct pt_model *m, struct input *it,
@@ -304,6 +313,8 @@ static int read_events(struct pt_model *m, struct input *it,
 			rc = got;
 			break;
 		}
+		v.on_conn = on_conn;
+		v.conn_arg = &m->conns;
 		rc = read_chunk(m, &v, &tm, shift, w, &seen);
 		pt_dump_chunk_release(it->d, c);
 		if (show && seen - last >= PROGRESS_EVERY) {
@@ -330,7 +341,9 @@ static int read_dump(struct pt_model *m, struct input *it,
 		m->drops[c] += info->drops[c];
 	for (int c = 0; c < PT_CNT_COUNT; c++)
 		m->counters[c] += info->counters[c];
-	if (read_events(m, it, w, o, show, in, idx, done, total) < 0)
+	if (conns_begin(&m->conns, info->pid, info->exe) < 0 ||
+	    read_events(m, it, w, o, show, in, idx, done, total) < 0 ||
+	    conns_end(&m->conns) < 0)
 		return -1;
 	const struct pt_dump_problems *pr = pt_dump_problems(it->d);
 	m->problems.bad_chunks += pr->bad_chunks;

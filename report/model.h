@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conns.h"
 #include "dump_reader.h"
 #include "perftap/dump_format.h"
 #include "requests.h"
@@ -134,6 +135,7 @@ struct pt_model {
 			uint64_t duration_ns);
 	void *observe_arg;
 	struct pt_requests_log rlog; /* events with a request id */
+	struct pt_conns conns;	     /* connections per peer (load.c) */
 };
 
 void model_init(struct pt_model *m);

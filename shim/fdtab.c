@@ -227,6 +227,9 @@ uint32_t fdtab_after_fork(struct pt_fdtab *t)
 		 * the child's dump, under an open record of its own. */
 		c->opened = 0;
 		c->events = 0;
+		/* ... opened and connected by the parent, not by the child */
+		c->conn_flags |= PT_CONNF_INHERITED;
+		c->connect_start = c->connect_ns = c->auth_ns = 0;
 		if (!fork_keeps(c)) {
 			/* Mid-operation (or undecided, HTTP, TLS): the parent's
 			 * frame may continue in the child's stream. */

@@ -105,6 +105,10 @@ struct pt_conn {
 	uint16_t port;	   /* peer port, host order */
 	uint8_t addr[16];
 	uint64_t open_ns;
+	uint64_t connect_start; /* non-blocking connect() in progress since */
+	uint64_t connect_ns;	/* connect() to writable; 0 = unknown */
+	uint64_t auth_ns;	/* MySQL greeting to the handshake's OK */
+	uint32_t conn_flags;	/* PT_CONNF_* for its records */
 	uint64_t bytes_in, bytes_out;
 	uint64_t events;
 	uint64_t undecoded;

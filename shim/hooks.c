@@ -348,10 +348,34 @@ PT_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t alen)
 	/* EINPROGRESS (non-blocking) and EINTR both leave the connection
 	 * being established: the program will use the fd. */
 	if (r == 0 || e == EINPROGRESS || e == EINTR) {
-		pt_on_connect(fd, a, alen, t);
+		pt_on_connect(fd, a, alen, t, r == 0 ? pt_now() : 0);
 		errno = e;
 	}
 	return r;
+}
+
+/* getsockopt(SO_ERROR) == 0 is how a program learns that a non-blocking
+ * connect completed (CPython sockets with a timeout, asyncio, libmariadb):
+ * it ends the connect time.  Any other fd or option: straight to libc. */
+static PT_SLOW int getsockopt_mapped(int fd, int level, int name, void *val,
+				     socklen_t *len)
+{
+	int r = pt_real_getsockopt(fd, level, name, val, len);
+	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && val && len &&
+	    *len >= (socklen_t)sizeof(int) && *(const int *)val == 0 &&
+	    pt_tracked(fd)) {
+		int e = errno;
+		pt_on_connected(fd);
+		errno = e;
+	}
+	return r;
+}
+
+PT_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	if (__builtin_expect(pt_mapped(fd), 0))
+		return getsockopt_mapped(fd, level, name, val, len);
+	return pt_real_getsockopt(fd, level, name, val, len);
 }
 
 PT_EXPORT int accept(int fd, struct sockaddr *a, socklen_t *alen)

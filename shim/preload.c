@@ -263,6 +263,9 @@ static void emit_conn(struct pt_conn *c, uint8_t event, uint64_t now)
 	    .time_ns = now,
 	    .events = c->events,
 	    .undecoded_bytes = c->undecoded,
+	    .connect_ns = c->connect_ns,
+	    .auth_ns = c->auth_ns,
+	    .conn_flags = c->conn_flags,
 	    .text = c->text_len ? c->text : NULL,
 	    .text_len = c->text_len,
 	};
@@ -319,6 +322,9 @@ static void sink_note(void *arg, enum pt_note note, const char *text,
 		break;
 	case PT_NOTE_QUEUE_FULL:
 		drop(PT_DROP_QUEUE_FULL);
+		return;
+	case PT_NOTE_AUTH:
+		c->auth_ns = value ? value : 1;
 		return;
 	default:
 		return;
@@ -389,7 +395,7 @@ static int is_stream(int fd)
 {
 	int type = 0;
 	socklen_t len = sizeof(type);
-	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	return pt_real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
 	       type == SOCK_STREAM;
 }
 
@@ -401,9 +407,11 @@ static int family_ok(const struct sockaddr *a, socklen_t alen)
 	       a->sa_family == AF_UNIX;
 }
 
-/* A new connection on fd: slot, peer, maybe a decoder, then publish. */
+/* A new connection on fd: slot, peer, maybe a decoder, then publish.
+ * done: when a client's connect() returned 0 (connect time = done - now);
+ * 0 while it is in progress (connect_done / first write end it). */
 static void conn_new(int fd, enum pt_conn_role role, const struct sockaddr *a,
-		     socklen_t alen, uint64_t now)
+		     socklen_t alen, uint64_t now, uint64_t done)
 {
 	struct pt_conn *c = fdtab_alloc(&pt_fdtab);
 	if (!c) {
@@ -415,6 +423,10 @@ static void conn_new(int fd, enum pt_conn_role role, const struct sockaddr *a,
 	}
 	c->role = (uint8_t)role;
 	c->open_ns = now;
+	if (role == PT_ROLE_CLIENT && done)
+		c->connect_ns = done > now ? done - now : 1;
+	else if (role == PT_ROLE_CLIENT)
+		c->connect_start = now;
 	c->conn_id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	peer_from(c, a, alen);
 	if (role == PT_ROLE_CLIENT &&
@@ -430,14 +442,14 @@ static void conn_new(int fd, enum pt_conn_role role, const struct sockaddr *a,
 }
 
 void pt_on_connect(int fd, const struct sockaddr *a, socklen_t alen,
-		   uint64_t now)
+		   uint64_t now, uint64_t done)
 {
 	if (pt_tflags.guard ||
 	    !__atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED))
 		return;
 	if (!family_ok(a, alen) || !is_stream(fd))
 		return;
-	conn_new(fd, PT_ROLE_CLIENT, a, alen, now);
+	conn_new(fd, PT_ROLE_CLIENT, a, alen, now, done);
 }
 
 void pt_on_accept(int fd, const struct sockaddr *a, socklen_t alen)
@@ -459,7 +471,7 @@ void pt_on_accept(int fd, const struct sockaddr *a, socklen_t alen)
 		a = (struct sockaddr *)&ss;
 		alen = len;
 	}
-	conn_new(fd, PT_ROLE_SERVER, a, alen, pt_now());
+	conn_new(fd, PT_ROLE_SERVER, a, alen, pt_now(), 0);
 }
 
 void pt_on_close(int fd)
@@ -600,6 +612,26 @@ static struct pt_conn *conn_get(int fd)
 	return c;
 }
 
+/* A connect in progress ends (lock held): the first sign the program saw
+ * it writable. */
+static void connect_end(struct pt_conn *c, uint64_t now)
+{
+	if (!c->connect_start)
+		return;
+	c->connect_ns = now > c->connect_start ? now - c->connect_start : 1;
+	c->connect_start = 0;
+}
+
+void pt_on_connected(int fd)
+{
+	uint64_t now = pt_now();
+	struct pt_conn *c = conn_get(fd);
+	if (!c)
+		return;
+	connect_end(c, now);
+	fdtab_release(&pt_fdtab, c);
+}
+
 static uint64_t feed_time(const struct pt_conn *c, enum pt_dir dir, uint64_t t)
 {
 	if (dir == PT_DIR_OUT && c->role == PT_ROLE_CLIENT && t)
@@ -614,10 +646,12 @@ void pt_conn_bytes(int fd, enum pt_dir dir, const void *buf, size_t n,
 	if (!c)
 		return;
 	t = feed_time(c, dir, t);
-	if (dir == PT_DIR_IN)
+	if (dir == PT_DIR_IN) {
 		c->bytes_in += n;
-	else
+	} else {
 		c->bytes_out += n;
+		connect_end(c, t); /* written: it was connected */
+	}
 	conn_feed(c, dir, buf, n, t);
 	fdtab_release(&pt_fdtab, c);
 }
@@ -629,6 +663,8 @@ void pt_conn_iov(int fd, enum pt_dir dir, const struct iovec *iov, int cnt,
 	if (!c)
 		return;
 	t = feed_time(c, dir, t);
+	if (dir == PT_DIR_OUT)
+		connect_end(c, t);
 	for (int i = 0; i < cnt && n > 0; i++) {
 		size_t len = iov[i].iov_len < n ? iov[i].iov_len : n;
 		if (dir == PT_DIR_IN)

@@ -71,8 +71,12 @@ void pt_conn_file_bytes(int fd, size_t n, uint64_t t);
 /* Bytes were consumed without being seen (MSG_TRUNC on a stream). */
 void pt_conn_lost(int fd);
 
+/* now: clock before connect(); done: after it when it returned 0, else 0
+ * (in progress: pt_on_connected or the first write ends it). */
 void pt_on_connect(int fd, const struct sockaddr *a, socklen_t alen,
-		   uint64_t now);
+		   uint64_t now, uint64_t done);
+/* getsockopt(SO_ERROR) said 0 on fd: a connect in progress completed. */
+void pt_on_connected(int fd);
 void pt_on_accept(int fd, const struct sockaddr *a, socklen_t alen);
 void pt_on_close(int fd);
 void pt_on_close_range(unsigned int first, unsigned int last);

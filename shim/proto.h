@@ -53,6 +53,8 @@ enum pt_note {
 	PT_NOTE_UPGRADED,   /* HTTP Upgrade or HTTP/2: decoding stops */
 	PT_NOTE_DESYNC,	    /* frame boundary lost: decoding stops */
 	PT_NOTE_QUEUE_FULL, /* a request could not be queued: value = count */
+	PT_NOTE_AUTH,	    /* MySQL: authenticated; value = ns from the
+			       greeting to the OK that ended the handshake */
 };
 
 struct pt_sink {

@@ -644,7 +644,7 @@ static int on_hs_response(struct proto_mysql *m,
 /* Auth exchange: client packets (auth data) are skipped unread; the
  * server's OK ends it, its ERR ends the connection. */
 static int on_auth(struct proto_mysql *m, enum pt_dir dir,
-		   const struct proto_mysql_framer *f)
+		   const struct proto_mysql_framer *f, uint64_t now)
 {
 	if (dir == PT_DIR_OUT || f->head_len < 1)
 		return 0;
@@ -654,6 +654,9 @@ static int on_auth(struct proto_mysql *m, enum pt_dir dir,
 	}
 	if (f->head[0] != 0x00)
 		return 0; /* auth switch / more data */
+	if (m->sink.note && m->greet_ns && now >= m->greet_ns)
+		m->sink.note(m->sink.arg, PT_NOTE_AUTH, NULL, 0,
+			     now - m->greet_ns);
 	if (m->srv_caps & m->cli_caps & CLIENT_COMPRESS)
 		return stop(m, PT_NOTE_COMPRESSED, "compressed protocol", 0);
 	m->phase = PH_COMMAND;
@@ -1226,11 +1229,12 @@ static int payload_done(struct proto_mysql *m, struct proto_mysql_framer *f,
 	f->started = 0;
 	switch (m->phase) {
 	case PH_GREETING:
+		m->greet_ns = f->start_ns ? f->start_ns : now;
 		return on_greeting(m, f);
 	case PH_HS_RESPONSE:
 		return on_hs_response(m, f);
 	case PH_AUTH:
-		return on_auth(m, dir, f);
+		return on_auth(m, dir, f, now);
 	case PH_COMMAND:
 		return dir == PT_DIR_OUT ? on_client(m, f)
 					 : on_response(m, f, now);

@@ -133,6 +133,7 @@ struct proto_mysql {
 	/* What the server said about the statement (OK/EOF, proto.h). */
 	uint16_t srv_status; /* status flags of the response, OR'd */
 	uint16_t warnings;   /* warning counts of the response, summed */
+	uint64_t greet_ns;   /* when the greeting arrived (auth time) */
 
 	struct proto_mysql_framer fr[2]; /* by enum pt_dir */
 	/* The queue and the arena: the context's own arrays, or spill

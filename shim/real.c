@@ -265,6 +265,14 @@ static int boot_socket(int domain, int type, int proto)
 		 : (int)syscall(SYS_socket, domain, type, proto);
 }
 
+static int boot_getsockopt(int fd, int level, int name, void *val,
+			   socklen_t *len)
+{
+	__typeof__(real_getsockopt) f = PT_GET(getsockopt);
+	return f ? f(fd, level, name, val, len)
+		 : (int)syscall(SYS_getsockopt, fd, level, name, val, len);
+}
+
 static int boot_fclose(FILE *fp)
 {
 	__typeof__(real_fclose) f = PT_GET(fclose);

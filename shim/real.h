@@ -53,6 +53,7 @@
 	X(int, fcntl, (int, int, ...))                                         \
 	X(int, fcntl64, (int, int, ...))                                       \
 	X(int, socket, (int, int, int))                                        \
+	X(int, getsockopt, (int, int, int, void *, socklen_t *))               \
 	X(int, fclose, (FILE *))
 
 /* Hidden: the library's own data, reached PC-relative (no GOT load). */
@@ -212,6 +213,12 @@ static inline int pt_real_fcntl64(int fd, int cmd, void *arg)
 static inline int pt_real_socket(int domain, int type, int proto)
 {
 	return PT_REAL(socket)(domain, type, proto);
+}
+
+static inline int pt_real_getsockopt(int fd, int level, int name, void *val,
+				     socklen_t *len)
+{
+	return PT_REAL(getsockopt)(fd, level, name, val, len);
 }
 
 /* No system call stands in for fclose: before the pointer is known (only

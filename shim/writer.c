@@ -648,6 +648,7 @@ static int put_conn(struct pt_writer *w, struct pt_writer_cursor *c,
 	r.undecoded_bytes = ci->undecoded_bytes;
 	r.connect_ns = ci->connect_ns;
 	r.auth_ns = ci->auth_ns;
+	r.conn_flags = ci->conn_flags;
 	memcpy(c->chunk + c->offset, &r, sizeof(r));
 	record_commit(c, sizeof(r), w->chunk_size);
 	return 0;

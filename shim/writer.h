@@ -114,7 +114,8 @@ struct pt_conn_info {
 	uint64_t undecoded_bytes;
 	uint64_t connect_ns; /* v2: connect to writable; 0 = unknown */
 	uint64_t auth_ns;    /* v2: MySQL handshake time; 0 = unknown */
-	const char *text; /* server version or socket path; may be NULL */
+	uint32_t conn_flags; /* v2: PT_CONNF_* */
+	const char *text;    /* server version or socket path; may be NULL */
 	size_t text_len;
 };
 

@@ -359,7 +359,14 @@ struct pt_conn_record {
 	uint64_t connect_ns; /* connect() to writable (TCP); 0 = unknown */
 	uint64_t auth_ns;    /* MySQL greeting to the OK of the handshake;
 				Redis: 0 */
+	uint32_t conn_flags; /* PT_CONNF_* */
+	uint32_t pad1;
 };
+
+/* Connection record flags (conn_flags, v2). */
+#define PT_CONNF_INHERITED                                                     \
+	(1u << 0) /* a forked child's copy of its parent's connection: opened  \
+		     (and timed) by the parent, not by this process */
 
 #define PT_CONN_V1_SIZE 72u /* a version 1 connection record */
 

@@ -64,13 +64,23 @@ static void check_info(const struct pt_dump_info *in)
 	(void)sink;
 }
 
-static uint64_t chunk_events(struct pt_dump *d)
+/* The chunk view's connection hook: text terminated at its length. */
+static void view_conn(void *arg, const struct pt_read_conn *c)
+{
+	if (!c->text || c->text[c->text_len] != '\0')
+		abort();
+	++*(uint64_t *)arg;
+}
+
+static uint64_t chunk_events(struct pt_dump *d, uint64_t *conns)
 {
 	struct pt_chunk_view v;
 	uint64_t n = 0;
 	volatile size_t sink = 0;
 	for (uint32_t i = 0; pt_dump_chunk(d, i, &v); i++) {
 		const struct pt_event_record *r;
+		v.on_conn = view_conn;
+		v.conn_arg = conns;
 		if (v.strings > v.nstrings)
 			abort();
 		while ((r = pt_chunk_next_event(&v)) != NULL) {
@@ -120,7 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.events != b.events || a.conns != b.conns ||
 	    a.events != c.events || a.conns != c.conns)
 		abort();
-	if (chunk_events(d) != a.events)
+	uint64_t view_conns = 0;
+	if (chunk_events(d, &view_conns) != a.events || view_conns != a.conns)
 		abort();
 	pt_dump_close(d);
 	return 0;

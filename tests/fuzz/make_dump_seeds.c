@@ -126,16 +126,18 @@ static int one(const char *dir, enum pt_limit_mode mode, int events, int conns,
 			ev.start_ns = 1796187073486168724ull + (uint64_t)i;
 		pt_writer_emit_event(&w, &c[i & 1], &ev);
 		if (conns && i % 5 == 0) {
-			struct pt_conn_info ci = {.event = PT_CONN_OPEN,
-						  .role = 1,
-						  .proto = 1,
-						  .port = 3306,
-						  .conn_id = (uint32_t)i,
-						  .time_ns = 1000u + 10u * i,
-						  .connect_ns = 1000u + 10u * i,
-						  .auth_ns = 5,
-						  .text = "10.11.6-MariaDB",
-						  .text_len = 15};
+			struct pt_conn_info ci = {
+			    .event = PT_CONN_OPEN,
+			    .role = 1,
+			    .proto = 1,
+			    .port = 3306,
+			    .conn_id = (uint32_t)i,
+			    .time_ns = 1000u + 10u * i,
+			    .connect_ns = 1000u + 10u * i,
+			    .auth_ns = 5,
+			    .conn_flags = i % 10 ? 0 : PT_CONNF_INHERITED,
+			    .text = "10.11.6-MariaDB",
+			    .text_len = 15};
 			pt_writer_emit_conn(&w, &c[i & 1], &ci);
 		}
 	}

@@ -260,6 +260,8 @@ struct cap {
 	char note_text[NOTES_MAX][256];
 	uint64_t note_val[NOTES_MAX];
 	int nnotes;
+	int nauth;	  /* PT_NOTE_AUTH seen (kept apart from notes[]) */
+	uint64_t auth_ns; /* its value */
 	int last_status;
 	int stopped; /* a stopping note was seen */
 	int ops_after_stop;
@@ -284,6 +286,11 @@ static void on_note(void *arg, enum pt_note note, const char *text, size_t len,
 		    uint64_t value)
 {
 	struct cap *c = arg;
+	if (note == PT_NOTE_AUTH) { /* a fact, not a stop */
+		c->nauth++;
+		c->auth_ns = value;
+		return;
+	}
 	cr_assert_lt(c->nnotes, NOTES_MAX);
 	if (note != PT_NOTE_SERVER_INFO)
 		c->stopped = 1;
@@ -415,6 +422,9 @@ Test(mysql, handshake_reports_version_and_conn_id_never_the_password)
 	cr_assert_eq(c->notes[0], PT_NOTE_SERVER_INFO);
 	cr_assert_str_eq(c->note_text[0], "10.11.6-MariaDB-0+deb12u1");
 	cr_assert_eq(c->note_val[0], 42);
+	/* authenticated: greeting at t=10 to the handshake's OK at t=30 */
+	cr_assert_eq(c->nauth, 1);
+	cr_assert_eq(c->auth_ns, 20);
 	cr_assert_eq(c->nops, 1);
 	cr_assert_str_eq(c->ops[0].text, "PING");
 	for (int i = 0; i < c->nops; i++) {
@@ -1767,7 +1777,8 @@ static void deep_note(void *arg, enum pt_note note, const char *text,
 		      size_t len, uint64_t value)
 {
 	(void)text, (void)len, (void)value;
-	((struct deep_cap *)arg)->notes += note != PT_NOTE_SERVER_INFO;
+	((struct deep_cap *)arg)->notes +=
+	    note != PT_NOTE_SERVER_INFO && note != PT_NOTE_AUTH;
 }
 
 static void feed_steps(const struct seg *s, size_t step)
