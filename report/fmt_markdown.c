@@ -6,6 +6,7 @@
 
 #include "baseline.h"
 #include "fmt_requests.h"
+#include "fmt_resources.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -160,6 +161,8 @@ int fmt_markdown_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		tables(a, o, out);
 	if (a->show_operations)
 		fmt_requests_markdown(a, out);
+	if (a->show_operations)
+		fmt_resources_markdown(a, out);
 	thresholds(a, out);
 	comparisons(a, out);
 	return ferror(out) ? -1 : 0;
