@@ -243,7 +243,7 @@ static cJSON *thresholds_json(const struct pt_analysis *a)
 			cJSON_AddNullToObject(o, "measured");
 		cJSON_AddNumberToObject(o, "limit", r->th->e.limit);
 		static const char *const units[] = {"ms", "per_sec", "ratio",
-						    "count"};
+						    "count", "bytes"};
 		cJSON_AddStringToObject(o, "unit", units[r->th->e.unit]);
 		cJSON_AddNumberToObject(o, "matched", (double)r->matched);
 		cJSON_AddNumberToObject(o, "samples", (double)r->samples);

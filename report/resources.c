@@ -181,9 +181,15 @@ static int cmp_pid(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/* The exe's basename of the last dump of that pid (after an exec). */
-static const char *name_of(const struct pt_model *m, int32_t pid)
+/* The process's name from its last sample (comm), else the exe's basename
+ * of the last dump of that pid (after an exec). */
+static const char *name_of(const struct pt_model *m, struct pt_proc_series *ps)
 {
+	int32_t pid = ps->pid;
+	struct pt_sample_record *last = &ps->v[ps->n - 1];
+	last->comm[sizeof(last->comm) - 1] = '\0'; /* from the file */
+	if (last->comm[0])
+		return last->comm;
 	const char *name = "";
 	for (size_t i = 0; i < m->nprocs; i++)
 		if (m->procs[i].pid == pid && m->procs[i].exe) {
@@ -269,7 +275,7 @@ int resources_build(struct pt_analysis *a)
 		if (!s->v[i].n)
 			continue;
 		figures(&s->v[i], &a->res[a->nres]);
-		a->res[a->nres++].name = name_of(a->m, s->v[i].pid);
+		a->res[a->nres++].name = name_of(a->m, &s->v[i]);
 	}
 	qsort(a->res, a->nres, sizeof(*a->res), cmp_pid);
 	return 0;

@@ -138,6 +138,12 @@ static void fill_from_files(int32_t pid, struct pt_sample_record *out)
 			out->flags |= PT_SAMPLE_HAS_IO;
 	}
 	out->fds = count_fds(pid);
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	ssize_t n = read_small(path, buf, sizeof(out->comm));
+	if (n > 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		memcpy(out->comm, buf, strlen(buf));
+	}
 }
 
 static void fill_record(const struct pt_proc_entry *e, uint64_t now_ns, long hz,

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -326,6 +327,7 @@ static void sample_take(uint64_t now)
 	r.vol_ctxsw = (uint64_t)ru.ru_nvcsw;
 	r.invol_ctxsw = (uint64_t)ru.ru_nivcsw;
 	r.flags = ok ? PT_SAMPLE_HAS_RSS : 0;
+	prctl(PR_GET_NAME, r.comm, 0, 0, 0); /* 16 bytes, NUL-terminated */
 	pt_writer_emit_sample(&writer, cursor(), &r);
 }
 

@@ -414,6 +414,7 @@ struct pt_sample_record {
 	uint64_t vol_ctxsw, invol_ctxsw;
 	uint64_t read_bytes, write_bytes; /* storage I/O (/proc/PID/io) */
 	uint32_t fds, threads;
+	char comm[16]; /* the process's name (/proc/PID/comm), NUL-padded */
 };
 
 #define PT_SAMPLE_SUPERVISOR (1u << 0) /* taken by `perftap record` */
