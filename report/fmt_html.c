@@ -15,6 +15,7 @@
 #include "baseline.h"
 #include "fmt_html.h"
 #include "fmt_requests.h"
+#include "fmt_resources.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -298,12 +299,21 @@ static void charts(FILE *out, const struct pt_analysis *a,
 		html_section_charts(out, a, o);
 }
 
+static void processes(FILE *out, const struct pt_analysis *a,
+		      const struct pt_out_opts *o)
+{
+	(void)o;
+	if (a->show_operations)
+		fmt_resources_html(a, out);
+}
+
 /* The page, top to bottom: verdicts first, then pictures, then tables. */
 static void (*const sections[])(FILE *, const struct pt_analysis *,
 				const struct pt_out_opts *) = {
     thresholds,
     comparisons,
     charts,
+    processes,
     operations,
     requests,
 };
