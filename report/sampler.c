@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,31 +195,22 @@ static int procs_push(struct pt_sampler *s, const struct pt_proc_entry *e)
 	return 0;
 }
 
-/* Every live process of the machine (/proc/N/stat), then mark those that
- * descend from s->self.  A process that appears or goes mid-scan is taken
- * or missed as it falls; the next tick sees it right. */
-static int scan_tree(struct pt_sampler *s)
+static int cmp_i32(const void *a, const void *b)
 {
-	DIR *d = opendir("/proc");
-	if (!d)
-		return -errno;
-	struct dirent *de;
-	s->nprocs = 0;
-	while ((de = readdir(d)) != NULL) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		struct pt_proc_entry e;
-		if (*end || pid <= 0 || read_stat((int32_t)pid, &e) < 0)
-			continue;
-		e.keep = 0;
-		if (procs_push(s, &e) < 0) {
-			closedir(d);
-			return -ENOMEM;
-		}
-	}
-	closedir(d);
-	/* Mark descendants: repeat until nothing changes (the depth of the
-	 * tree passes; a handful in practice). */
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int is_foreign(const struct pt_sampler *s, int32_t pid)
+{
+	return s->nforeign && bsearch(&pid, s->foreign, s->nforeign,
+				      sizeof(*s->foreign), cmp_i32) != NULL;
+}
+
+/* Mark the processes that descend from s->self: repeat until nothing
+ * changes (the depth of the tree passes; a handful in practice). */
+static void mark_tree(struct pt_sampler *s)
+{
 	for (int changed = 1; changed;) {
 		changed = 0;
 		for (size_t i = 0; i < s->nprocs; i++) {
@@ -233,7 +225,72 @@ static int scan_tree(struct pt_sampler *s)
 				e->keep = changed = 1;
 		}
 	}
+}
+
+/* The processes seen that are not ours, sorted, for the next scan.  A
+ * process outside the tree never joins it (only new processes do; an
+ * orphan of ours comes to us, the subreaper, and was ours already), so
+ * its /proc/PID/stat need not be read again while the pid stays listed;
+ * a pid missing from one scan is forgotten, so a reused pid is read. */
+static int remember_foreign(struct pt_sampler *s, const int32_t *still,
+			    size_t nstill)
+{
+	size_t n = nstill;
+	for (size_t i = 0; i < s->nprocs; i++)
+		n += !s->procs[i].keep;
+	int32_t *v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, still, nstill * sizeof(*v));
+	n = nstill;
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (!s->procs[i].keep)
+			v[n++] = s->procs[i].pid;
+	qsort(v, n, sizeof(*v), cmp_i32);
+	free(s->foreign);
+	s->foreign = v;
+	s->nforeign = n;
 	return 0;
+}
+
+/* The live processes of the machine: /proc/N/stat of each one not known
+ * to be foreign, then mark those that descend from s->self.  A process
+ * that appears or goes mid-scan is taken or missed as it falls; the next
+ * tick sees it right. */
+static int scan_tree(struct pt_sampler *s)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	int32_t *still =
+	    malloc((s->nforeign ? s->nforeign : 1) * sizeof(*still));
+	size_t nstill = 0;
+	int rc = still ? 0 : -ENOMEM;
+	s->nprocs = 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct pt_proc_entry e;
+		if (*end || pid <= 0 || pid > INT32_MAX)
+			continue;
+		if (is_foreign(s, (int32_t)pid)) {
+			if (nstill < s->nforeign)
+				still[nstill++] = (int32_t)pid;
+			continue;
+		}
+		if (read_stat((int32_t)pid, &e) < 0)
+			continue;
+		e.keep = 0;
+		rc = procs_push(s, &e);
+	}
+	closedir(d);
+	if (rc == 0) {
+		mark_tree(s);
+		rc = remember_foreign(s, still, nstill);
+	}
+	free(still);
+	return rc;
 }
 
 /* ---- the side file ---- */
@@ -322,6 +379,8 @@ void sampler_close(struct pt_sampler *s)
 	s->fd = -1;
 	free(s->procs);
 	free(s->out);
+	free(s->foreign);
 	s->procs = NULL;
 	s->out = NULL;
+	s->foreign = NULL;
 }

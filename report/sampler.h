@@ -41,6 +41,8 @@ struct pt_sampler {
 	struct pt_proc_entry *procs;
 	size_t nprocs, cap;
 	struct pt_sample_record *out; /* one tick's records */
+	int32_t *foreign; /* pids outside the tree, sorted (sampler.c) */
+	size_t nforeign;
 	uint64_t ticks, records;
 	char path[4096];
 };
