@@ -19,6 +19,7 @@
 #include "model.h"
 #include "resources.h"
 #include "sampler.h"
+#include "thresholds.h"
 
 static const char *dir;
 
@@ -227,5 +228,35 @@ Test(samples, side_file_headers_that_cannot_be_trusted_are_refused)
 			     "case %d", k);
 		cr_assert(err[0] && !strchr(err, '\n'), "case %d", k);
 		model_free(&m);
+	}
+}
+
+Test(samples, process_thresholds_parse_and_pair_with_their_selectors)
+{
+	struct pt_thresholds t;
+	char err[256];
+	cr_assert_eq(thresholds_parse("{\"process python3\": [\"cpu<80%\", "
+				      "\"rss<2GB\", \"cpu_max<=1.5\"]}",
+				      &t, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(t.n, 3);
+	cr_assert_eq(t.items[0].e.agg, PT_AGG_CPU);
+	cr_assert_float_eq(t.items[0].e.limit, 0.8, 1e-12);
+	cr_assert_eq(t.items[1].e.unit, PT_UNIT_BYTES);
+	cr_assert_float_eq(t.items[1].e.limit, 2147483648.0, 1e-3);
+	cr_assert_eq(t.items[2].e.agg, PT_AGG_CPU_MAX);
+	thresholds_free(&t);
+	static const char *const bad[] = {
+	    "{\"process *\": [\"p(95)<10ms\"]}",
+	    "{\"http GET /x\": [\"cpu<80%\"]}",
+	    "{\"process *\": [\"rss<2parsecs\"]}",
+	    "{\"process *\": [\"cpu<80ms\"]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cr_assert_lt(thresholds_parse(bad[i], &t, err, sizeof(err)), 0,
+			     "%s", bad[i]);
+		cr_assert(err[0], "%s", bad[i]);
+		thresholds_free(&t);
 	}
 }
