@@ -11,6 +11,7 @@ import os
 import subprocess
 import time
 import urllib.request
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import ptenv
@@ -85,6 +86,18 @@ def test_cpu_time_and_peak_rss_agree_with_proc(tmp_path):
     assert len(idle) >= 2, p["series"]
     # The shim wrote events (the requests served), so a dump exists too.
     assert ptenv.dumps(out)
+
+    # HTML: the timeline draws this process's CPU and RSS on the axis of
+    # the requests, in a page that is well-formed XML.
+    html = tmp_path / "r.html"
+    h = ptenv.run_plain([ptenv.CMD, "report", "--format", "html", "-o", html,
+                         out])
+    assert h.returncode == 0, ptenv.describe(h)
+    svg = [e for e in ET.parse(html).iter()
+           if e.tag.endswith("svg") and e.get("class") == "resources-time"]
+    assert len(svg) == 1
+    lines = {e.get("class") for e in svg[0].iter() if e.tag.endswith("polyline")}
+    assert {"cpu", "rss", "p95"} <= lines, lines
 
 
 def test_a_forking_server_gives_one_series_per_worker(tmp_path):
