@@ -13,7 +13,8 @@
  * a child subreaper), samples every process of the tree from /proc each
  * interval into the dump directory (sampler.h), forwards the signals sent
  * to it (not those the terminal sends the whole group), and exits as
- * PROGRAM did (its code, or the same signal).  With 0 it only execs
+ * PROGRAM did (its code, or the same signal); if it is killed (SIGKILL),
+ * PROGRAM gets SIGKILL too (PR_SET_PDEATHSIG), as when they were one.  With 0 it only execs
  * PROGRAM, which then keeps this process's pid.
  */
 #include <errno.h>
@@ -242,6 +243,7 @@ static int supervise(char **args, const char *dir, uint64_t interval)
 	/* Orphaned grandchildren (double forks, daemons) come to us and stay
 	 * in the sampled tree. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	pid_t parent = getpid();
 	pid_t child = fork();
 	if (child < 0) {
 		fprintf(stderr, "perftap: record: fork: %s\n",
@@ -249,6 +251,12 @@ static int supervise(char **args, const char *dir, uint64_t interval)
 		return 2;
 	}
 	if (child == 0) {
+		/* `kill -9` of record ends the program as it did when record
+		 * was the program (exec): the parent-death signal, set before
+		 * exec and checked against a parent gone already. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(137);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		_exit(run_program(args));
 	}

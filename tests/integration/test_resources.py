@@ -192,6 +192,25 @@ def test_exit_status_and_signals_pass_through(tmp_path):
         Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z"
 
 
+def test_killing_record_kills_the_program(tmp_path):
+    out = tmp_path / "rec"
+    app = record(out, [])
+    port, pid = map(int, app.stdout.readline().split())
+    get(port, "/hello")
+    app.kill()
+    assert app.wait(timeout=60) == -9
+    for _ in range(600):  # the kernel delivers the parent-death signal
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[1]
+        except FileNotFoundError:
+            break
+        if state.split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"program {pid} outlived perftap record")
+
+
 def test_bad_side_files_are_refused_in_one_line(tmp_path):
     out = tmp_path / "rec"
     app = record(out, [], interval="100ms")
