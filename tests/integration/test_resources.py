@@ -26,6 +26,18 @@ def get(port, path):
         return r.read().decode()
 
 
+def proc_counters(pid):
+    """Storage bytes and context switches, from /proc."""
+    io = dict(line.split(": ") for line in
+              Path(f"/proc/{pid}/io").read_text().splitlines())
+    st = dict(line.split(":\t") for line in
+              Path(f"/proc/{pid}/status").read_text().splitlines()
+              if ":\t" in line)
+    return (int(io["read_bytes"]), int(io["write_bytes"]),
+            int(st["voluntary_ctxt_switches"]),
+            int(st["nonvoluntary_ctxt_switches"]))
+
+
 def proc_truth(pid):
     """CPU seconds (user + system) and VmHWM bytes, from /proc."""
     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -72,6 +84,7 @@ def test_cpu_time_and_peak_rss_agree_with_proc(tmp_path):
     time.sleep(3.0)  # idle: samples must keep coming
     idle_to = time.time()
     cpu, hwm = proc_truth(pid)
+    rd, wr, vcs, ics = proc_counters(pid)
     get(port, "/quit")
     assert app.wait(timeout=60) == 0
     assert cpu >= 1.2 and hwm >= 150 << 20, (cpu, hwm)
@@ -82,6 +95,10 @@ def test_cpu_time_and_peak_rss_agree_with_proc(tmp_path):
     assert abs(p["rss_peak_bytes"] - hwm) <= 0.05 * hwm, (p, hwm)
     assert p["cpu_max"] > p["cpu_mean"] > 0, p
     assert p["threads_max"] >= 1 and p["fds_max"] >= 3, p
+    # Idle (blocked in accept) since the last sample: the same counters.
+    assert (p["read_bytes"], p["write_bytes"]) == (rd, wr), (p, rd, wr)
+    assert p["voluntary_ctxsw"] == vcs and p["involuntary_ctxsw"] <= ics, \
+        (p, vcs, ics)
     idle = [s for s in p["series"] if idle_from <= s["t"] <= idle_to]
     assert len(idle) >= 2, p["series"]
     # The shim wrote events (the requests served), so a dump exists too.
