@@ -14,8 +14,8 @@
  * interval into the dump directory (sampler.h), forwards the signals sent
  * to it (not those the terminal sends the whole group), and exits as
  * PROGRAM did (its code, or the same signal); if it is killed (SIGKILL),
- * PROGRAM gets SIGKILL too (PR_SET_PDEATHSIG), as when they were one.  With 0 it only execs
- * PROGRAM, which then keeps this process's pid.
+ * PROGRAM gets SIGKILL too (PR_SET_PDEATHSIG), as when they were one.  With 0
+ * it only execs PROGRAM, which then keeps this process's pid.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -246,8 +246,7 @@ static int supervise(char **args, const char *dir, uint64_t interval)
 	pid_t parent = getpid();
 	pid_t child = fork();
 	if (child < 0) {
-		fprintf(stderr, "perftap: record: fork: %s\n",
-			strerror(errno));
+		fprintf(stderr, "perftap: record: fork: %s\n", strerror(errno));
 		return 2;
 	}
 	if (child == 0) {
@@ -273,7 +272,8 @@ static int supervise(char **args, const char *dir, uint64_t interval)
 			if (sampling && sampler_tick(&s) < 0)
 				sampling = 0; /* disk full ...: run on */
 			next += interval;
-			if (next <= now) /* we were stopped: no catch-up burst */
+			/* We were stopped: no catch-up burst. */
+			if (next <= now)
 				next = now + interval;
 			continue;
 		}

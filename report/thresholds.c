@@ -19,13 +19,13 @@ static const struct {
 	const char *name;
 	enum pt_agg agg;
 } agg_names[] = {
-    {"avg", PT_AGG_AVG},	  {"mean", PT_AGG_AVG},
-    {"min", PT_AGG_MIN},	  {"max", PT_AGG_MAX},
-    {"med", PT_AGG_MED},	  {"median", PT_AGG_MED},
-    {"stddev", PT_AGG_STDDEV},	  {"count", PT_AGG_COUNT},
-    {"rate", PT_AGG_RATE},	  {"error_rate", PT_AGG_ERROR_RATE},
+    {"avg", PT_AGG_AVG},	   {"mean", PT_AGG_AVG},
+    {"min", PT_AGG_MIN},	   {"max", PT_AGG_MAX},
+    {"med", PT_AGG_MED},	   {"median", PT_AGG_MED},
+    {"stddev", PT_AGG_STDDEV},	   {"count", PT_AGG_COUNT},
+    {"rate", PT_AGG_RATE},	   {"error_rate", PT_AGG_ERROR_RATE},
     {"hit_rate", PT_AGG_HIT_RATE}, {"cpu_max", PT_AGG_CPU_MAX},
-    {"cpu", PT_AGG_CPU},	  {"rss", PT_AGG_RSS}};
+    {"cpu", PT_AGG_CPU},	   {"rss", PT_AGG_RSS}};
 
 static enum pt_unit agg_unit(enum pt_agg a)
 {
@@ -483,8 +483,8 @@ static void eval_process(const struct pt_threshold *th,
 			r->measured = v;
 		have = 1;
 	}
-	r->status = !r->matched		    ? PT_TH_NO_MATCH
-		    : !have		    ? PT_TH_NO_DATA
+	r->status = !r->matched			 ? PT_TH_NO_MATCH
+		    : !have			 ? PT_TH_NO_DATA
 		    : holds(&th->e, r->measured) ? PT_TH_PASS
 						 : PT_TH_FAIL;
 }
