@@ -445,12 +445,12 @@ struct pt_samples_header {
 	uint32_t version;	       /* PT_SAMPLES_VERSION */
 	uint32_t byte_order;	       /* PT_BYTE_ORDER_MARK */
 	uint32_t header_size;	       /* >= sizeof(struct pt_samples_header) */
-	uint32_t record_size;	     /* >= sizeof(pt_sample_record), 8k */
-	uint64_t interval_ns;	     /* the sampling interval asked for */
-	uint64_t realtime_anchor_ns; /* CLOCK_REALTIME at creation ... */
-	uint64_t monotonic_anchor_ns; /* ... and CLOCK_MONOTONIC then */
-	int32_t supervisor_pid;	      /* `perftap record` itself */
-	int32_t root_pid;	      /* the program it started */
+	uint32_t record_size;	       /* >= sizeof(pt_sample_record), 8k */
+	uint64_t interval_ns;	       /* the sampling interval asked for */
+	uint64_t realtime_anchor_ns;   /* CLOCK_REALTIME at creation ... */
+	uint64_t monotonic_anchor_ns;  /* ... and CLOCK_MONOTONIC then */
+	int32_t supervisor_pid;	       /* `perftap record` itself */
+	int32_t root_pid;	       /* the program it started */
 	uint64_t reserved[4];
 };
 
