@@ -576,7 +576,7 @@ int analysis_build(struct pt_analysis *a, struct pt_model *m, enum pt_sort sort)
 			return -1;
 	}
 	if (class_rows(a) < 0 || cache_rows(a) < 0 || concurrency(a) < 0 ||
-	    requests_build(&a->req, m) < 0)
+	    requests_build(&a->req, m) < 0 || resources_build(a) < 0)
 		return -1;
 	shares(a);
 	g_sort = sort;
@@ -602,6 +602,7 @@ void analysis_free(struct pt_analysis *a)
 	free(a->levels_errors);
 	free(a->level_samples);
 	free(a->cache);
+	free(a->res);
 	free(a->thresholds);
 	comparisons_free(a);
 	if (a->owned_thresholds) {

@@ -95,6 +95,8 @@ struct pt_analysis {
 	    *owned_thresholds; /* struct pt_thresholds the results point into */
 	int show_operations;   /* report: the tables; check/compare: not */
 	const struct pt_charts *charts; /* HTML only (charts.h); NULL = none */
+	struct pt_proc_res *res; /* per process, by pid (resources.h) */
+	size_t nres;
 };
 
 /* Compute everything from m (reorders the model's sample arrays).

@@ -128,6 +128,8 @@ static int add_filter(struct pt_cli *c, const char *s)
 	c->filters = n;
 	if (selector_parse(s, &c->filters[c->nfilters], err, sizeof(err)) < 0)
 		return bad("--filter", "%s", err);
+	if (c->filters[c->nfilters].kind == PT_SEL_PROCESS)
+		return bad("--filter", "%s", "processes are not a filter");
 	if (c->filters[c->nfilters].kind == PT_SEL_CONCURRENCY)
 		return bad("--filter", "%s",
 			   "concurrency levels are not a filter");

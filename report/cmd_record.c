@@ -4,10 +4,18 @@
  *   perftap record [-o DIR] [options] [--] PROGRAM [ARGS...]
  *
  * Sets PERFTAP_* and LD_PRELOAD (libperftap.so found in $PERFTAP_LIB, next
- * to this binary, or in ../lib beside it) and execs PROGRAM, so the
- * program keeps this process's pid, stdio and exit status.  The dump
- * directory defaults to ./perftap-out and is made absolute, so that a
- * program that changes directory still writes there.
+ * to this binary, or in ../lib beside it).  The dump directory defaults to
+ * ./perftap-out and is made absolute, so that a program that changes
+ * directory still writes there.
+ *
+ * With a sample interval (PERFTAP_SAMPLE_INTERVAL / --sample-interval,
+ * default 1s) it forks PROGRAM and supervises it: it stays its parent (and
+ * a child subreaper), samples every process of the tree from /proc each
+ * interval into the dump directory (sampler.h), forwards the signals sent
+ * to it (not those the terminal sends the whole group), and exits as
+ * PROGRAM did (its code, or the same signal); if it is killed (SIGKILL),
+ * PROGRAM gets SIGKILL too (PR_SET_PDEATHSIG), as when they were one.  With 0
+ * it only execs PROGRAM, which then keeps this process's pid.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,11 +23,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "config.h"
+#include "sampler.h"
 
 #define RECORD_DIR_DEFAULT "perftap-out"
 
@@ -43,6 +56,8 @@ static void usage(FILE *out)
 	    "      --redis-ports L    ports decoded as Redis (default "
 	    "6379)\n"
 	    "      --http-ports L     ports decoded as HTTP (default none)\n"
+	    "      --sample-interval T  CPU/memory samples of the process\n"
+	    "                         tree every T (default 1s; 0 = off)\n"
 	    "  -q, --quiet            the shim never writes to stderr\n"
 	    "  -h, --help             this text\n");
 }
@@ -136,7 +151,8 @@ enum {
 	OPT_ROUTES,
 	OPT_MYSQL,
 	OPT_REDIS,
-	OPT_HTTP
+	OPT_HTTP,
+	OPT_SAMPLE
 };
 
 /* Options that map one-to-one on a variable, validated as the shim
@@ -157,9 +173,127 @@ static int check_value(int id, const char *v)
 	case OPT_REDIS:
 	case OPT_HTTP:
 		return pt_config_parse_ports(v, &l);
+	case OPT_SAMPLE:
+		return pt_config_parse_interval(v, &n);
 	default:
 		return 0;
 	}
+}
+
+static int run_program(char **args)
+{
+	execvp(args[0], args);
+	fprintf(stderr, "perftap: %s: %s\n", args[0], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
+
+/* Signals passed on to the program when someone sends them to us. */
+static const int forwarded[] = {SIGINT,	 SIGTERM, SIGHUP,
+				SIGQUIT, SIGUSR1, SIGUSR2};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Exit as the program did: its code, or the signal that ended it. */
+static int exit_like(int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		signal(sig, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+		return 128 + sig;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+/* Reap every child that ended; 1 when the program itself did. */
+static int reap(pid_t child, int *status)
+{
+	int st, done = 0;
+	pid_t p;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		if (p == child) {
+			*status = st;
+			done = 1;
+		}
+	return done;
+}
+
+/*
+ * Fork the program and sample its tree until it ends.  The signals we
+ * wait for are blocked and taken with sigtimedwait, so the loop needs no
+ * handler; the child gets the original mask back before exec.
+ */
+static int supervise(char **args, const char *dir, uint64_t interval)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	/* Orphaned grandchildren (double forks, daemons) come to us and stay
+	 * in the sampled tree. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	pid_t parent = getpid();
+	pid_t child = fork();
+	if (child < 0) {
+		fprintf(stderr, "perftap: record: fork: %s\n", strerror(errno));
+		return 2;
+	}
+	if (child == 0) {
+		/* `kill -9` of record ends the program as it did when record
+		 * was the program (exec): the parent-death signal, set before
+		 * exec and checked against a parent gone already. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(137);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		_exit(run_program(args));
+	}
+	struct pt_sampler s;
+	int rc = sampler_open(&s, dir, (int32_t)child, interval);
+	if (rc < 0)
+		fprintf(stderr, "perftap: %s/samples.%d.pts: %s (no samples)\n",
+			dir, (int)getpid(), strerror(-rc));
+	int sampling = rc == 0, status = 0;
+	uint64_t next = mono_ns();
+	for (;;) {
+		uint64_t now = mono_ns();
+		if (now >= next) {
+			if (sampling && sampler_tick(&s) < 0)
+				sampling = 0; /* disk full ...: run on */
+			next += interval;
+			/* We were stopped: no catch-up burst. */
+			if (next <= now)
+				next = now + interval;
+			continue;
+		}
+		struct timespec to = {(time_t)((next - now) / 1000000000ull),
+				      (long)((next - now) % 1000000000ull)};
+		siginfo_t si;
+		int sig = sigtimedwait(&set, &si, &to);
+		if (sig == SIGCHLD) {
+			if (reap(child, &status))
+				break;
+		} else if (sig > 0 && si.si_code != SI_KERNEL &&
+			   si.si_pid != child) {
+			/* Sent to us (kill, a service manager); a terminal's
+			 * ^C (SI_KERNEL) reached the program already. */
+			kill(child, sig);
+		}
+	}
+	if (sampling)
+		sampler_close(&s);
+	return exit_like(status);
 }
 
 int cmd_record(int argc, char **argv)
@@ -175,6 +309,7 @@ int cmd_record(int argc, char **argv)
 	    {"mysql-ports", required_argument, NULL, OPT_MYSQL},
 	    {"redis-ports", required_argument, NULL, OPT_REDIS},
 	    {"http-ports", required_argument, NULL, OPT_HTTP},
+	    {"sample-interval", required_argument, NULL, OPT_SAMPLE},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
@@ -187,6 +322,7 @@ int cmd_record(int argc, char **argv)
 	    {OPT_MYSQL, "PERFTAP_MYSQL_PORTS"},
 	    {OPT_REDIS, "PERFTAP_REDIS_PORTS"},
 	    {OPT_HTTP, "PERFTAP_HTTP_PORTS"},
+	    {OPT_SAMPLE, "PERFTAP_SAMPLE_INTERVAL"},
 	};
 	const char *dir = RECORD_DIR_DEFAULT;
 	char abs[PATH_MAX], lib[PATH_MAX];
@@ -252,7 +388,15 @@ int cmd_record(int argc, char **argv)
 	if (setenv_checked("PERFTAP_DIR", abs) < 0 || set_preload(lib) < 0)
 		return 2;
 	unsetenv("PERFTAP_DISABLE");
-	execvp(argv[optind], argv + optind);
-	fprintf(stderr, "perftap: %s: %s\n", argv[optind], strerror(errno));
-	return errno == ENOENT ? 127 : 126;
+	uint64_t interval = PT_CONFIG_SAMPLE_DEFAULT_NS;
+	const char *iv = getenv("PERFTAP_SAMPLE_INTERVAL");
+	if (iv && pt_config_parse_interval(iv, &interval) < 0) {
+		fprintf(stderr,
+			"perftap: record: bad PERFTAP_SAMPLE_INTERVAL '%s'\n",
+			iv);
+		return 2;
+	}
+	if (interval)
+		return supervise(argv + optind, abs, interval);
+	return run_program(argv + optind);
 }

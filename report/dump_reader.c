@@ -70,6 +70,8 @@ struct pt_dump {
 	const char **vtext; /* the chunk view's string table */
 	uint32_t *vlen;
 	uint32_t vcap;
+	struct pt_sample_record *samples; /* v2: PT_REC_SAMPLE, valid ones */
+	size_t nsamples, capsamples;
 };
 
 /* ---- 1. names ---------------------------------------------------------- */
@@ -284,6 +286,8 @@ static uint32_t min_size(uint16_t type)
 		return PT_EVENT_V1_SIZE; /* older, shorter records too */
 	case PT_REC_CONN:
 		return PT_CONN_V1_SIZE;
+	case PT_REC_SAMPLE:
+		return sizeof(struct pt_sample_record);
 	default:
 		return sizeof(struct pt_record_header);
 	}
@@ -445,6 +449,27 @@ static int chunk_header_ok(const struct pt_dump *d, uint64_t slot,
 	return 1;
 }
 
+/* Keep a sample record that passes pt_sample_check; count the rest. */
+static int sample_push(struct pt_dump *d, const uint8_t *p)
+{
+	struct pt_sample_record r;
+	memcpy(&r, p, sizeof(r));
+	if (pt_sample_check(&r, d->info.pid) < 0) {
+		d->problems.bad_samples++;
+		return 0;
+	}
+	if (d->nsamples == d->capsamples) {
+		size_t cap = d->capsamples ? d->capsamples * 2 : 64;
+		void *v = realloc(d->samples, cap * sizeof(r));
+		if (!v)
+			return -1;
+		d->samples = v;
+		d->capsamples = cap;
+	}
+	d->samples[d->nsamples++] = r;
+	return 0;
+}
+
 /* Walk one chunk's records once: count problems, index its strings. */
 static int chunk_scan(struct pt_dump *d, struct rd_chunk *ch)
 {
@@ -477,6 +502,9 @@ static int chunk_scan(struct pt_dump *d, struct rd_chunk *ch)
 					d->info.first_event_ns = t;
 			}
 			d->problems.unresolved_text += id > ch->nstrings;
+		} else if (type == PT_REC_SAMPLE) {
+			if (sample_push(d, p) < 0)
+				return -1;
 		} else {
 			d->problems.unknown_records++;
 		}
@@ -679,6 +707,7 @@ void pt_dump_close(struct pt_dump *d)
 	free(d->str_off);
 	free(d->vtext);
 	free(d->vlen);
+	free(d->samples);
 	free(d->path);
 	free(d);
 }
@@ -691,6 +720,29 @@ const struct pt_dump_info *pt_dump_info(const struct pt_dump *d)
 const struct pt_dump_problems *pt_dump_problems(const struct pt_dump *d)
 {
 	return &d->problems;
+}
+
+const struct pt_sample_record *pt_dump_samples(const struct pt_dump *d,
+					       size_t *n)
+{
+	*n = d->nsamples;
+	return d->samples;
+}
+
+int pt_sample_check(const struct pt_sample_record *r, int32_t pid)
+{
+	/* Cumulative figures below 2^62 (146 years of CPU in ns, 4 EiB):
+	 * anything larger is garbage, and the report may add them safely. */
+	const uint64_t lim = 1ull << 62;
+	if (r->type != PT_REC_SAMPLE || r->pid <= 0 ||
+	    (pid > 0 && r->pid != pid) || r->time_ns == 0)
+		return -1;
+	if (r->utime_ns >= lim || r->stime_ns >= lim || r->rss_bytes >= lim ||
+	    r->rss_peak_bytes >= lim || r->vol_ctxsw >= lim ||
+	    r->invol_ctxsw >= lim || r->read_bytes >= lim ||
+	    r->write_bytes >= lim || r->time_ns >= lim)
+		return -1;
+	return 0;
 }
 
 const char *pt_dump_path(const struct pt_dump *d)

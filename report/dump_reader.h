@@ -67,6 +67,7 @@ struct pt_dump_problems {
 	uint64_t unknown_records; /* types this reader does not know: skipped */
 	uint64_t unresolved_text; /* text_id with no string in its chunk */
 	uint64_t partial_chunks;  /* slot cut short by the file's end */
+	uint64_t bad_samples; /* v2 sample records with impossible fields */
 };
 
 struct pt_dump_info {
@@ -98,6 +99,13 @@ void pt_dump_close(struct pt_dump *d);
 const struct pt_dump_info *pt_dump_info(const struct pt_dump *d);
 const struct pt_dump_problems *pt_dump_problems(const struct pt_dump *d);
 const char *pt_dump_path(const struct pt_dump *d);
+/* v2: the dump's valid PT_REC_SAMPLE records (shim samples), in file
+ * order; they live as long as the pt_dump. */
+const struct pt_sample_record *pt_dump_samples(const struct pt_dump *d,
+					       size_t *n);
+/* Is a sample record's content possible?  pid > 0: it must be that
+ * process's.  0 or -1 (skip it and count it). */
+int pt_sample_check(const struct pt_sample_record *r, int32_t pid);
 
 /* Iterate committed records in completion order (start + duration for
  * events, time for connection records) across chunks, by a k-way merge of

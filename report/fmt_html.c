@@ -16,6 +16,7 @@
 #include "fmt_conns.h"
 #include "fmt_html.h"
 #include "fmt_requests.h"
+#include "fmt_resources.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -299,12 +300,21 @@ static void charts(FILE *out, const struct pt_analysis *a,
 		html_section_charts(out, a, o);
 }
 
+static void processes(FILE *out, const struct pt_analysis *a,
+		      const struct pt_out_opts *o)
+{
+	(void)o;
+	if (a->show_operations)
+		fmt_resources_html(a, out);
+}
+
 /* The page, top to bottom: verdicts first, then pictures, then tables. */
 static void (*const sections[])(FILE *, const struct pt_analysis *,
 				const struct pt_out_opts *) = {
     thresholds,
     comparisons,
     charts,
+    processes,
     operations,
     requests,
     fmt_conns_html,

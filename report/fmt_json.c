@@ -12,6 +12,7 @@
 
 #include "baseline.h"
 #include "fmt_requests.h"
+#include "fmt_resources.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -264,7 +265,7 @@ static cJSON *thresholds_json(const struct pt_analysis *a)
 			cJSON_AddNullToObject(o, "measured");
 		cJSON_AddNumberToObject(o, "limit", r->th->e.limit);
 		static const char *const units[] = {"ms", "per_sec", "ratio",
-						    "count"};
+						    "count", "bytes"};
 		cJSON_AddStringToObject(o, "unit", units[r->th->e.unit]);
 		cJSON_AddNumberToObject(o, "matched", (double)r->matched);
 		cJSON_AddNumberToObject(o, "samples", (double)r->samples);
@@ -327,6 +328,8 @@ int fmt_json_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		cJSON_AddItemToObject(doc, "requests", fmt_requests_json(a));
 	if (a->show_operations)
 		cJSON_AddItemToObject(doc, "connections", fmt_conns_json(a));
+	if (a->show_operations)
+		cJSON_AddItemToObject(doc, "processes", fmt_resources_json(a));
 	cJSON_AddItemToObject(doc, "thresholds", thresholds_json(a));
 	cJSON_AddItemToObject(doc, "comparisons", comparisons_json(a));
 	cJSON *s = cJSON_AddObjectToObject(doc, "summary");

@@ -8,6 +8,7 @@
 #include "fmt_conns.h"
 #include "fmt_text_mysql.h"
 #include "fmt_requests.h"
+#include "fmt_resources.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -219,6 +220,8 @@ int fmt_markdown_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		mysql_notes(a, out);
 	if (a->show_operations)
 		fmt_conns_markdown(a, out);
+	if (a->show_operations)
+		fmt_resources_markdown(a, out);
 	thresholds(a, out);
 	comparisons(a, out);
 	return ferror(out) ? -1 : 0;

@@ -11,6 +11,7 @@
 #include "baseline.h"
 #include "fmt_requests.h"
 #include "fmt_conns.h"
+#include "fmt_resources.h"
 #include "fmt_text_mysql.h"
 #include "format.h"
 #include "thresholds.h"
@@ -407,6 +408,7 @@ int fmt_text_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		if (a->nrows)
 			details(&c);
 		fmt_requests_text(a, o->top, out);
+		fmt_resources_text(a, out);
 	}
 	thresholds(&c);
 	comparisons(&c);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "baseline.h"
+#include "fmt_resources.h"
 #include "thresholds.h"
 
 static const struct pt_format formats[] = {
@@ -74,6 +75,9 @@ void fmt_threshold_value(const struct pt_threshold_result *r, double v,
 		break;
 	case PT_UNIT_RATIO:
 		snprintf(buf, len, "%.4g%%", v * 100.0);
+		break;
+	case PT_UNIT_BYTES:
+		fmt_bytes((uint64_t)v, buf, len);
 		break;
 	default:
 		snprintf(buf, len, "%.0f", v);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "dump_reader.h"
+#include "resources.h"
 
 #define PROGRESS_MIN_BYTES (300ull << 20) /* "more than a few hundred MB" */
 #define PROGRESS_EVERY	   (1u << 20)	  /* events between updates */
@@ -31,6 +32,7 @@ struct input {
 	char *path;
 	struct pt_dump *d;
 	uint64_t size;
+	int samples; /* a samples side file (resources.h), not a dump */
 };
 
 struct inputs {
@@ -51,6 +53,7 @@ static int push_input(struct inputs *in, const char *path, uint64_t size)
 	in->v[in->n].path = strdup(path);
 	in->v[in->n].d = NULL;
 	in->v[in->n].size = size;
+	in->v[in->n].samples = resources_is_file(path);
 	return in->v[in->n++].path ? 0 : -1;
 }
 
@@ -70,7 +73,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The dumps in a directory, by name; other files are not ours to judge. */
+/* The dumps and samples files in a directory, by name; other files are not
+ * ours to judge, except that a `.pts` file must be a samples file. */
 static int expand_dir(struct inputs *in, const char *dir)
 {
 	DIR *dp = opendir(dir);
@@ -101,8 +105,10 @@ static int expand_dir(struct inputs *in, const char *dir)
 	size_t found = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
+		size_t len = strlen(names[i]);
+		int pts = len > 4 && !strcmp(names[i] + len - 4, ".pts");
 		if (rc == 0 && !stat(names[i], &st) && S_ISREG(st.st_mode) &&
-		    has_magic(names[i])) {
+		    (pts || has_magic(names[i]))) {
 			rc = push_input(in, names[i], (uint64_t)st.st_size);
 			found++;
 		}
@@ -328,6 +334,19 @@ static int read_events(struct pt_model *m, struct input *it,
 	return rc;
 }
 
+/* The shim's samples of this dump, on the wall clock. */
+static int read_samples(struct pt_model *m, struct input *it)
+{
+	const struct pt_dump_info *info = pt_dump_info(it->d);
+	uint64_t shift = info->realtime_anchor_ns - info->monotonic_anchor_ns;
+	size_t n;
+	const struct pt_sample_record *r = pt_dump_samples(it->d, &n);
+	for (size_t i = 0; i < n; i++)
+		if (resources_add(m, &r[i], r[i].time_ns + shift) < 0)
+			return -1;
+	return 0;
+}
+
 static int read_dump(struct pt_model *m, struct input *it,
 		     const struct window *w, const struct pt_load_opts *o,
 		     int show, const struct inputs *in, size_t idx,
@@ -343,7 +362,7 @@ static int read_dump(struct pt_model *m, struct input *it,
 		m->counters[c] += info->counters[c];
 	if (conns_begin(&m->conns, info->pid, info->exe) < 0 ||
 	    read_events(m, it, w, o, show, in, idx, done, total) < 0 ||
-	    conns_end(&m->conns) < 0)
+	    conns_end(&m->conns) < 0 || read_samples(m, it) < 0)
 		return -1;
 	const struct pt_dump_problems *pr = pt_dump_problems(it->d);
 	m->problems.bad_chunks += pr->bad_chunks;
@@ -351,6 +370,7 @@ static int read_dump(struct pt_model *m, struct input *it,
 	m->problems.unknown_records += pr->unknown_records;
 	m->problems.unresolved_text += pr->unresolved_text;
 	m->problems.partial_chunks += pr->partial_chunks;
+	m->problems.bad_samples += pr->bad_samples;
 	return 0;
 }
 
@@ -370,6 +390,8 @@ static int open_all(struct inputs *in, uint64_t *start, uint64_t *total)
 	*total = 0;
 	for (size_t i = 0; i < in->n; i++) {
 		char err[256];
+		if (in->v[i].samples)
+			continue;
 		in->v[i].d = pt_dump_open(in->v[i].path, err, sizeof(err));
 		if (!in->v[i].d) {
 			fprintf(stderr, "perftap: %s: %s\n", in->v[i].path,
@@ -406,6 +428,15 @@ int load_inputs(struct pt_model *m, char *const *paths, int n,
 	int show = o->progress && isatty(2) &&
 		   (o->progress > 1 || total > PROGRESS_MIN_BYTES);
 	for (size_t i = 0; i < in.n && rc == 0; i++) {
+		if (in.v[i].samples) {
+			char err[256];
+			rc = resources_read_file(m, in.v[i].path, err,
+						 sizeof(err));
+			if (rc < 0)
+				fprintf(stderr, "perftap: %s: %s\n",
+					in.v[i].path, err);
+			continue;
+		}
 		if (show)
 			progress(&in, i, done, total);
 		if (read_dump(m, &in.v[i], &w, o, show, &in, i, done, total) <

@@ -470,6 +470,7 @@ void model_free(struct pt_model *m)
 {
 	requests_log_free(&m->rlog);
 	conns_free(&m->conns);
+	resources_model_free(m);
 	for (size_t i = 0; i < m->nops; i++) {
 		free(m->ops[i].text);
 		for (int s = 0; s < PT_SPLIT_COUNT; s++)

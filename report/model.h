@@ -20,6 +20,7 @@
 #include "dump_reader.h"
 #include "perftap/dump_format.h"
 #include "requests.h"
+#include "resources.h"
 
 /* Operation kinds beyond enum pt_event_kind, made by the model itself. */
 #define PT_OPK_GET_OR_FETCH 8 /* cache-aside sequence, text = key pattern */
@@ -136,6 +137,7 @@ struct pt_model {
 	void *observe_arg;
 	struct pt_requests_log rlog; /* events with a request id */
 	struct pt_conns conns;	     /* connections per peer (load.c) */
+	struct pt_model_series series; /* resource samples (resources.h) */
 };
 
 void model_init(struct pt_model *m);

@@ -37,7 +37,8 @@ static int parse_kind(const char *word, size_t len, struct pt_selector *out,
 		     {"redis", PT_SEL_REDIS},
 		     {"cache", PT_SEL_CACHE},
 		     {"get_or_fetch", PT_SEL_GET_OR_FETCH},
-		     {"sqlite", PT_SEL_SQLITE}};
+		     {"sqlite", PT_SEL_SQLITE},
+		     {"process", PT_SEL_PROCESS}};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (strlen(plain[i].name) == len &&
 		    !strncmp(word, plain[i].name, len)) {
@@ -156,9 +157,22 @@ static int kind_matches(const struct pt_selector *sel, const struct pt_op *op)
 	case PT_SEL_SQLITE:
 		return op->kind == PT_KIND_SQLITE;
 	case PT_SEL_CONCURRENCY:
-		return 0; /* levels are not operations */
+	case PT_SEL_PROCESS:
+		return 0; /* levels and processes are not operations */
 	}
 	return 0;
+}
+
+int selector_match_process(const struct pt_selector *sel, int32_t pid,
+			   const char *name)
+{
+	if (sel->kind != PT_SEL_PROCESS)
+		return 0;
+	char *end;
+	long v = strtol(sel->pattern, &end, 10);
+	if (end != sel->pattern && !*end)
+		return v == pid;
+	return fnmatch(sel->pattern, name, 0) == 0;
 }
 
 int selector_match_op(const struct pt_selector *sel, const struct pt_op *op,

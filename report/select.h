@@ -11,6 +11,8 @@
  *   redis CMD PATTERN [hit|miss]                     "redis GET fir:record:*
  * hit" cache PATTERN              cache reads by key pattern (hit_rate)
  *   get_or_fetch PATTERN [hit|miss]  cache-aside sequences
+ *   process NAME|PID           processes' resources (cpu, cpu_max, rss),
+ *                              by exe basename glob or pid; `*` for all
  *   concurrency:N              requests that started with N in flight
  *                              (levels 1, 5, 10, 15, ...; `*` for all)
  *
@@ -24,6 +26,7 @@
 #define PERFTAP_SELECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model.h"
 
@@ -37,6 +40,7 @@ enum pt_sel_kind {
 	PT_SEL_GET_OR_FETCH,
 	PT_SEL_CONCURRENCY,
 	PT_SEL_SQLITE,
+	PT_SEL_PROCESS, /* resources of processes: "process NAME|PID" */
 };
 
 struct pt_selector {
@@ -54,6 +58,10 @@ int selector_parse(const char *s, struct pt_selector *out, char *err,
 /* Does op belong to the selector?  exact: compare the text, not a glob. */
 int selector_match_op(const struct pt_selector *sel, const struct pt_op *op,
 		      int exact);
+
+/* Does a process (pid, exe basename or "") belong to a process selector? */
+int selector_match_process(const struct pt_selector *sel, int32_t pid,
+			   const char *name);
 
 /* Copy text with every `{...}` replaced by `{}`. */
 void selector_fold_placeholders(const char *text, char *out, size_t outcap);

@@ -19,12 +19,13 @@ static const struct {
 	const char *name;
 	enum pt_agg agg;
 } agg_names[] = {
-    {"avg", PT_AGG_AVG},	  {"mean", PT_AGG_AVG},
-    {"min", PT_AGG_MIN},	  {"max", PT_AGG_MAX},
-    {"med", PT_AGG_MED},	  {"median", PT_AGG_MED},
-    {"stddev", PT_AGG_STDDEV},	  {"count", PT_AGG_COUNT},
-    {"rate", PT_AGG_RATE},	  {"error_rate", PT_AGG_ERROR_RATE},
-    {"hit_rate", PT_AGG_HIT_RATE}};
+    {"avg", PT_AGG_AVG},	   {"mean", PT_AGG_AVG},
+    {"min", PT_AGG_MIN},	   {"max", PT_AGG_MAX},
+    {"med", PT_AGG_MED},	   {"median", PT_AGG_MED},
+    {"stddev", PT_AGG_STDDEV},	   {"count", PT_AGG_COUNT},
+    {"rate", PT_AGG_RATE},	   {"error_rate", PT_AGG_ERROR_RATE},
+    {"hit_rate", PT_AGG_HIT_RATE}, {"cpu_max", PT_AGG_CPU_MAX},
+    {"cpu", PT_AGG_CPU},	   {"rss", PT_AGG_RSS}};
 
 static enum pt_unit agg_unit(enum pt_agg a)
 {
@@ -35,7 +36,11 @@ static enum pt_unit agg_unit(enum pt_agg a)
 		return PT_UNIT_PER_S;
 	case PT_AGG_ERROR_RATE:
 	case PT_AGG_HIT_RATE:
+	case PT_AGG_CPU:
+	case PT_AGG_CPU_MAX:
 		return PT_UNIT_RATIO;
+	case PT_AGG_RSS:
+		return PT_UNIT_BYTES;
 	default:
 		return PT_UNIT_MS;
 	}
@@ -113,6 +118,26 @@ static int parse_unit(const char *u, struct pt_expr *e, char *err,
 			e->limit /= 100.0;
 			return 0;
 		}
+	} else if (e->unit == PT_UNIT_BYTES) {
+		static const struct {
+			const char *s;
+			double f;
+		} b[] = {{"", 1},
+			 {"B", 1},
+			 {"K", 1024.0},
+			 {"KB", 1024.0},
+			 {"KiB", 1024.0},
+			 {"M", 1048576.0},
+			 {"MB", 1048576.0},
+			 {"MiB", 1048576.0},
+			 {"G", 1073741824.0},
+			 {"GB", 1073741824.0},
+			 {"GiB", 1073741824.0}};
+		for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+			if (!strcmp(u, b[i].s)) {
+				e->limit *= b[i].f;
+				return 0;
+			}
 	} else if (!*u) {
 		return 0;
 	}
@@ -165,6 +190,17 @@ static int add_item(struct pt_thresholds *t, const char *sel, const char *ex,
 	}
 	if (threshold_parse_expr(ex, &th->e, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "\"%s\": %s", sel, why);
+		return -1;
+	}
+	int res_agg = th->e.agg == PT_AGG_CPU || th->e.agg == PT_AGG_CPU_MAX ||
+		      th->e.agg == PT_AGG_RSS;
+	if (res_agg != (th->sel.kind == PT_SEL_PROCESS)) {
+		snprintf(err, errlen,
+			 res_agg ? "\"%s\": cpu, cpu_max and rss need a "
+				   "process selector"
+				 : "\"%s\": process selectors take cpu, "
+				   "cpu_max or rss",
+			 sel);
 		return -1;
 	}
 	th->selector = strdup(sel);
@@ -424,6 +460,35 @@ static int holds(const struct pt_expr *e, double v)
 	}
 }
 
+/* The highest value of the matched processes (the worst, for the "<"
+ * limits these take).  A process without the figure (one sample: no CPU
+ * rate) does not count. */
+static void eval_process(const struct pt_threshold *th,
+			 const struct pt_analysis *a,
+			 struct pt_threshold_result *r)
+{
+	int have = 0;
+	for (size_t i = 0; i < a->nres; i++) {
+		const struct pt_proc_res *p = &a->res[i];
+		if (!selector_match_process(&th->sel, p->pid, p->name))
+			continue;
+		r->matched++;
+		r->samples += p->nsamples;
+		double v = th->e.agg == PT_AGG_CPU	 ? p->cpu_mean
+			   : th->e.agg == PT_AGG_CPU_MAX ? p->cpu_max
+							 : (double)p->rss_peak;
+		if (v < 0)
+			continue;
+		if (!have || v > r->measured)
+			r->measured = v;
+		have = 1;
+	}
+	r->status = !r->matched			 ? PT_TH_NO_MATCH
+		    : !have			 ? PT_TH_NO_DATA
+		    : holds(&th->e, r->measured) ? PT_TH_PASS
+						 : PT_TH_FAIL;
+}
+
 static int eval_one(const struct pt_threshold *th, struct pt_analysis *a,
 		    struct pt_threshold_result *r)
 {
@@ -431,6 +496,10 @@ static int eval_one(const struct pt_threshold *th, struct pt_analysis *a,
 	memset(&p, 0, sizeof(p));
 	memset(r, 0, sizeof(*r));
 	r->th = th;
+	if (th->sel.kind == PT_SEL_PROCESS) {
+		eval_process(th, a, r);
+		return 0;
+	}
 	int rc = th->sel.kind == PT_SEL_CONCURRENCY
 		     ? pool_levels(&p, a, &th->sel)
 		     : pool_ops(&p, a, &th->sel);
@@ -477,6 +546,6 @@ const char *threshold_status_name(enum pt_th_status s)
 
 const char *threshold_unit_suffix(enum pt_unit u)
 {
-	static const char *const names[] = {"ms", "/s", "", ""};
-	return (unsigned)u < 4 ? names[u] : "";
+	static const char *const names[] = {"ms", "/s", "", "", "B"};
+	return (unsigned)u < 5 ? names[u] : "";
 }

@@ -7,7 +7,9 @@
  *
  * Expression: AGGREGATE OP VALUE[UNIT].  Aggregates: avg (mean), min, max,
  * med, p(N), stddev, count, rate (per second of the capture window),
- * error_rate, hit_rate.  OP: < <= > >= == !=.  Time units ms (default), s,
+ * error_rate, hit_rate; for `process` selectors cpu (mean, of one core:
+ * "cpu<80%"), cpu_max and rss (peak: "rss<2GB"), each the highest of the
+ * processes matched.  OP: < <= > >= == !=.  Time units ms (default), s,
  * us; rates take an optional "/s"; ratios a number or a percentage.
  * When a selector matches several operations their samples are pooled.
  */
@@ -29,7 +31,10 @@ enum pt_agg {
 	PT_AGG_COUNT,
 	PT_AGG_RATE,
 	PT_AGG_ERROR_RATE,
-	PT_AGG_HIT_RATE
+	PT_AGG_HIT_RATE,
+	PT_AGG_CPU,	/* process: mean CPU, fraction of one core */
+	PT_AGG_CPU_MAX, /* process: highest CPU between two samples */
+	PT_AGG_RSS,	/* process: peak resident set, bytes */
 };
 
 enum pt_cmp {
@@ -42,7 +47,13 @@ enum pt_cmp {
 };
 
 /* How a measured value reads: ms, per second, a ratio, a count. */
-enum pt_unit { PT_UNIT_MS = 0, PT_UNIT_PER_S, PT_UNIT_RATIO, PT_UNIT_COUNT };
+enum pt_unit {
+	PT_UNIT_MS = 0,
+	PT_UNIT_PER_S,
+	PT_UNIT_RATIO,
+	PT_UNIT_COUNT,
+	PT_UNIT_BYTES /* suffixes B, K/KB/KiB, M/MB/MiB, G/GB/GiB: powers of 1024 */
+};
 
 enum pt_th_status { PT_TH_PASS = 0, PT_TH_FAIL, PT_TH_NO_MATCH, PT_TH_NO_DATA };
 

@@ -24,6 +24,9 @@
 #   6. report      perftap report on a 10M-event synthetic dump; anchor
 #                  pt-query-digest on a slow log of the same queries
 #   7. drops       bench_rate at controlled rates; drops in the real runs
+#   8. samples     resource samples: redis-benchmark -P 16 with the shim,
+#                  PERFTAP_SAMPLE_INTERVAL=0 / 1s (the per-event clock
+#                  compare); the `perftap record` sampler's own CPU at 1 s
 #
 # Servers: a private MariaDB and Redis (scripts/servers.sh) in
 # $WORK/servers on ports BENCH_MYSQL_PORT / BENCH_REDIS_PORT (defaults
@@ -35,7 +38,8 @@
 # (alternating pairs for redis and untracked, default 5), BENCH_SQL_ROUNDS
 # (default 3), BENCH_SQL_TIME (seconds per sysbench run, default 10),
 # BENCH_WRK_ROUNDS (3), BENCH_WRK_TIME (5), BENCH_REPORT_EVENTS
-# (10000000), BENCH_DIGEST_QUERIES (100000), BENCH_ONLY (space-separated
+# (10000000), BENCH_DIGEST_QUERIES (100000), BENCH_SAMPLER_TIME (seconds
+# the sampler's CPU is measured over, default 30), BENCH_ONLY (space-separated
 # section names to run; the rest keep no figure), BENCH_OUT (results
 # file, default bench/RESULTS.md).
 set -euo pipefail
@@ -59,7 +63,8 @@ WRK_ROUNDS=${BENCH_WRK_ROUNDS:-3}
 WRK_TIME=${BENCH_WRK_TIME:-5}
 REPORT_EVENTS=${BENCH_REPORT_EVENTS:-10000000}
 DIGEST_QUERIES=${BENCH_DIGEST_QUERIES:-100000}
-ONLY=${BENCH_ONLY:-untracked redis mysql http requests event report drops}
+SAMPLER_TIME=${BENCH_SAMPLER_TIME:-30}
+ONLY=${BENCH_ONLY:-untracked redis mysql http requests event report drops samples}
 MYSQL_PORT=${BENCH_MYSQL_PORT:-33916}
 REDIS_PORT=${BENCH_REDIS_PORT:-36916}
 HTTP_PORT=${BENCH_HTTP_PORT:-38916}
@@ -512,6 +517,48 @@ bench_drops() {
 	rm -rf "$dir"
 }
 
+# ------------------------------------------------------ 8. samples ---
+
+# CPU ns the scheduler has charged to pid (/proc/PID/schedstat, field 1).
+sched_ns() { awk '{print $1}' "/proc/$1/schedstat"; }
+
+bench_samples() {
+	say "8. samples: redis-benchmark -P 16 with samples off / on, $ROUNDS rounds; sampler CPU over $SAMPLER_TIME s"
+	shim_env
+	local args=(-h $HOST -p "$REDIS_PORT" -c 15 -n 2000000 -P 16 -t get,set --csv)
+	cmd_note samples_event "redis-benchmark ${args[*]}  # LD_PRELOAD=$LIB PERFTAP_DIR=DIR PERFTAP_REDIS_PORTS=$REDIS_PORT PERFTAP_SAMPLE_INTERVAL=0 (off) or 1s (on)"
+	local r v out
+	for r in $(seq "$ROUNDS"); do
+		local order=(off on)
+		((r % 2)) || order=(on off)
+		for v in "${order[@]}"; do
+			fresh_dumps
+			local iv=0
+			[[ $v == on ]] && iv=1s
+			out=$("${SHIM_ENV[@]}" PERFTAP_SAMPLE_INTERVAL=$iv redis-benchmark "${args[@]}")
+			rec samples "$v" "$r" SET_rps "$(awk -F'"' '$2=="SET" {print $4}' <<<"$out")"
+			rec samples "$v" "$r" GET_rps "$(awk -F'"' '$2=="GET" {print $4}' <<<"$out")"
+		done
+	done
+	# The supervisor's own CPU: a tree of five idle processes sampled
+	# every second, charged time over the window after start-up.
+	local t=$((SAMPLER_TIME + 5)) pid a b
+	cmd_note samples_sampler "$CMD record -o DIR -- sh -c 'sleep $t & sleep $t & sleep $t & sleep $t & wait'  # schedstat of the record process over $SAMPLER_TIME s"
+	fresh_dumps
+	PERFTAP_LIB=$LIB "$CMD" record -o "$WORK/dumps" -- sh -c \
+		"sleep $t & sleep $t & sleep $t & sleep $t & wait" &
+	pid=$!
+	PIDS+=("$pid")
+	sleep 2
+	a=$(sched_ns "$pid")
+	sleep "$SAMPLER_TIME"
+	b=$(sched_ns "$pid")
+	rec samples sampler 1 cpu_pct "$(awk -v a="$a" -v b="$b" -v t="$SAMPLER_TIME" 'BEGIN {printf "%.4f", (b - a) / (t * 1e7)}')"
+	rec samples sampler 1 procs_on_machine "$(ls -d /proc/[0-9]* | wc -l)"
+	stop_pid "$pid"
+	forget_pid "$pid"
+}
+
 # --------------------------------------------------------------- main ---
 
 main() {
@@ -522,7 +569,7 @@ main() {
 	: >"$RAW"
 	local t0=$SECONDS
 	machine_facts
-	if want redis || want mysql || want requests; then start_servers; fi
+	if want redis || want mysql || want requests || want samples; then start_servers; fi
 	want untracked && bench_untracked
 	want redis && bench_redis
 	want mysql && bench_mysql
@@ -531,6 +578,7 @@ main() {
 	want event && bench_event
 	want report && bench_report
 	want drops && bench_drops
+	want samples && bench_samples
 	rec machine - - load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 	rec machine - - bench_seconds "$((SECONDS - t0))"
 	python3 scripts/bench/results.py "$RAW" >"$OUT.tmp"

@@ -158,6 +158,28 @@ static int fail(char *err, size_t errlen, const char *name, const char *why)
 	return -EINVAL;
 }
 
+int pt_config_parse_interval(const char *s, uint64_t *out)
+{
+	const char *end;
+	uint64_t v, scale;
+
+	s = skip_space(s);
+	if (parse_u64(s, &end, &v) < 0)
+		return -EINVAL;
+	if (!*end || !strcmp(end, "s"))
+		scale = 1000000000ull;
+	else if (!strcmp(end, "ms"))
+		scale = 1000000ull;
+	else
+		return -EINVAL;
+	/* An hour at most: a longer interval is a typo, not a sampling rate. */
+	if (v > (scale == 1000000ull ? 3600000ull : 3600ull) ||
+	    (v && v * scale < PT_CONFIG_SAMPLE_MIN_NS))
+		return -EINVAL;
+	*out = v * scale;
+	return 0;
+}
+
 /* "on"/"off" (or 1/0). */
 static int parse_onoff(const char *v, int *out)
 {
@@ -216,6 +238,10 @@ static int load_sizes(struct pt_config *cfg, pt_getenv_fn env, char *err,
 				    "expected 1 to 4096");
 		cfg->raw_max = (uint32_t)n;
 	}
+	if ((v = env("PERFTAP_SAMPLE_INTERVAL")) &&
+	    pt_config_parse_interval(v, &cfg->sample_interval_ns) < 0)
+		return fail(err, errlen, "PERFTAP_SAMPLE_INTERVAL",
+			    "expected 0 (off) or 10ms to 3600s, such as 1s");
 	if ((v = env("PERFTAP_MODE"))) {
 		if (!strcmp(v, "wrap"))
 			cfg->mode = PT_MODE_WRAP;
@@ -305,6 +331,10 @@ static void format_settings(struct pt_config *cfg)
 	append_ports(b, cap, &len, "PERFTAP_MYSQL_PORTS", &cfg->mysql_ports);
 	append_ports(b, cap, &len, "PERFTAP_REDIS_PORTS", &cfg->redis_ports);
 	append_ports(b, cap, &len, "PERFTAP_HTTP_PORTS", &cfg->http_ports);
+	n = snprintf(b + len, cap - len, "PERFTAP_SAMPLE_INTERVAL=%llums\n",
+		     (unsigned long long)(cfg->sample_interval_ns / 1000000));
+	if (n > 0 && (size_t)n < cap - len)
+		len += (size_t)n;
 }
 
 int pt_config_load(struct pt_config *cfg, pt_getenv_fn env, unsigned uid,
@@ -318,6 +348,7 @@ int pt_config_load(struct pt_config *cfg, pt_getenv_fn env, unsigned uid,
 	cfg->mode = PT_MODE_WRAP;
 	cfg->raw_max = PT_CONFIG_RAW_MAX_DEFAULT;
 	cfg->requests = 1;
+	cfg->sample_interval_ns = PT_CONFIG_SAMPLE_DEFAULT_NS;
 	cfg->mysql_ports.port[cfg->mysql_ports.n++] = 3306;
 	cfg->redis_ports.port[cfg->redis_ports.n++] = 6379;
 	if (err && errlen)

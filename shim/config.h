@@ -17,6 +17,10 @@
 #define PT_CONFIG_PORTS_MAX 32
 /* Default raw text kept with PERFTAP_RAW=1 (bytes, <= PT_TEXT_MAX). */
 #define PT_CONFIG_RAW_MAX_DEFAULT 1024u
+/* Resource samples (PERFTAP_SAMPLE_INTERVAL): every second by default;
+ * under 10 ms the sampler would cost more than it tells. */
+#define PT_CONFIG_SAMPLE_DEFAULT_NS 1000000000ull
+#define PT_CONFIG_SAMPLE_MIN_NS	    10000000ull
 /* Settings text stored in the dump header. */
 #define PT_CONFIG_SETTINGS_MAX 2048
 
@@ -37,6 +41,7 @@ struct pt_config {
 	uint32_t raw_max;
 	char routes[PT_CONFIG_PATH_MAX]; /* "" = none */
 	struct pt_port_list mysql_ports, redis_ports, http_ports;
+	uint64_t sample_interval_ns; /* PERFTAP_SAMPLE_INTERVAL; 0 = off */
 	char settings[PT_CONFIG_SETTINGS_MAX]; /* "KEY=value\n" for the dump */
 };
 
@@ -54,6 +59,10 @@ int pt_config_parse_size(const char *s, uint64_t *out);
 
 /* "3306, 3307" -> list; "" -> empty list.  Returns 0 or -EINVAL. */
 int pt_config_parse_ports(const char *s, struct pt_port_list *out);
+
+/* "1s", "500ms", "2" (seconds), "0" (off) -> ns.  Returns 0 or -EINVAL
+ * (garbage, under 10 ms, over an hour). */
+int pt_config_parse_interval(const char *s, uint64_t *out);
 
 /* 1 if port is in the list. */
 int pt_port_list_has(const struct pt_port_list *l, uint16_t port);

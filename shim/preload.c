@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -273,6 +274,80 @@ static void emit_conn(struct pt_conn *c, uint8_t event, uint64_t now)
 	pt_writer_emit_conn(&writer, cursor(), &ci);
 }
 
+/*
+ * Resource samples (PERFTAP_SAMPLE_INTERVAL), so that a process under
+ * plain LD_PRELOAD gets some without a thread or a timer signal: at most
+ * one per interval, taken by a thread that has just written an event.
+ * The event path pays one relaxed load and a compare; the thread that
+ * wins the compare-exchange takes the sample (getrusage and a read of
+ * /proc/self/statm through raw system calls, which no hook sees).
+ * Relaxed is enough: next_sample_ns only rations samples, it orders no
+ * other memory; a lost race means one sample fewer, never two at once.
+ */
+static uint64_t next_sample_ns;
+
+static uint64_t statm_rss_pages(int *ok)
+{
+	char buf[128];
+	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/statm",
+			  O_RDONLY | O_CLOEXEC);
+	*ok = 0;
+	if (fd < 0)
+		return 0;
+	long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strchr(buf, ' '); /* "size resident shared ..." */
+	if (!p)
+		return 0;
+	uint64_t v = 0;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	*ok = 1;
+	return v;
+}
+
+static uint64_t tv_ns(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000000ull +
+	       (uint64_t)tv->tv_usec * 1000ull;
+}
+
+static void sample_take(uint64_t now)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return;
+	struct pt_sample_record r = {.type = PT_REC_SAMPLE};
+	int ok;
+	uint64_t pages = statm_rss_pages(&ok);
+	r.pid = (int32_t)syscall(SYS_getpid);
+	r.time_ns = now;
+	r.utime_ns = tv_ns(&ru.ru_utime);
+	r.stime_ns = tv_ns(&ru.ru_stime);
+	r.rss_bytes = pages * getauxval(AT_PAGESZ);
+	r.rss_peak_bytes = (uint64_t)ru.ru_maxrss * 1024; /* KiB */
+	r.vol_ctxsw = (uint64_t)ru.ru_nvcsw;
+	r.invol_ctxsw = (uint64_t)ru.ru_nivcsw;
+	r.flags = ok ? PT_SAMPLE_HAS_RSS : 0;
+	prctl(PR_GET_NAME, r.comm, 0, 0, 0); /* 16 bytes, NUL-terminated */
+	pt_writer_emit_sample(&writer, cursor(), &r);
+}
+
+/* After an event ending at now (clock_id) was written. */
+static inline void sample_maybe(uint64_t now)
+{
+	uint64_t due = __atomic_load_n(&next_sample_ns, __ATOMIC_RELAXED);
+	if (now < due || !cfg.sample_interval_ns)
+		return;
+	if (__atomic_compare_exchange_n(&next_sample_ns, &due,
+					now + cfg.sample_interval_ns, 0,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		sample_take(now);
+}
+
 /* ---- 3. the decoder sink ---- */
 
 static void sink_op(void *arg, const struct pt_op *op)
@@ -290,6 +365,7 @@ static void sink_op(void *arg, const struct pt_op *op)
 	if (c->tls == PT_TLS_ON)
 		ev.flags |= PT_EV_TLS;
 	pt_writer_emit_event(&writer, cursor(), &ev);
+	sample_maybe(ev.start_ns + ev.duration_ns);
 }
 
 static void sink_note(void *arg, enum pt_note note, const char *text,
@@ -857,6 +933,7 @@ void pt_shim_emit_event(const struct pt_event *ev)
 	struct pt_event e = *ev;
 	request_attribute_here(&e, task_key_now());
 	pt_writer_emit_event(&writer, cursor(), &e);
+	sample_maybe(ev->start_ns + ev->duration_ns);
 }
 
 void pt_shim_emit_conn(const struct pt_conn_info *ci)

@@ -654,6 +654,21 @@ static int put_conn(struct pt_writer *w, struct pt_writer_cursor *c,
 	return 0;
 }
 
+static int put_sample(struct pt_writer *w, struct pt_writer_cursor *c,
+		      const struct pt_sample_record *sr)
+{
+	struct pt_sample_record r = *sr;
+	uint32_t id;
+	int rc = writer_reserve(w, c, NULL, 0, sizeof(r), &id);
+	if (rc < 0)
+		return rc;
+	r.commit = 0;
+	r.type = PT_REC_SAMPLE;
+	memcpy(c->chunk + c->offset, &r, sizeof(r));
+	record_commit(c, sizeof(r), w->chunk_size);
+	return 0;
+}
+
 /* Common entry of both emitters: the nesting guard and the fork check.
  * Returns 0 when the caller may write. */
 static int emit_enter(struct pt_writer *w, struct pt_writer_cursor *c)
@@ -776,6 +791,17 @@ int pt_writer_emit_conn(struct pt_writer *w, struct pt_writer_cursor *c,
 	if (rc < 0)
 		return rc;
 	rc = put_conn(w, c, ci);
+	emit_leave(c);
+	return rc;
+}
+
+int pt_writer_emit_sample(struct pt_writer *w, struct pt_writer_cursor *c,
+			  const struct pt_sample_record *s)
+{
+	int rc = emit_enter(w, c);
+	if (rc < 0)
+		return rc;
+	rc = put_sample(w, c, s);
 	emit_leave(c);
 	return rc;
 }

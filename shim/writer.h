@@ -146,6 +146,9 @@ int pt_writer_emit_event(struct pt_writer *w, struct pt_writer_cursor *c,
 int pt_writer_emit_conn(struct pt_writer *w, struct pt_writer_cursor *c,
 			const struct pt_conn_info *ci);
 
+/* Append a resource sample (its commit and type are set here). */
+int pt_writer_emit_sample(struct pt_writer *w, struct pt_writer_cursor *c,
+			  const struct pt_sample_record *s);
 /* Count a drop or a connection-level counter in the file header. */
 void pt_writer_count_drop(struct pt_writer *w, enum pt_drop_cause cause);
 void pt_writer_count(struct pt_writer *w, enum pt_counter counter);

@@ -429,8 +429,44 @@ struct pt_sample_record {
 	uint64_t vol_ctxsw, invol_ctxsw;
 	uint64_t read_bytes, write_bytes; /* storage I/O (/proc/PID/io) */
 	uint32_t fds, threads;
+	char comm[16]; /* the process's name (/proc/PID/comm), NUL-padded */
 };
 
 #define PT_SAMPLE_SUPERVISOR (1u << 0) /* taken by `perftap record` */
+#define PT_SAMPLE_HAS_IO     (1u << 1) /* read_bytes, write_bytes valid */
+#define PT_SAMPLE_HAS_FDS    (1u << 2) /* fds, threads valid */
+#define PT_SAMPLE_HAS_RSS    (1u << 3) /* rss_bytes valid (peak always is) */
+
+/*
+ * The samples side file, written by `perftap record` beside the dumps:
+ * `samples.<supervisor pid>.pts` in PERFTAP_DIR, 0600.
+ *
+ *   [ struct pt_samples_header, header_size bytes ]
+ *   [ struct pt_sample_record ] * n, back to back, record_size bytes each
+ *
+ * Each record is a whole struct pt_sample_record (commit = its size, no
+ * sequence; type PT_REC_SAMPLE; flags PT_SAMPLE_SUPERVISOR | HAS_*), one
+ * per process of the supervised tree per interval, appended with one
+ * write() per interval.  A record cut short by the file's end (the
+ * supervisor was killed mid-write) is ignored; a record whose fields are
+ * impossible is skipped and counted.  Compatibility as in the dump: a
+ * longer record_size appends fields, a reader takes the prefix it knows.
+ */
+#define PT_SAMPLES_MAGIC   "PTSAMPL\0" /* 8 bytes, NUL included */
+#define PT_SAMPLES_VERSION 1
+
+struct pt_samples_header {
+	char magic[PT_DUMP_MAGIC_LEN]; /* PT_SAMPLES_MAGIC */
+	uint32_t version;	       /* PT_SAMPLES_VERSION */
+	uint32_t byte_order;	       /* PT_BYTE_ORDER_MARK */
+	uint32_t header_size;	       /* >= sizeof(struct pt_samples_header) */
+	uint32_t record_size;	       /* >= sizeof(pt_sample_record), 8k */
+	uint64_t interval_ns;	       /* the sampling interval asked for */
+	uint64_t realtime_anchor_ns;   /* CLOCK_REALTIME at creation ... */
+	uint64_t monotonic_anchor_ns;  /* ... and CLOCK_MONOTONIC then */
+	int32_t supervisor_pid;	       /* `perftap record` itself */
+	int32_t root_pid;	       /* the program it started */
+	uint64_t reserved[4];
+};
 
 #endif /* PERFTAP_DUMP_FORMAT_H */

@@ -5,7 +5,7 @@
  * Built by `make fuzz-build`; run by `make fuzz` and, briefly, `make
  * test`.  Corpus tests/fuzz/corpus/dump (tests/fuzz/make_dump_seeds.c:
  * small v2 dumps with raw stack, module and sample records, one short and
- * one of an unknown type, which the reader must skip).
+ * one of an unknown type, which the reader must skip; and shim samples).
  *
  * The input is written to a memfd and opened through /proc/self/fd/N
  * (pt_dump_open takes a path and maps the file).  Then every record is
@@ -133,6 +133,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t view_conns = 0;
 	if (chunk_events(d, &view_conns) != a.events || view_conns != a.conns)
 		abort();
+	size_t ns;
+	const struct pt_sample_record *s = pt_dump_samples(d, &ns);
+	for (size_t i = 0; i < ns; i++) /* only checked ones are handed out */
+		if (pt_sample_check(&s[i], pt_dump_info(d)->pid) < 0)
+			abort();
 	pt_dump_close(d);
 	return 0;
 }

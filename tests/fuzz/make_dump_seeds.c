@@ -14,9 +14,14 @@
  * each dump ends with raw records of the v2 types nothing writes yet
  * (stack, module, sample), one shorter than its struct and one of an
  * unknown type, so that the readers' skipping is fuzzed from the seeds.
+ * Every eighth event is followed by a resource sample of the dump's own
+ * process (PT_REC_SAMPLE, as the shim writes them); the raw one above
+ * names another pid, which the reader counts as bad.  Also writes
+ * samples.1.pts, a side file of `perftap record` (fuzz_report reads it).
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "writer.h"
 
@@ -125,6 +130,20 @@ static int one(const char *dir, enum pt_limit_mode mode, int events, int conns,
 		if (extreme)
 			ev.start_ns = 1796187073486168724ull + (uint64_t)i;
 		pt_writer_emit_event(&w, &c[i & 1], &ev);
+		if (i % 8 == 0) {
+			struct pt_sample_record s = {
+			    .pid = (int32_t)getpid(),
+			    .flags = PT_SAMPLE_HAS_RSS,
+			    .time_ns = ev.start_ns + 1,
+			    .utime_ns = 1000000u * (uint64_t)i,
+			    .stime_ns = 500000u * (uint64_t)i,
+			    .rss_bytes = (4u << 20) + 4096u * (uint64_t)i,
+			    .rss_peak_bytes = (5u << 20) + 4096u * (uint64_t)i,
+			    .vol_ctxsw = (uint64_t)i,
+			    .invol_ctxsw = (uint64_t)i / 2,
+			    .comm = "seed"};
+			pt_writer_emit_sample(&w, &c[i & 1], &s);
+		}
 		if (conns && i % 5 == 0) {
 			struct pt_conn_info ci = {
 			    .event = PT_CONN_OPEN,
@@ -152,6 +171,48 @@ static int one(const char *dir, enum pt_limit_mode mode, int events, int conns,
 	return 0;
 }
 
+/* A side file of `perftap record`: three samples of two processes. */
+static int side_file(const char *dir)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/samples.1.pts", dir);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	struct pt_samples_header h = {
+	    .version = PT_SAMPLES_VERSION,
+	    .byte_order = PT_BYTE_ORDER_MARK,
+	    .header_size = sizeof(h),
+	    .record_size = sizeof(struct pt_sample_record),
+	    .interval_ns = 1000000000u,
+	    .realtime_anchor_ns = 1796187073000000000ull,
+	    .monotonic_anchor_ns = 1000,
+	    .supervisor_pid = 1,
+	    .root_pid = 2};
+	memcpy(h.magic, PT_SAMPLES_MAGIC, PT_DUMP_MAGIC_LEN);
+	fwrite(&h, sizeof(h), 1, f);
+	for (int i = 0; i < 3; i++) {
+		struct pt_sample_record s = {
+		    .commit = sizeof(s),
+		    .type = PT_REC_SAMPLE,
+		    .flags = PT_SAMPLE_SUPERVISOR | PT_SAMPLE_HAS_IO |
+			     PT_SAMPLE_HAS_FDS | PT_SAMPLE_HAS_RSS,
+		    .pid = 2 + (i == 2),
+		    .time_ns = 1000 + 1000000000ull * (uint64_t)i,
+		    .utime_ns = 300000000ull * (uint64_t)i,
+		    .stime_ns = 100000000ull * (uint64_t)i,
+		    .rss_bytes = 8u << 20,
+		    .rss_peak_bytes = 9u << 20,
+		    .read_bytes = 4096,
+		    .write_bytes = 8192u * (uint64_t)i,
+		    .fds = 6,
+		    .threads = 3,
+		    .comm = "python3"};
+		fwrite(&s, sizeof(s), 1, f);
+	}
+	return fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || pt_writer_prepare_dir(argv[1]) < 0) {
@@ -161,7 +222,7 @@ int main(int argc, char **argv)
 	if (one(argv[1], PT_MODE_STOP, 40, 0, 0, 0) < 0 ||
 	    one(argv[1], PT_MODE_WRAP, 600, 0, 0, 0) < 0 ||
 	    one(argv[1], PT_MODE_STOP, 60, 1, PT_HDR_RAW_TEXT, 0) < 0 ||
-	    one(argv[1], PT_MODE_STOP, 12, 1, 0, 1) < 0)
+	    one(argv[1], PT_MODE_STOP, 12, 1, 0, 1) < 0 || side_file(argv[1]))
 		return 1;
 	return 0;
 }
