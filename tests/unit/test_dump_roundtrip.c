@@ -260,14 +260,14 @@ Test(dump_roundtrip, repeated_text_is_stored_once_per_chunk)
 	struct pt_writer_cursor c;
 	struct pt_writer_config cfg =
 	    dumptest_config(dir, 1 << 20, 4096, PT_MODE_STOP);
-	/* One 24-byte string, then as many 96-byte events as fit in
-	 * 4096 - 64: 41 per chunk. */
+	/* One 24-byte string, then as many 112-byte events as fit in
+	 * 4096 - 64: 35 per chunk. */
 	enum {
 		PER_CHUNK = (4096 - sizeof(struct pt_chunk_header) - 24) /
 			    sizeof(struct pt_event_record),
 		N = PER_CHUNK * 3
 	};
-	cr_assert_eq(PER_CHUNK, 41);
+	cr_assert_eq(PER_CHUNK, 35);
 
 	cr_assert_eq(pt_writer_open(&w, &cfg), 0);
 	pt_writer_cursor_init(&c, 1);
