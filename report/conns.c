@@ -21,7 +21,7 @@
 
 struct pt_conn_entry {
 	uint32_t conn_id; /* 0 = empty slot */
-	uint8_t have_open, have_close, inherited;
+	uint8_t have_open, have_close, inherited, failed;
 	uint8_t role, proto, family;
 	uint16_t port;
 	uint8_t addr[16];
@@ -142,6 +142,8 @@ void conns_record(struct pt_conns *cs, const struct pt_read_conn *c)
 	}
 	if (c->conn_flags & PT_CONNF_INHERITED)
 		e->inherited = 1;
+	if (c->conn_flags & PT_CONNF_FAILED)
+		e->failed = 1;
 	if (c->connect_ns)
 		e->connect_ns = c->connect_ns;
 	if (c->auth_ns)
@@ -229,6 +231,10 @@ static int push_u64(uint64_t **v, size_t n, uint64_t x)
 
 static int group_add(struct pt_conn_group *g, const struct pt_conn_entry *e)
 {
+	if (e->failed) { /* never connected: not a connection */
+		g->failed++;
+		return 0;
+	}
 	/* An inherited connection was opened by the parent: open here from
 	 * the start (never a reopen), not counted as opened. */
 	if (e->inherited)

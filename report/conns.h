@@ -35,6 +35,7 @@ struct pt_conn_group {
 	char label[PT_CONNS_LABEL_MAX];
 	uint64_t opened, closed, reopened;
 	uint64_t inherited; /* forked child's copies: not opened here */
+	uint64_t failed;    /* non-blocking connects that failed */
 	uint64_t ops;	    /* events on these connections */
 	uint64_t query_ns;  /* their summed durations */
 	uint64_t life_n, life_sum_ns, life_max_ns; /* closed ones */

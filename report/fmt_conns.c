@@ -79,6 +79,9 @@ void fmt_conns_text(const struct pt_analysis *a, FILE *out)
 		if (g->inherited)
 			fprintf(out, ", inherited from the parent %llu",
 				(unsigned long long)g->inherited);
+		if (g->failed)
+			fprintf(out, ", failed connects %llu",
+				(unsigned long long)g->failed);
 		fprintf(out,
 			"; lifetime mean %s, max %s; %.1f ops/connection\n",
 			c.life_mean, c.life_max, per_conn(g));
@@ -118,6 +121,8 @@ cJSON *fmt_conns_json(const struct pt_analysis *a)
 		cJSON_AddNumberToObject(o, "closed", (double)g->closed);
 		cJSON_AddNumberToObject(o, "reopened", (double)g->reopened);
 		cJSON_AddNumberToObject(o, "inherited", (double)g->inherited);
+		cJSON_AddNumberToObject(o, "failed_connects",
+					(double)g->failed);
 		cJSON_AddNumberToObject(o, "operations", (double)g->ops);
 		cJSON_AddNumberToObject(o, "ops_per_connection", per_conn(g));
 		add_ms(o, "lifetime_mean_ms", life_mean(g), g->life_n > 0);

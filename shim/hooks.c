@@ -354,18 +354,18 @@ PT_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t alen)
 	return r;
 }
 
-/* getsockopt(SO_ERROR) == 0 is how a program learns that a non-blocking
- * connect completed (CPython sockets with a timeout, asyncio, libmariadb):
- * it ends the connect time.  Any other fd or option: straight to libc. */
+/* getsockopt(SO_ERROR) is how a program learns that a non-blocking
+ * connect completed (0) or failed (CPython sockets with a timeout, asyncio,
+ * libmariadb): it ends the connect time.  Any other fd or option: straight
+ * to libc. */
 static PT_SLOW int getsockopt_mapped(int fd, int level, int name, void *val,
 				     socklen_t *len)
 {
 	int r = pt_real_getsockopt(fd, level, name, val, len);
 	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && val && len &&
-	    *len >= (socklen_t)sizeof(int) && *(const int *)val == 0 &&
-	    pt_tracked(fd)) {
+	    *len >= (socklen_t)sizeof(int) && pt_tracked(fd)) {
 		int e = errno;
-		pt_on_connected(fd);
+		pt_on_connected(fd, *(const int *)val);
 		errno = e;
 	}
 	return r;

@@ -698,12 +698,16 @@ static void connect_end(struct pt_conn *c, uint64_t now)
 	c->connect_start = 0;
 }
 
-void pt_on_connected(int fd)
+void pt_on_connected(int fd, int err)
 {
 	uint64_t now = pt_now();
 	struct pt_conn *c = conn_get(fd);
 	if (!c)
 		return;
+	if (err && c->connect_start) {
+		c->conn_flags |= PT_CONNF_FAILED;
+		c->connect_start = 0;
+	}
 	connect_end(c, now);
 	fdtab_release(&pt_fdtab, c);
 }

@@ -75,8 +75,9 @@ void pt_conn_lost(int fd);
  * (in progress: pt_on_connected or the first write ends it). */
 void pt_on_connect(int fd, const struct sockaddr *a, socklen_t alen,
 		   uint64_t now, uint64_t done);
-/* getsockopt(SO_ERROR) said 0 on fd: a connect in progress completed. */
-void pt_on_connected(int fd);
+/* getsockopt(SO_ERROR) said err on fd: a connect in progress completed
+ * (0) or failed. */
+void pt_on_connected(int fd, int err);
 void pt_on_accept(int fd, const struct sockaddr *a, socklen_t alen);
 void pt_on_close(int fd);
 void pt_on_close_range(unsigned int first, unsigned int last);

@@ -367,6 +367,9 @@ struct pt_conn_record {
 #define PT_CONNF_INHERITED                                                     \
 	(1u << 0) /* a forked child's copy of its parent's connection: opened  \
 		     (and timed) by the parent, not by this process */
+#define PT_CONNF_FAILED                                                        \
+	(1u << 1) /* a non-blocking connect the program was told had failed    \
+		     (getsockopt SO_ERROR): never connected */
 
 #define PT_CONN_V1_SIZE 72u /* a version 1 connection record */
 

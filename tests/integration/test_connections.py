@@ -336,3 +336,40 @@ def test_forked_child_inherits_without_opening(servers, mysql_conn,
     assert kid["connect_count"] == 0 and kid["auth_count"] == 0
     assert kid["operations"] == 3
     assert "0 connections (+1 inherited)" in kid["summary"]
+
+
+FAIL_WORKLOAD = r"""
+import json, os, socket, sys, pymysql
+unix = False
+""" + ptenv.MYSQL_CONNECT_KW + r"""
+closed = int(sys.argv[1])
+try:  # non-blocking connect (a timeout), refused: SO_ERROR says so
+    pymysql.connect(**dict(kw, port=closed, connect_timeout=5))
+    refused = False
+except pymysql.err.OperationalError:
+    refused = True
+c = pymysql.connect(**kw)
+c.close()
+print(json.dumps({"refused": refused}))
+"""
+
+
+def test_failed_connect_is_not_a_connection(servers, mysql_conn, dump_dir):
+    s = __import__("socket").socket()
+    s.bind(("127.0.0.1", 0))
+    closed = s.getsockname()[1]
+    s.close()  # nobody listens there now
+    before = mysql_connections(mysql_conn)
+    ports = f"{servers['PERFTAP_MYSQL_PORT']},{closed}"
+    proc = ptenv.run_traced([ptenv.PYTHON, "-c", FAIL_WORKLOAD, str(closed)],
+                            dump_dir, env={"PERFTAP_MYSQL_PORTS": ports},
+                            timeout=60)
+    assert proc.returncode == 0, ptenv.describe(proc)
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["refused"]
+    assert mysql_connections(mysql_conn) - before == 1
+    groups = {g["peer"]: g for g in report_groups(dump_dir, "MySQL")}
+    bad = groups.get(f"127.0.0.1:{closed}")
+    good = groups[f"127.0.0.1:{servers['PERFTAP_MYSQL_PORT']}"]
+    assert good["opened"] == 1 and good["failed_connects"] == 0
+    assert bad is not None, groups  # tracked, flagged failed, not opened
+    assert bad["opened"] == 0 and bad["failed_connects"] == 1
