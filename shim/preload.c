@@ -309,6 +309,33 @@ static uint64_t statm_rss_pages(int *ok)
 	return v;
 }
 
+/* VmHWM of /proc/self/status, in bytes; 0 when unreadable.  Not
+ * getrusage's ru_maxrss: across execve Linux keeps the old image's peak
+ * there, so a program forked from a large parent would report the
+ * parent's. */
+static uint64_t status_hwm_bytes(void)
+{
+	char buf[2048];
+	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/status",
+			  O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "\nVmHWM:");
+	if (!p)
+		return 0;
+	for (p += 7; *p == ' ' || *p == '\t'; p++)
+		;
+	uint64_t kib = 0;
+	for (; *p >= '0' && *p <= '9'; p++)
+		kib = kib * 10 + (uint64_t)(*p - '0');
+	return kib * 1024;
+}
+
 static uint64_t tv_ns(const struct timeval *tv)
 {
 	return (uint64_t)tv->tv_sec * 1000000000ull +
@@ -328,7 +355,7 @@ static void sample_take(uint64_t now)
 	r.utime_ns = tv_ns(&ru.ru_utime);
 	r.stime_ns = tv_ns(&ru.ru_stime);
 	r.rss_bytes = pages * getauxval(AT_PAGESZ);
-	r.rss_peak_bytes = (uint64_t)ru.ru_maxrss * 1024; /* KiB */
+	r.rss_peak_bytes = status_hwm_bytes();
 	r.vol_ctxsw = (uint64_t)ru.ru_nvcsw;
 	r.invol_ctxsw = (uint64_t)ru.ru_nivcsw;
 	r.flags = ok ? PT_SAMPLE_HAS_RSS : 0;
