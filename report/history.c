@@ -54,9 +54,18 @@ static int pragma_int(sqlite3 *db, const char *sql, int *v)
 static int check_or_create(sqlite3 *db, int create, char *err, size_t errlen)
 {
 	int app, tables;
+	/* Both reads in one snapshot: read apart, another process's schema
+	 * could commit between them (tables, but no application id yet
+	 * seen), and a history being made would look like a foreign file. */
+	if (sqlite3_exec(db, "BEGIN", 0, 0, 0) != SQLITE_OK)
+		return fail(err, errlen, "cannot read", db);
 	if (pragma_int(db, "PRAGMA application_id", &app) < 0 ||
-	    pragma_int(db, "SELECT count(*) FROM sqlite_master", &tables) < 0)
-		return fail(err, errlen, "not a perftap history database", db);
+	    pragma_int(db, "SELECT count(*) FROM sqlite_master", &tables) < 0) {
+		fail(err, errlen, "not a perftap history database", db);
+		sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+		return -1;
+	}
+	sqlite3_exec(db, "COMMIT", 0, 0, 0);
 	if (app == HISTORY_APP_ID)
 		return 0;
 	if (app != 0 || tables != 0) {
