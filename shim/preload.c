@@ -839,3 +839,19 @@ int pt_shim_raw(uint32_t *raw_max)
 	*raw_max = cfg.raw_max;
 	return cfg.raw;
 }
+
+void pt_shim_api_take_fd(int fd)
+{
+	if (fd < 0 || !pt_mapped(fd))
+		return;
+	struct pt_conn *c = conn_get(fd);
+	if (!c)
+		return;
+	fdtab_set_passive(c);
+	c->tls = PT_TLS_STOPPED; /* nor its TLS plaintext (hooks_tls.c) */
+	/* Decoded so far without a record written (the handshake): forget
+	 * it, so that the connection is the API's alone. */
+	if (c->decided && !c->opened)
+		c->decided = 0;
+	fdtab_release(&pt_fdtab, c);
+}
