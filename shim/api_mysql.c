@@ -81,8 +81,7 @@ static uint32_t ptr_hash(const void *p)
 
 /* Find key in a table of n slots of size sz whose first field is the key;
  * claim: take a free slot by CAS when key is not there. */
-static void *table_find(void *base, size_t sz, uint32_t n, void *key,
-			int claim)
+static void *table_find(void *base, size_t sz, uint32_t n, void *key, int claim)
 {
 	uint32_t h = ptr_hash(key);
 	for (uint32_t i = 0; i < PROBE_MAX; i++) {
@@ -104,8 +103,8 @@ static void *table_find(void *base, size_t sz, uint32_t n, void *key,
 
 static struct conn_slot *conn_find(void *mysql)
 {
-	return mysql ? table_find(conns, sizeof(conns[0]),
-				  PT_MYSQL_CONN_SLOTS, mysql, 0)
+	return mysql ? table_find(conns, sizeof(conns[0]), PT_MYSQL_CONN_SLOTS,
+				  mysql, 0)
 		     : NULL;
 }
 
@@ -148,9 +147,8 @@ static uint16_t make_text(char *text, uint32_t *flags, const char *prefix,
 	return (uint16_t)(p + n);
 }
 
-static void emit(uint32_t conn_id, uint32_t flags, const char *text,
-		 size_t len, uint64_t t0, uint64_t t1, uint64_t rows,
-		 unsigned err)
+static void emit(uint32_t conn_id, uint32_t flags, const char *text, size_t len,
+		 uint64_t t0, uint64_t t1, uint64_t rows, unsigned err)
 {
 	struct pt_event ev = {
 	    .kind = PT_KIND_MYSQL,
@@ -212,8 +210,8 @@ static void reply_read(struct conn_slot *c, int failed, uint64_t t1)
 
 /* ---- 3. connections ---- */
 
-void api_mysql_init(const struct pt_mysql_fns *fns,
-		    const struct pt_api_out *o, void (*take)(int fd))
+void api_mysql_init(const struct pt_mysql_fns *fns, const struct pt_api_out *o,
+		    void (*take)(int fd))
 {
 	fn = *fns;
 	out = *o;
@@ -270,8 +268,8 @@ void *api_mysql_connect_begin(void *mysql)
 	return c;
 }
 
-void api_mysql_connect_end(void *conn, int ok, uint64_t t0, uint64_t t1,
-			   int fd, const struct pt_mysql_peer *peer)
+void api_mysql_connect_end(void *conn, int ok, uint64_t t0, uint64_t t1, int fd,
+			   const struct pt_mysql_peer *peer)
 {
 	struct conn_slot *c = conn;
 	static const char text[] = "CONNECT";
@@ -491,8 +489,8 @@ void *api_mysql_stmt_enter(void *stmt, void **slot)
 	return c;
 }
 
-void api_mysql_stmt_prepare(void *slot, const char *sql, size_t len,
-			    int failed, uint64_t t0, uint64_t t1)
+void api_mysql_stmt_prepare(void *slot, const char *sql, size_t len, int failed,
+			    uint64_t t0, uint64_t t1)
 {
 	struct stmt_slot *s = slot;
 	char text[PT_MYSQL_TEXT_MAX];
@@ -510,8 +508,7 @@ void api_mysql_stmt_prepare(void *slot, const char *sql, size_t len,
 	     failed ? fn.stmt_err(s->key) : 0);
 }
 
-void api_mysql_stmt_execute(void *slot, int failed, uint64_t t0,
-			    uint64_t t1)
+void api_mysql_stmt_execute(void *slot, int failed, uint64_t t0, uint64_t t1)
 {
 	struct stmt_slot *s = slot;
 	stmt_emit(s, 0);
@@ -550,8 +547,8 @@ void api_mysql_stmt_fetch(void *slot, int rc, uint64_t t1)
 	if (rc == 0 || rc == PT_MYSQL_DATA_TRUNCATED)
 		s->rows++;
 	else
-		stmt_emit(s, rc == PT_MYSQL_FETCH_NO_DATA ? 0
-							  : fn.stmt_err(s->key));
+		stmt_emit(
+		    s, rc == PT_MYSQL_FETCH_NO_DATA ? 0 : fn.stmt_err(s->key));
 }
 
 void api_mysql_stmt_done(void *slot, int closing, uint64_t now)

@@ -87,8 +87,8 @@ void api_mysql_leave(void *conn);
 /* mysql_real_connect: begin claims a slot (depth raised); end with the
  * result (ok), the clock around the call, the socket and its peer. */
 void *api_mysql_connect_begin(void *mysql);
-void api_mysql_connect_end(void *conn, int ok, uint64_t t0, uint64_t t1,
-			   int fd, const struct pt_mysql_peer *peer);
+void api_mysql_connect_end(void *conn, int ok, uint64_t t0, uint64_t t1, int fd,
+			   const struct pt_mysql_peer *peer);
 /* Before mysql_close's real call. */
 void api_mysql_close(void *mysql, uint64_t now);
 
@@ -117,10 +117,9 @@ void api_mysql_stmt_new(void *mysql, void *stmt);
 /* The connection slot of stmt's connection, entered (see
  * api_mysql_enter); *slot gets the statement's slot. */
 void *api_mysql_stmt_enter(void *stmt, void **slot);
-void api_mysql_stmt_prepare(void *slot, const char *sql, size_t len,
-			    int failed, uint64_t t0, uint64_t t1);
-void api_mysql_stmt_execute(void *slot, int failed, uint64_t t0,
-			    uint64_t t1);
+void api_mysql_stmt_prepare(void *slot, const char *sql, size_t len, int failed,
+			    uint64_t t0, uint64_t t1);
+void api_mysql_stmt_execute(void *slot, int failed, uint64_t t0, uint64_t t1);
 void api_mysql_stmt_store(void *slot, int failed, uint64_t t1);
 /* mysql_stmt_fetch returned rc; 1 when slot's execution is pending. */
 void api_mysql_stmt_fetch(void *slot, int rc, uint64_t t1);

@@ -104,6 +104,8 @@ def mysql_counts(evs):
     questions = 0
     for ev in evs:
         text = ev["text"]
+        if text == "CONNECT" and ev["flags"] & 128:  # PT_EV_API connect
+            continue  # the handshake: no Question, no Com_*
         if text.startswith("PREPARE "):
             com["Com_stmt_prepare"] += 1
             continue
