@@ -1,0 +1,98 @@
+"""test_capture_mysqldb.py -- MySQLdb (mysqlclient: the _mysql C extension,
+dlopen'ed, linking libmariadb) through the libmysqlclient API hooks
+(shim/hooks_mysql.c): every statement once, marked PT_EV_API, equal to
+MariaDB's own Questions / Com_* deltas (capture_truth.py); a connection
+with the compressed protocol counted exactly; a use_result cursor
+(SSCursor) timed to its last row; connect events with their time.  The
+socket decoder never sees these connections (no double count)."""
+
+import re
+
+import pytest
+
+import capture_truth as ct
+import ptenv
+
+API = 128  # PT_EV_API
+
+WORKLOAD = r"""
+import os, sys, time, MySQLdb, MySQLdb.cursors
+unix, compress, n = sys.argv[1] == "unix", sys.argv[2] == "1", int(sys.argv[3])
+kw = dict(user=os.environ["PERFTAP_MYSQL_USER"],
+          passwd=os.environ["PERFTAP_MYSQL_PASSWORD"],
+          db=os.environ["PERFTAP_MYSQL_DB"], charset="utf8mb4")
+if unix:
+    kw["unix_socket"] = os.environ["PERFTAP_MYSQL_SOCKET"]
+else:
+    kw["host"] = os.environ["PERFTAP_MYSQL_HOST"]
+    kw["port"] = int(os.environ["PERFTAP_MYSQL_PORT"])
+if compress:
+    kw["compress"] = 1
+c = MySQLdb.connect(**kw)
+cur = c.cursor()
+cur.execute("DROP TABLE IF EXISTS cdb_t")
+cur.execute("CREATE TABLE cdb_t (id INT PRIMARY KEY, v TEXT)")
+for i in range(n):
+    cur.execute("INSERT INTO cdb_t VALUES (%s, %s)", (i, "v" * (i * 50)))
+    cur.execute("SELECT v FROM cdb_t WHERE id = %s", (i,))
+    assert len(cur.fetchall()[0][0]) == i * 50
+cur.execute("UPDATE cdb_t SET v = 'x' WHERE id < %s", (n // 2,))
+print("updated", cur.rowcount)
+c.commit()
+try:
+    cur.execute("SELECT * FROM no_such_table")
+except MySQLdb.Error as e:
+    print("error", e.args[0])
+ss = c.cursor(MySQLdb.cursors.SSCursor)
+ss.execute("SELECT seq FROM seq_1_to_100")
+t_sent = time.monotonic_ns()
+rows, t_last = 0, t_sent
+while ss.fetchone() is not None:
+    t_last = time.monotonic_ns()
+    rows += 1
+    time.sleep(0.001)
+ss.close()
+print("ss rows", rows, "to_last_row_ns", t_last - t_sent)
+cur.execute("DROP TABLE cdb_t")
+c.close()
+"""
+
+
+def _run(servers, dump_dir, mode, compress, n=20):
+    before = ptenv.mysql_status(servers)
+    p = ptenv.run_traced([ptenv.PYTHON, "-c", WORKLOAD, mode, compress,
+                          str(n)], dump_dir, timeout=60)
+    assert p.returncode == 0, ptenv.describe(p)
+    after = ptenv.mysql_status(servers)
+    recs = ptenv.read_events(dump_dir)
+    evs = ct.assert_mysql_truth(before, after, recs)
+    return p, recs, evs
+
+
+@pytest.mark.parametrize("mode,compress", [("tcp", "0"), ("unix", "0"),
+                                           ("tcp", "1")])
+def test_mysqldb_every_statement_once_through_the_api(servers, dump_dir,
+                                                      mode, compress):
+    p, recs, evs = _run(servers, dump_dir, mode, compress)
+    m = re.fullmatch(r"updated 10\nerror 1146\n"
+                     r"ss rows 100 to_last_row_ns (\d+)\n", p.stdout)
+    assert m, p.stdout
+    assert all(e["flags"] & API for e in evs), [
+        e for e in evs if not e["flags"] & API]
+    conns = ct.mysql_connections(recs)
+    assert len(conns) == 1 and conns[0]["auth_ns"] > 0, conns
+    connects = [e for e in evs if e["text"] == "CONNECT"]
+    assert len(connects) == 1 and connects[0]["duration_ns"] > 0, connects
+    work = [e for e in evs if "cdb_t" in e["text"]]
+    # DROP IF EXISTS, CREATE, n x (INSERT, SELECT), UPDATE, DROP
+    assert len(work) == 2 + 2 * 20 + 1 + 1, work
+    sel = [e for e in work if e["text"].startswith("select v")]
+    assert all(e["rows"] == 1 for e in sel), sel
+    assert [e["status"] for e in evs if e["outcome"] == "error"] == [1146]
+    # The SSCursor: one event, lasting at least to the client's last row.
+    ss = [e for e in evs if e["text"].startswith("select seq")]
+    assert len(ss) == 1 and ss[0]["rows"] == 100, ss
+    assert ss[0]["duration_ns"] >= int(m.group(1)) >= 99 * 10**6, ss
+    head = [r for r in recs if r.get("type") == "dump"][0]
+    assert sum(head["drops"].values()) == 0, head["drops"]
+    assert head["counters"]["conn_compressed"] == 0, head["counters"]
