@@ -219,14 +219,11 @@ PT_EXPORT void *mysql_real_connect(void *m, const char *host, const char *user,
 		return real.real_connect(m, host, user, pw, db, port, sock,
 					 flags);
 	uint64_t t0 = pt_now();
-	/* The handshake's bytes are not the socket decoder's (the socket
-	 * is taken after): nothing of it is sniffed or recorded twice.
-	 * Held across the call on this thread's stack: libmariadb reaches
-	 * this symbol from no coroutine (mysql_real_connect_start calls
-	 * its own copy, not through the PLT). */
-	pt_tflags.api_depth++;
+	/* The socket decoder sees the handshake (nothing of it is an
+	 * event) and is then taken off the socket: no per-thread state is
+	 * held across the call (it may be suspended in a coroutine, see
+	 * above). */
 	void *r = real.real_connect(m, host, user, pw, db, port, sock, flags);
-	pt_tflags.api_depth--;
 	uint64_t t1 = pt_now();
 	int e = errno;
 	pt_tflags.guard++;

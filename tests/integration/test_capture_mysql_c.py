@@ -82,6 +82,9 @@ def test_libmariadb_compressed_connection_counted_through_api(
     assert set(per_op.values()) == {1}, "one event per query"
     head = [r for r in recs if r.get("type") == "dump"][0]
     assert sum(head["drops"].values()) == 0, head["drops"]
+    # The socket decoder saw the handshake negotiate compression (so the
+    # protocol really was compressed) and left the connection to the API.
+    assert head["counters"]["conn_compressed"] == 1, head["counters"]
 
 
 def test_libmariadb_use_result_duration_runs_to_last_row(servers,
