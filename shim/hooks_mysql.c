@@ -12,17 +12,16 @@
  * are unversioned definitions, which the dynamic linker lets satisfy a
  * versioned reference; an LD_PRELOAD object comes first in every lookup.
  *
- * Not hooked: the non-blocking mysql_*_start / mysql_*_cont calls.  They
- * run the blocking call inside a coroutine (my_context) that yields back
- * to the program at every EAGAIN; libmariadb reaches mysql_real_query and
- * friends through its own PLT there, so our hook would run and be
- * suspended mid-call.  This is why no per-thread state is held across a
- * real call: the nesting depth is per connection, which is right even when
- * the program resumes the operation from another thread, and an
- * operation's time then runs from its _start to the _cont that finishes it.
- * mysql_real_connect_start is the exception that matters: a connection
- * opened that way is not one of ours (no slot), so its socket stays with
- * the socket decoder, which counts its traffic as before.
+ * Not hooked: the non-blocking mysql_*_start / mysql_*_cont calls, and no
+ * need to.  libmariadb runs the blocking call inside a coroutine
+ * (my_context) that yields to the program at every EAGAIN, and reaches
+ * mysql_real_connect, mysql_real_query, mysql_store_result and friends
+ * through its own PLT there: our hooks run, suspended mid-call while the
+ * program waits, so an operation's time runs from its _start to the _cont
+ * that finishes it (tests: mysql_client nonblock).  This is why no
+ * per-thread state is held across a real call: the nesting depth is per
+ * connection, right even when the program resumes the operation from
+ * another thread.
  */
 #include <dlfcn.h>
 #include <errno.h>

@@ -87,6 +87,18 @@ def test_libmariadb_compressed_connection_counted_through_api(
     assert head["counters"]["conn_compressed"] == 1, head["counters"]
 
 
+@pytest.mark.parametrize("mode", ["tcp", "unix"])
+def test_libmariadb_nonblocking_calls_counted_once(servers, dump_dir, mode):
+    """MYSQL_OPT_NONBLOCK: libmariadb runs the blocking calls (reached
+    through its PLT: our hooks) in a coroutine that yields to the program
+    at every wait; each statement is still one API event, inside the
+    program's own measure from _start to the _cont that finished it."""
+    p, _, evs, per_op = _run(servers, dump_dir, mode, "nonblock", "20")
+    assert p.stdout == "nonblock: rows 20\n"
+    sel = [e for e in evs if e["text"].startswith("select")]
+    assert len(sel) == 20 and all(e["rows"] == 1 for e in sel), sel
+
+
 def test_libmariadb_use_result_duration_runs_to_last_row(servers,
                                                          dump_dir):
     """mysql_use_result + slow mysql_fetch_row: the event lasts at least
