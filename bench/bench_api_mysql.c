@@ -86,6 +86,11 @@ static const char *ver(void *p)
 	(void)p;
 	return "10.11-bench";
 }
+static const char *no_tls(void *p)
+{
+	(void)p;
+	return NULL;
+}
 static unsigned long tid(void *p)
 {
 	(void)p;
@@ -149,6 +154,7 @@ int main(int argc, char **argv)
 	    .stmt_affected_rows = one_ll,
 	    .stmt_num_rows = one_ll,
 	    .stmt_err = zero,
+	    .ssl_cipher = no_tls,
 	};
 	struct pt_api_out out = {on_event, on_conn, on_drop, on_id, 0, 0};
 	api_mysql_init(&fns, &out, take);

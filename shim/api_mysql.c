@@ -40,6 +40,7 @@ struct conn_slot {
 	uint32_t conn_id;
 	uint32_t depth; /* hooks of this connection on the stack */
 	int fd;
+	uint32_t tls;  /* PT_EV_TLS when the connection negotiated TLS */
 	uint8_t state; /* enum pending (C2) */
 	uint16_t len;
 	uint32_t flags;
@@ -52,6 +53,7 @@ struct stmt_slot {
 	void *key;   /* MYSQL_STMT *; NULL = free */
 	void *mysql; /* its connection's key */
 	uint32_t conn_id;
+	uint32_t tls; /* its connection's PT_EV_TLS */
 	uint8_t pending;
 	uint16_t len;
 	uint32_t flags;
@@ -177,8 +179,8 @@ static void conn_emit(struct conn_slot *c, unsigned err)
 	c->res = NULL;
 	c->state = ST_IDLE;
 	c->events++;
-	emit(c->conn_id, c->flags, c->text, c->len, c->start_ns, c->last_ns,
-	     c->rows, err);
+	emit(c->conn_id, c->flags | c->tls, c->text, c->len, c->start_ns,
+	     c->last_ns, c->rows, err);
 }
 
 /* The current result is complete: more results (multi-statement) keep
@@ -283,6 +285,7 @@ void api_mysql_connect_end(void *conn, int ok, uint64_t t0, uint64_t t1, int fd,
 	}
 	c->conn_id = id;
 	c->fd = fd;
+	c->tls = fn.ssl_cipher(c->key) ? PT_EV_TLS : 0;
 	if (fd >= 0)
 		take_fd(fd);
 	const char *ver = fn.server_info(c->key);
@@ -302,7 +305,7 @@ void api_mysql_connect_end(void *conn, int ok, uint64_t t0, uint64_t t1, int fd,
 	memcpy(ci.addr, peer->addr, sizeof(ci.addr));
 	out.conn(&ci);
 	c->events = 1;
-	emit(id, PT_EV_API, text, sizeof(text) - 1, t0, t1, 0, 0);
+	emit(id, PT_EV_API | c->tls, text, sizeof(text) - 1, t0, t1, 0, 0);
 	c->depth = 0;
 }
 
@@ -458,7 +461,7 @@ static void stmt_emit(struct stmt_slot *s, unsigned err)
 	struct conn_slot *c = conn_find(s->mysql);
 	if (c)
 		c->events++;
-	emit(s->conn_id, s->flags | PT_EV_PREPARED, s->text, s->len,
+	emit(s->conn_id, s->flags | s->tls | PT_EV_PREPARED, s->text, s->len,
 	     s->start_ns, s->last_ns, s->rows, err);
 }
 
@@ -474,6 +477,7 @@ void api_mysql_stmt_new(void *mysql, void *stmt)
 	}
 	s->mysql = mysql;
 	s->conn_id = c->conn_id;
+	s->tls = c->tls;
 	s->pending = 0;
 	s->len = 0;
 	s->flags = PT_EV_API;
@@ -504,7 +508,7 @@ void api_mysql_stmt_prepare(void *slot, const char *sql, size_t len, int failed,
 	struct conn_slot *c = conn_find(s->mysql);
 	if (c)
 		c->events++;
-	emit(s->conn_id, flags, text, n, t0, t1, 0,
+	emit(s->conn_id, flags | s->tls, text, n, t0, t1, 0,
 	     failed ? fn.stmt_err(s->key) : 0);
 }
 

@@ -13,7 +13,7 @@
  * mysql_stmt_store_result or the last mysql_stmt_fetch.  A connection is
  * one PT_PROTO_MYSQL connection record plus a "CONNECT" event timed around
  * mysql_real_connect (connect, TLS, authentication).  Every event carries
- * PT_EV_API.
+ * PT_EV_API, and PT_EV_TLS on a connection that negotiated TLS.
  *
  * No double count: a connection the API opened has its socket made passive
  * for good (out.take_fd), so the socket decoder never sees it; a
@@ -53,6 +53,7 @@ struct pt_mysql_fns {
 	unsigned long long (*stmt_affected_rows)(void *stmt);
 	unsigned long long (*stmt_num_rows)(void *stmt);
 	unsigned (*stmt_err)(void *stmt);
+	const char *(*ssl_cipher)(void *mysql); /* NULL: not TLS */
 };
 
 /* Connections and statements tracked at once. */

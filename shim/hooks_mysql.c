@@ -144,6 +144,7 @@ static __attribute__((noinline)) int resolve(void)
 	LOOK(fns.stmt_affected_rows, "mysql_stmt_affected_rows");
 	LOOK(fns.stmt_num_rows, "mysql_stmt_num_rows");
 	LOOK(fns.stmt_err, "mysql_stmt_errno");
+	LOOK(fns.ssl_cipher, "mysql_get_ssl_cipher");
 	if (ok) {
 		real = r;
 		uint32_t raw_max = 0;

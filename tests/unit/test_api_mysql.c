@@ -73,6 +73,11 @@ static unsigned f_serr(void *s)
 	(void)s;
 	return f.stmt_err;
 }
+static const char *f_cipher(void *m)
+{
+	(void)m;
+	return NULL;
+}
 static void f_take(int fd)
 {
 	f.taken = fd;
@@ -111,8 +116,9 @@ static uint32_t on_id(void)
 static void *connected(void)
 {
 	static const struct pt_mysql_fns fns = {
-	    f_field_count, f_affected, f_num_rows, f_err,   f_more,  f_socket,
-	    f_info,	   f_tid,      f_sfc,	   f_srows, f_srows, f_serr,
+	    f_field_count, f_affected, f_num_rows, f_err, f_more,
+	    f_socket,	   f_info,     f_tid,	   f_sfc, f_srows,
+	    f_srows,	   f_serr,     f_cipher,
 	};
 	struct pt_api_out out = {on_event, on_conn, on_drop, on_id, 0, 0};
 	memset(&f, 0, sizeof(f));
