@@ -73,7 +73,13 @@ struct mysql_real {
 };
 
 static struct mysql_real real;
-static int resolved; /* 0 not yet, 1 done, -1 failed (atomic) */
+static int resolved; /* 0 not yet, 1 done (atomic) */
+/* 1 when every function and accessor was found: only then are calls
+ * reported.  A library lacking some (libmysqlclient.so.21 has no
+ * mysql_get_socket) is passed through, each hook calling its own real
+ * function; one the library lacks returns an error (the program could
+ * not have called it without the shim either). */
+static int api_ok;
 
 static void *sym(void *lib, const char *name)
 {
@@ -104,7 +110,14 @@ static void out_drop(enum pt_drop_cause why)
 static __attribute__((noinline)) int resolve(void)
 {
 	pt_tflags.guard++;
-	void *lib = dlopen("libmariadb.so.3", RTLD_LAZY | RTLD_NOLOAD);
+	/* Loaded RTLD_LOCAL (a dlopen'ed extension): out of RTLD_NEXT's
+	 * reach, taken by name; the handle only pins a loaded library. */
+	static const char *const libs[] = {
+	    "libmariadb.so.3", "libmysqlclient.so.21", "libmysqlclient.so.20",
+	    "libmysqlclient.so.18"};
+	void *lib = NULL;
+	for (size_t i = 0; !lib && i < sizeof(libs) / sizeof(libs[0]); i++)
+		lib = dlopen(libs[i], RTLD_LAZY | RTLD_NOLOAD);
 	struct mysql_real r;
 	int ok = 1;
 	LOOK(real_connect, "mysql_real_connect");
@@ -145,8 +158,8 @@ static __attribute__((noinline)) int resolve(void)
 	LOOK(fns.stmt_num_rows, "mysql_stmt_num_rows");
 	LOOK(fns.stmt_err, "mysql_stmt_errno");
 	LOOK(fns.ssl_cipher, "mysql_get_ssl_cipher");
+	real = r;
 	if (ok) {
-		real = r;
 		uint32_t raw_max = 0;
 		struct pt_api_out out = {
 		    .event = pt_shim_emit_event,
@@ -163,23 +176,24 @@ static __attribute__((noinline)) int resolve(void)
 		ssize_t w = write(2, msg, sizeof(msg) - 1);
 		(void)w;
 	}
-	__atomic_store_n(&resolved, ok ? 1 : -1, __ATOMIC_RELEASE);
+	api_ok = ok;
+	__atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
 	pt_tflags.guard--;
-	return ok;
+	return 1;
 }
 
-/* 1 when the real functions are there; tracing may still be off. */
+/* 1 once the real functions were looked up (each may still be NULL). */
 static inline int ready(void)
 {
 	int r = __atomic_load_n(&resolved, __ATOMIC_ACQUIRE);
 	if (__builtin_expect(r == 1, 1))
 		return 1;
-	return r == 0 ? resolve() : 0;
+	return resolve();
 }
 
 static inline int tracing(void)
 {
-	return pt_tflags.guard == 0 && pt_shim_api_on();
+	return pt_tflags.guard == 0 && api_ok && pt_shim_api_on();
 }
 
 /* The connection's slot, entered, when this call is to be reported. */
@@ -212,7 +226,7 @@ PT_EXPORT void *mysql_real_connect(void *m, const char *host, const char *user,
 				   unsigned port, const char *sock,
 				   unsigned long flags)
 {
-	if (!ready())
+	if (!ready() || !real.real_connect)
 		return NULL;
 	void *c = tracing() ? api_mysql_connect_begin(m) : NULL;
 	if (!c)
@@ -238,7 +252,7 @@ PT_EXPORT void *mysql_real_connect(void *m, const char *host, const char *user,
 
 PT_EXPORT void mysql_close(void *m)
 {
-	if (!ready())
+	if (!ready() || !real.close)
 		return;
 	if (m && tracing()) {
 		int e = errno;
@@ -271,28 +285,28 @@ static int query_common(void *m, const char *q, unsigned long n, int mode)
 
 PT_EXPORT int mysql_real_query(void *m, const char *q, unsigned long n)
 {
-	if (!ready())
+	if (!ready() || !real.real_query)
 		return CR_ERR;
 	return query_common(m, q, n, 0);
 }
 
 PT_EXPORT int mysql_query(void *m, const char *q)
 {
-	if (!ready())
+	if (!ready() || !real.query)
 		return CR_ERR;
 	return query_common(m, q, 0, 1);
 }
 
 PT_EXPORT int mysql_send_query(void *m, const char *q, unsigned long n)
 {
-	if (!ready())
+	if (!ready() || !real.send_query)
 		return CR_ERR;
 	return query_common(m, q, n, 2);
 }
 
 PT_EXPORT char mysql_read_query_result(void *m)
 {
-	if (!ready())
+	if (!ready() || !real.read_query_result)
 		return 1;
 	void *c = enter(m);
 	if (!c)
@@ -323,14 +337,14 @@ static void *result_common(void *m, int use)
 
 PT_EXPORT void *mysql_store_result(void *m)
 {
-	if (!ready())
+	if (!ready() || !real.store_result)
 		return NULL;
 	return result_common(m, 0);
 }
 
 PT_EXPORT void *mysql_use_result(void *m)
 {
-	if (!ready())
+	if (!ready() || !real.use_result)
 		return NULL;
 	return result_common(m, 1);
 }
@@ -338,7 +352,7 @@ PT_EXPORT void *mysql_use_result(void *m)
 /* Every row: one TLS compare unless this is a use_result being fetched. */
 PT_EXPORT char **mysql_fetch_row(void *res)
 {
-	if (!ready())
+	if (!ready() || !real.fetch_row)
 		return NULL;
 	char **row = real.fetch_row(res);
 	if (__builtin_expect(res == api_mysql_cur_res && res != NULL, 0)) {
@@ -351,7 +365,7 @@ PT_EXPORT char **mysql_fetch_row(void *res)
 
 PT_EXPORT void mysql_free_result(void *res)
 {
-	if (!ready())
+	if (!ready() || !real.free_result)
 		return;
 	real.free_result(res);
 	if (res == api_mysql_cur_res && res != NULL) {
@@ -363,7 +377,7 @@ PT_EXPORT void mysql_free_result(void *res)
 
 PT_EXPORT int mysql_next_result(void *m)
 {
-	if (!ready())
+	if (!ready() || !real.next_result)
 		return CR_ERR;
 	void *c = enter(m);
 	if (!c)
@@ -394,7 +408,7 @@ PT_EXPORT int mysql_next_result(void *m)
 
 PT_EXPORT char mysql_autocommit(void *m, char mode)
 {
-	if (!ready())
+	if (!ready() || !real.autocommit)
 		return 1;
 	SIMPLE(real.autocommit(m, mode),
 	       mode ? "SET autocommit=1" : "SET autocommit=0", 1, rc != 0);
@@ -402,35 +416,35 @@ PT_EXPORT char mysql_autocommit(void *m, char mode)
 
 PT_EXPORT char mysql_commit(void *m)
 {
-	if (!ready())
+	if (!ready() || !real.commit)
 		return 1;
 	SIMPLE(real.commit(m), "COMMIT", 1, rc != 0);
 }
 
 PT_EXPORT char mysql_rollback(void *m)
 {
-	if (!ready())
+	if (!ready() || !real.rollback)
 		return 1;
 	SIMPLE(real.rollback(m), "ROLLBACK", 1, rc != 0);
 }
 
 PT_EXPORT int mysql_select_db(void *m, const char *db)
 {
-	if (!ready())
+	if (!ready() || !real.select_db)
 		return CR_ERR;
 	SIMPLE(real.select_db(m, db), "INIT_DB", 0, rc != 0);
 }
 
 PT_EXPORT int mysql_ping(void *m)
 {
-	if (!ready())
+	if (!ready() || !real.ping)
 		return CR_ERR;
 	SIMPLE(real.ping(m), "PING", 0, rc != 0);
 }
 
 PT_EXPORT int mysql_set_character_set(void *m, const char *cs)
 {
-	if (!ready())
+	if (!ready() || !real.set_character_set)
 		return CR_ERR;
 	char sql[96];
 	snprintf(sql, sizeof(sql), "SET NAMES %.64s", cs ? cs : "");
@@ -439,7 +453,7 @@ PT_EXPORT int mysql_set_character_set(void *m, const char *cs)
 
 PT_EXPORT void *mysql_stmt_init(void *m)
 {
-	if (!ready())
+	if (!ready() || !real.stmt_init)
 		return NULL;
 	void *st = real.stmt_init(m);
 	if (st && tracing()) {
@@ -452,7 +466,7 @@ PT_EXPORT void *mysql_stmt_init(void *m)
 
 PT_EXPORT int mysql_stmt_prepare(void *st, const char *q, unsigned long n)
 {
-	if (!ready())
+	if (!ready() || !real.stmt_prepare)
 		return 1;
 	void *s = NULL;
 	void *c = tracing() ? api_mysql_stmt_enter(st, &s) : NULL;
@@ -470,7 +484,7 @@ PT_EXPORT int mysql_stmt_prepare(void *st, const char *q, unsigned long n)
 
 PT_EXPORT int mysql_stmt_execute(void *st)
 {
-	if (!ready())
+	if (!ready() || !real.stmt_execute)
 		return 1;
 	void *s = NULL;
 	void *c = tracing() ? api_mysql_stmt_enter(st, &s) : NULL;
@@ -488,7 +502,7 @@ PT_EXPORT int mysql_stmt_execute(void *st)
 
 PT_EXPORT int mysql_stmt_store_result(void *st)
 {
-	if (!ready())
+	if (!ready() || !real.stmt_store_result)
 		return 1;
 	void *s = NULL;
 	void *c = tracing() ? api_mysql_stmt_enter(st, &s) : NULL;
@@ -504,7 +518,7 @@ PT_EXPORT int mysql_stmt_store_result(void *st)
 
 PT_EXPORT int mysql_stmt_fetch(void *st)
 {
-	if (!ready())
+	if (!ready() || !real.stmt_fetch)
 		return 1;
 	void *s = NULL;
 	void *c = tracing() ? api_mysql_stmt_enter(st, &s) : NULL;
@@ -539,21 +553,21 @@ static char stmt_end(void *st, char (*fn)(void *), int closing)
 
 PT_EXPORT char mysql_stmt_free_result(void *st)
 {
-	if (!ready())
+	if (!ready() || !real.stmt_free_result)
 		return 1;
 	return stmt_end(st, real.stmt_free_result, 0);
 }
 
 PT_EXPORT char mysql_stmt_reset(void *st)
 {
-	if (!ready())
+	if (!ready() || !real.stmt_reset)
 		return 1;
 	return stmt_end(st, real.stmt_reset, 0);
 }
 
 PT_EXPORT char mysql_stmt_close(void *st)
 {
-	if (!ready())
+	if (!ready() || !real.stmt_close)
 		return 1;
 	return stmt_end(st, real.stmt_close, 1);
 }
