@@ -147,3 +147,43 @@ def test_sysbench_counts_equal_server_no_double_count(servers, dump_dir,
     # the server's errors, carried with their codes.
     assert all(e["outcome"] == "ok" or e["status"] in (1213, 1205)
                for e in evs), [e for e in evs if e["outcome"] != "ok"]
+
+
+MIXED = r"""
+import os, MySQLdb, pymysql
+kw = dict(user=os.environ["PERFTAP_MYSQL_USER"],
+          password=os.environ["PERFTAP_MYSQL_PASSWORD"],
+          database=os.environ["PERFTAP_MYSQL_DB"],
+          host=os.environ["PERFTAP_MYSQL_HOST"],
+          port=int(os.environ["PERFTAP_MYSQL_PORT"]))
+a = MySQLdb.connect(**kw)          # libmariadb: the API hooks
+b = pymysql.connect(autocommit=True, **kw)  # pure Python: socket bytes
+ca, cb = a.cursor(), b.cursor()
+for i in range(15):
+    ca.execute("SELECT %s AS from_mysqldb", (i,))
+    ca.fetchall()
+    cb.execute("SELECT %s AS from_pymysql", (i,))
+    cb.fetchall()
+a.close()
+b.close()
+"""
+
+
+def test_api_and_socket_connections_in_one_process_each_counted_once(
+        servers, dump_dir):
+    """One process, a MySQLdb and a PyMySQL connection to the same server,
+    interleaved: the first is counted through the API, the second through
+    its socket bytes, each statement once (Questions / Com_select)."""
+    before = ptenv.mysql_status(servers)
+    p = ptenv.run_traced([ptenv.PYTHON, "-c", MIXED], dump_dir, timeout=60)
+    assert p.returncode == 0, ptenv.describe(p)
+    after = ptenv.mysql_status(servers)
+    recs = ptenv.read_events(dump_dir)
+    evs = ct.assert_mysql_truth(before, after, recs)
+    api = [e for e in evs if "from_mysqldb" in e["text"]]
+    sock = [e for e in evs if "from_pymysql" in e["text"]]
+    assert len(api) == 15 and all(e["flags"] & API for e in api), api
+    assert len(sock) == 15, sock
+    assert not any(e["flags"] & API for e in sock), sock
+    assert all(e["bytes_in"] > 0 for e in sock), sock
+    assert len({e["conn_id"] for e in api + sock}) == 2
