@@ -867,3 +867,13 @@ void pt_shim_api_take_fd(int fd)
 	}
 	fdtab_release(&pt_fdtab, c);
 }
+
+uint32_t pt_shim_fd_conn_id(int fd)
+{
+	uint32_t cap = __atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED);
+	if (fd < 0 || (unsigned)fd >= cap)
+		return 0;
+	/* Acquire: pairs with fdtab_attach's release (conn_id is set). */
+	uint32_t w = __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_ACQUIRE);
+	return w ? pt_fdtab.slots[(w & 0xffffu) - 1].conn_id : 0;
+}

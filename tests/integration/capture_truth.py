@@ -161,6 +161,8 @@ def redis_calls(evs):
     calls = collections.Counter()
     for ev in evs:
         text = ev["text"]
+        if text == "CONNECT" and ev["flags"] & 128:  # PT_EV_API connect
+            continue  # redisConnect*: no command
         word = text.split(" ", 1)[0].lower()
         calls[word] += 1
         if ev["flags"] & 32 and "(" in text:  # PT_EV_TRANSACTION
