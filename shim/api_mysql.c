@@ -252,6 +252,10 @@ void api_mysql_leave(void *conn)
 
 void *api_mysql_connect_begin(void *mysql)
 {
+	/* Already ours: connected (libmariadb refuses a second connect on
+	 * it) or a connect within a hook of it (a reconnect). */
+	if (conn_find(mysql))
+		return NULL;
 	struct conn_slot *c = mysql ? table_find(conns, sizeof(conns[0]),
 						 PT_MYSQL_CONN_SLOTS, mysql, 1)
 				    : NULL;
@@ -260,8 +264,6 @@ void *api_mysql_connect_begin(void *mysql)
 			out.drop(PT_DROP_CONN_TABLE);
 		return NULL;
 	}
-	if (c->depth)
-		return NULL; /* connect inside a hook of this MYSQL */
 	c->depth = 1;
 	c->state = ST_IDLE;
 	c->res = NULL;

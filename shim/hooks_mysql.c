@@ -61,6 +61,8 @@ struct mysql_real {
 	int (*select_db)(void *, const char *);
 	int (*ping)(void *);
 	int (*set_character_set)(void *, const char *);
+	char (*change_user)(void *, const char *, const char *, const char *);
+	int (*reset_connection)(void *);
 	void *(*stmt_init)(void *);
 	int (*stmt_prepare)(void *, const char *, unsigned long);
 	int (*stmt_execute)(void *);
@@ -137,6 +139,8 @@ static __attribute__((noinline)) int resolve(void)
 	LOOK(select_db, "mysql_select_db");
 	LOOK(ping, "mysql_ping");
 	LOOK(set_character_set, "mysql_set_character_set");
+	LOOK(change_user, "mysql_change_user");
+	LOOK(reset_connection, "mysql_reset_connection");
 	LOOK(stmt_init, "mysql_stmt_init");
 	LOOK(stmt_prepare, "mysql_stmt_prepare");
 	LOOK(stmt_execute, "mysql_stmt_execute");
@@ -449,6 +453,21 @@ PT_EXPORT int mysql_set_character_set(void *m, const char *cs)
 	char sql[96];
 	snprintf(sql, sizeof(sql), "SET NAMES %.64s", cs ? cs : "");
 	SIMPLE(real.set_character_set(m, cs), sql, 1, rc != 0);
+}
+
+PT_EXPORT char mysql_change_user(void *m, const char *user, const char *pw,
+				 const char *db)
+{
+	if (!ready() || !real.change_user)
+		return 1;
+	SIMPLE(real.change_user(m, user, pw, db), "CHANGE_USER", 0, rc != 0);
+}
+
+PT_EXPORT int mysql_reset_connection(void *m)
+{
+	if (!ready() || !real.reset_connection)
+		return 1;
+	SIMPLE(real.reset_connection(m), "RESET_CONNECTION", 0, rc != 0);
 }
 
 PT_EXPORT void *mysql_stmt_init(void *m)

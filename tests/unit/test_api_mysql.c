@@ -280,3 +280,10 @@ Test(mysql_api, prepared_statement_prepare_execute_fetch)
 	cr_assert_eq(nev, 4);
 	cr_assert_null(api_mysql_stmt_enter(&stmt_obj, &s));
 }
+
+Test(mysql_api, second_connect_on_a_live_handle_leaves_it_tracked)
+{
+	connected();
+	cr_assert_null(api_mysql_connect_begin(&mysql_obj));
+	cr_assert_not_null(api_mysql_enter(&mysql_obj), "still ours");
+}
