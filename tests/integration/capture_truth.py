@@ -106,6 +106,8 @@ def mysql_counts(evs):
         text = ev["text"]
         if text == "CONNECT" and ev["flags"] & 128:  # PT_EV_API connect
             continue  # the handshake: no Question, no Com_*
+        if text == "PING":
+            continue  # MariaDB counts COM_PING in no Question
         if text.startswith("PREPARE "):
             com["Com_stmt_prepare"] += 1
             continue

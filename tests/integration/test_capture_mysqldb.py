@@ -187,3 +187,36 @@ def test_api_and_socket_connections_in_one_process_each_counted_once(
     assert not any(e["flags"] & API for e in sock), sock
     assert all(e["bytes_in"] > 0 for e in sock), sock
     assert len({e["conn_id"] for e in api + sock}) == 2
+
+
+RESET = r"""
+import os, MySQLdb
+kw = dict(user=os.environ["PERFTAP_MYSQL_USER"],
+          passwd=os.environ["PERFTAP_MYSQL_PASSWORD"],
+          db=os.environ["PERFTAP_MYSQL_DB"],
+          host=os.environ["PERFTAP_MYSQL_HOST"],
+          port=int(os.environ["PERFTAP_MYSQL_PORT"]))
+c = MySQLdb.connect(**kw)
+c.ping()
+c.select_db(kw["db"])
+c.change_user(kw["user"], kw["passwd"], kw["db"])
+cur = c.cursor()
+cur.execute("SELECT 1")
+print(cur.fetchall())
+c.close()
+"""
+
+
+def test_mysqldb_commands_without_sql_are_events(servers, dump_dir):
+    """mysql_ping, mysql_select_db, mysql_change_user: commands the socket
+    decoder would have seen, one API event each (the socket is off)."""
+    before = ptenv.mysql_status(servers)
+    p = ptenv.run_traced([ptenv.PYTHON, "-c", RESET], dump_dir, timeout=60)
+    assert p.returncode == 0, ptenv.describe(p)
+    after = ptenv.mysql_status(servers)
+    recs = ptenv.read_events(dump_dir)
+    evs = ct.assert_mysql_truth(before, after, recs)
+    texts = [e["text"] for e in evs]
+    for t in ("PING", "INIT_DB", "CHANGE_USER", "select ?"):
+        assert texts.count(t) == 1, texts
+    assert all(e["flags"] & API for e in evs), evs
