@@ -164,7 +164,7 @@ free_port() {
 
 preflight() {
 	local f
-	for f in "$LIB" "$CMD" "$BB/bench_event" "$BB/bench_api" "$BB/bench_untracked" \
+	for f in "$LIB" "$CMD" "$BB/bench_event" "$BB/bench_api" "$BB/bench_api_mysql" "$BB/bench_untracked" \
 		"$BB/bench_rate" "$BB/bench_httpd" "$BB/bench_dumpstat" \
 		"$BB/gen_dump"; do
 		[[ -x "$f" ]] || die "$f missing: run 'make all' and the bench binaries (make bench does)"
@@ -425,6 +425,14 @@ bench_event() {
 	rec event "$p-api" 1 ns_min "${min#min=}"
 	rec event "$p-api" 1 ns_max "${max#max=}"
 	rec event "$p-api" 1 plain_ns "${plain#plain_ns=}"
+	# libmysqlclient API path (api_mysql.c): one text query + stored
+	# result, accessors stubbed (no server), real writer.
+	cmd_note event_api_mysql_ns "$BB/bench_api_mysql --iterations 300000 --repeat 5  # ns per API event (shim's own work)"
+	out=$("$BB/bench_api_mysql" --iterations 300000 --repeat 5)
+	read -r p _ med min max _ <<<"$(awk '{print $1, $2, $4, $5, $6, $7}' <<<"$out")"
+	rec event "$p-api" 1 ns_median "${med#median=}"
+	rec event "$p-api" 1 ns_min "${min#min=}"
+	rec event "$p-api" 1 ns_max "${max#max=}"
 	cmd_note event_ir "valgrind --tool=callgrind --callgrind-out-file=F $BB/bench_event --iterations {10000,30000} --repeat 1 PROTO  # (Ir(30000) - Ir(10000)) / 20000; callgrind_annotate F for the profile"
 	for p in redis mysql http; do
 		for n in 10000 30000; do

@@ -983,3 +983,41 @@ int pt_shim_raw(uint32_t *raw_max)
 	*raw_max = cfg.raw_max;
 	return cfg.raw;
 }
+
+void pt_shim_api_take_fd(int fd)
+{
+	uint32_t cap = __atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED);
+	if (fd < 0 || (unsigned)fd >= cap)
+		return;
+	/* Acquire: pairs with fdtab_attach's release (slot fields).  Passive
+	 * slots too (fdtab_acquire skips them): a decoder stopped by the
+	 * handshake (compressed protocol) is still to be forgotten. */
+	uint32_t w = __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_ACQUIRE);
+	if (w == 0)
+		return;
+	struct pt_conn *c = &pt_fdtab.slots[(w & 0xffffu) - 1];
+	if (!fdtab_trylock(c)) {
+		fdtab_set_passive(c); /* busy: at least stop decoding it */
+		return;
+	}
+	if (c->gen == (w >> 16) &&
+	    __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_RELAXED) == w) {
+		fdtab_set_passive(c);
+		c->tls = PT_TLS_STOPPED; /* nor its TLS plaintext */
+		/* Decoded so far without a record written (the handshake):
+		 * forget it, so that the connection is the API's alone. */
+		if (c->decided && !c->opened)
+			c->decided = 0;
+	}
+	fdtab_release(&pt_fdtab, c);
+}
+
+uint32_t pt_shim_fd_conn_id(int fd)
+{
+	uint32_t cap = __atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED);
+	if (fd < 0 || (unsigned)fd >= cap)
+		return 0;
+	/* Acquire: pairs with fdtab_attach's release (conn_id is set). */
+	uint32_t w = __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_ACQUIRE);
+	return w ? pt_fdtab.slots[(w & 0xffffu) - 1].conn_id : 0;
+}

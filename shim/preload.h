@@ -107,5 +107,10 @@ void pt_shim_emit_event(const struct pt_event *ev);
 void pt_shim_emit_conn(const struct pt_conn_info *ci);
 uint32_t pt_shim_conn_id(void); /* a fresh connection id */
 int pt_shim_raw(uint32_t *raw_max);
+/* A client API (hooks_mysql.c) drives the connection on fd: its socket
+ * bytes are never decoded from now on (no double count). */
+void pt_shim_api_take_fd(int fd);
+/* The connection id the socket path gave fd's connection; 0: none. */
+uint32_t pt_shim_fd_conn_id(int fd);
 
 #endif /* PERFTAP_PRELOAD_H */

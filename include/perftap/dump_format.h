@@ -317,7 +317,8 @@ enum pt_redis_error {
  *   PT_KIND_HTTP_OUT  "METHOD host[:port]/route"    e.g. "POST
  * 127.0.0.1:8001/asr" PT_KIND_MYSQL     the SQL fingerprint           e.g.
  * "select * from t where id = ?" or a command without SQL, upper case: "PING",
- * "INIT_DB", "CHANGE_USER", "RESET_CONNECTION", "STMT_RESET", "STMT_FETCH"; a
+ * "INIT_DB", "CHANGE_USER", "RESET_CONNECTION", "STMT_RESET", "STMT_FETCH",
+ * "CONNECT" (PT_EV_API: mysql_real_connect, connect + TLS + auth); a
  * prepare is "PREPARE <fingerprint>"; an execute is its prepared fingerprint +
  * PT_EV_PREPARED PT_KIND_REDIS     "COMMAND key:pattern:*" (command upper case;
  * the first key's pattern; no key: just the command); EXEC is "EXEC (CMD
@@ -357,8 +358,9 @@ struct pt_conn_record {
 	uint64_t undecoded_bytes; /* on close: bytes skipped after desync */
 	/* ---- version 2 (a v1 record ends here: PT_CONN_V1_SIZE) ---- */
 	uint64_t connect_ns; /* connect() to writable (TCP); 0 = unknown */
-	uint64_t auth_ns;    /* MySQL greeting to the OK of the handshake;
-				Redis: 0 */
+	uint64_t auth_ns;    /* MySQL greeting to the OK of the handshake
+				(API connections: the whole
+				mysql_real_connect); Redis: 0 */
 	uint32_t conn_flags; /* PT_CONNF_* */
 	uint32_t pad1;
 };

@@ -12,6 +12,14 @@
  *   mysql_client tcp|unix errors       failing statements, then a good one
  *   mysql_client tcp|unix threads16 N  16 threads, one connection each,
  *                                      N x (INSERT, SELECT) per thread
+ *   mysql_client tcp|unix compress N   text over MYSQL_OPT_COMPRESS
+ *   mysql_client tcp|unix nonblock N   own connection, MYSQL_OPT_NONBLOCK:
+ *                                      N x SELECT through the _start/_cont
+ *                                      calls, waiting in poll()
+ *   mysql_client tcp|unix slowfetch N  one SELECT of N rows read with
+ *                                      mysql_use_result, 1 ms per row;
+ *                                      stdout: the time from the query's
+ *                                      return to the last row's
  *
  * Server from PERFTAP_MYSQL_HOST, _PORT, _SOCKET, _USER, _PASSWORD, _DB.
  * stdout: results only (the same with and without the shim); stderr: the
@@ -19,10 +27,12 @@
  */
 #include <errno.h>
 #include <mysql.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "oplog.h"
 
@@ -30,6 +40,7 @@
 #define BLOB_BYTES (20u * 1024 * 1024)
 
 static int use_unix;
+static int use_compress;
 
 static const char *env_or(const char *name, const char *dflt)
 {
@@ -55,10 +66,15 @@ static MYSQL *db_connect(unsigned long flags)
 	mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &proto);
 	unsigned long maxp = 64ul * 1024 * 1024;
 	mysql_optionsv(m, MYSQL_OPT_MAX_ALLOWED_PACKET, &maxp);
-	if (!mysql_real_connect(m, host, env_or("PERFTAP_MYSQL_USER", "root"),
-				env_or("PERFTAP_MYSQL_PASSWORD", ""),
-				env_or("PERFTAP_MYSQL_DB", "test"), port, sock,
-				flags)) {
+	if (use_compress)
+		mysql_optionsv(m, MYSQL_OPT_COMPRESS, NULL);
+	uint64_t t = oplog_now();
+	MYSQL *ok = mysql_real_connect(
+	    m, host, env_or("PERFTAP_MYSQL_USER", "root"),
+	    env_or("PERFTAP_MYSQL_PASSWORD", ""),
+	    env_or("PERFTAP_MYSQL_DB", "test"), port, sock, flags);
+	oplog_add("connect", t);
+	if (!ok) {
 		fprintf(stderr, "connect: %s\n", mysql_error(m));
 		mysql_close(m);
 		return NULL;
@@ -304,6 +320,109 @@ static int do_errors(MYSQL *m)
 	return rc;
 }
 
+/* N rows through mysql_use_result, the program slow at each row. */
+static int do_slowfetch(MYSQL *m, int n)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT seq FROM seq_1_to_%d", n);
+	uint64_t t = oplog_now();
+	if (mysql_real_query(m, sql, strlen(sql)) != 0)
+		return 1;
+	uint64_t t_sent = oplog_now();
+	MYSQL_RES *res = mysql_use_result(m);
+	if (!res)
+		return 1;
+	int rows = 0;
+	uint64_t t_last = t_sent;
+	struct timespec ms = {0, 1000000};
+	while (mysql_fetch_row(res)) {
+		t_last = oplog_now();
+		rows++;
+		nanosleep(&ms, NULL);
+	}
+	mysql_free_result(res);
+	oplog_add("slowfetch", t);
+	printf("slowfetch: rows %d to_last_row_ns %llu\n", rows,
+	       (unsigned long long)(t_last - t_sent));
+	return rows != n;
+}
+
+/* Wait for what a _start/_cont call asked for (MYSQL_WAIT_*). */
+static int nb_wait(MYSQL *m, int status)
+{
+	struct pollfd p = {.fd = mysql_get_socket(m)};
+	if (status & MYSQL_WAIT_READ)
+		p.events |= POLLIN;
+	if (status & MYSQL_WAIT_WRITE)
+		p.events |= POLLOUT;
+	if (status & MYSQL_WAIT_EXCEPT)
+		p.events |= POLLPRI;
+	int n = poll(&p, 1, 10000);
+	int r = 0;
+	if (n == 0)
+		return MYSQL_WAIT_TIMEOUT;
+	if (p.revents & POLLIN)
+		r |= MYSQL_WAIT_READ;
+	if (p.revents & POLLOUT)
+		r |= MYSQL_WAIT_WRITE;
+	if (p.revents & POLLPRI)
+		r |= MYSQL_WAIT_EXCEPT;
+	return r ? r : MYSQL_WAIT_READ;
+}
+
+static int do_nonblock(int n)
+{
+	MYSQL *m = mysql_init(NULL);
+	MYSQL *ret = NULL;
+	mysql_options(m, MYSQL_OPT_NONBLOCK, 0);
+	unsigned proto = use_unix ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
+	mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &proto);
+	uint64_t t = oplog_now();
+	int st = mysql_real_connect_start(
+	    &ret, m,
+	    use_unix ? "localhost" : env_or("PERFTAP_MYSQL_HOST", "127.0.0.1"),
+	    env_or("PERFTAP_MYSQL_USER", "root"),
+	    env_or("PERFTAP_MYSQL_PASSWORD", ""),
+	    env_or("PERFTAP_MYSQL_DB", "test"),
+	    use_unix ? 0 : (unsigned)atoi(env_or("PERFTAP_MYSQL_PORT", "3306")),
+	    use_unix ? env_or("PERFTAP_MYSQL_SOCKET", "/run/mysqld/mysqld.sock")
+		     : NULL,
+	    0);
+	while (st)
+		st = mysql_real_connect_cont(&ret, m, nb_wait(m, st));
+	oplog_add("connect", t);
+	if (!ret)
+		return 1;
+	int rows = 0;
+	for (int i = 0; i < n; i++) {
+		char sql[64];
+		snprintf(sql, sizeof(sql), "SELECT %d", i);
+		int err = 0;
+		t = oplog_now();
+		st = mysql_real_query_start(&err, m, sql, strlen(sql));
+		while (st)
+			st = mysql_real_query_cont(&err, m, nb_wait(m, st));
+		if (err)
+			return 1;
+		MYSQL_RES *res = NULL;
+		st = mysql_store_result_start(&res, m);
+		while (st)
+			st = mysql_store_result_cont(&res, m, nb_wait(m, st));
+		oplog_add("select", t);
+		if (!res)
+			return 1;
+		rows += (int)mysql_num_rows(res);
+		mysql_free_result(res);
+	}
+	t = oplog_now();
+	st = mysql_close_start(m);
+	while (st)
+		st = mysql_close_cont(m, nb_wait(m, st));
+	oplog_add("close", t);
+	printf("nonblock: rows %d\n", rows);
+	return rows != n;
+}
+
 struct worker {
 	int index, n, rc;
 };
@@ -366,6 +485,7 @@ int main(int argc, char **argv)
 	}
 	use_unix = !strcmp(argv[1], "unix");
 	const char *what = argv[2];
+	use_compress = !strcmp(what, "compress");
 	int n = argc > 3 ? atoi(argv[3]) : 10;
 	if (mysql_library_init(0, NULL, NULL))
 		return 2;
@@ -374,7 +494,7 @@ int main(int argc, char **argv)
 	if (!m)
 		return 3;
 	int rc;
-	if (!strcmp(what, "text"))
+	if (!strcmp(what, "text") || use_compress)
 		rc = do_text(m, n);
 	else if (!strcmp(what, "prepared"))
 		rc = do_prepared(m, n);
@@ -386,6 +506,10 @@ int main(int argc, char **argv)
 		rc = do_errors(m);
 	else if (!strcmp(what, "threads16"))
 		rc = do_threads(m, n);
+	else if (!strcmp(what, "nonblock"))
+		rc = do_nonblock(n);
+	else if (!strcmp(what, "slowfetch"))
+		rc = do_slowfetch(m, n);
 	else
 		rc = 2;
 	mysql_close(m);

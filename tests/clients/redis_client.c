@@ -37,6 +37,7 @@ static int use_unix;
 static redisContext *rc_connect(void)
 {
 	redisContext *c;
+	uint64_t t = oplog_now();
 	if (use_unix) {
 		const char *s = getenv("PERFTAP_REDIS_SOCKET");
 		c = redisConnectUnix(s ? s : "/run/redis/redis.sock");
@@ -45,6 +46,7 @@ static redisContext *rc_connect(void)
 		const char *p = getenv("PERFTAP_REDIS_PORT");
 		c = redisConnect(h ? h : "127.0.0.1", p ? atoi(p) : 6379);
 	}
+	oplog_add("connect", t);
 	if (!c || c->err) {
 		fprintf(stderr, "connect: %s\n", c ? c->errstr : "no memory");
 		return NULL;

@@ -104,6 +104,10 @@ def mysql_counts(evs):
     questions = 0
     for ev in evs:
         text = ev["text"]
+        if text == "CONNECT" and ev["flags"] & 128:  # PT_EV_API connect
+            continue  # the handshake: no Question, no Com_*
+        if text == "PING":
+            continue  # MariaDB counts COM_PING in no Question
         if text.startswith("PREPARE "):
             com["Com_stmt_prepare"] += 1
             continue
@@ -159,6 +163,8 @@ def redis_calls(evs):
     calls = collections.Counter()
     for ev in evs:
         text = ev["text"]
+        if text == "CONNECT" and ev["flags"] & 128:  # PT_EV_API connect
+            continue  # redisConnect*: no command
         word = text.split(" ", 1)[0].lower()
         calls[word] += 1
         if ev["flags"] & 32 and "(" in text:  # PT_EV_TRANSACTION

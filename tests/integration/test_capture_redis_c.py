@@ -19,7 +19,17 @@ def _run(servers, dump_dir, *args, unknown=(), check_keyspace=True):
     recs = ptenv.read_events(dump_dir)
     evs = ct.redis_truth_after(servers, snap, recs, unknown=unknown,
                                check_keyspace=check_keyspace)
-    per_op = ct.assert_within_ops(evs, ct.oplog(p.stderr))
+    # One CONNECT event (PT_EV_API, hooks_redis.c) per redisConnect, on
+    # the socket's own connection id, inside the client's timed connect.
+    ops = ct.oplog(p.stderr)
+    connects = [e for e in evs if e["text"] == "CONNECT"]
+    evs = [e for e in evs if e["text"] != "CONNECT"]
+    assert connects and all(e["flags"] & 128 and e["duration_ns"] > 0
+                            and e["outcome"] == "ok" for e in connects)
+    ct.assert_within_ops(connects, ops)
+    assert {e["conn_id"] for e in connects} >= {e["conn_id"] for e in evs}
+    assert not any(e["flags"] & 128 for e in evs), "commands: socket path"
+    per_op = ct.assert_within_ops(evs, ops)
     head = [r for r in recs if r.get("type") == "dump"][0]
     assert sum(head["drops"].values()) == 0, head["drops"]
     return p, evs, per_op
