@@ -27,7 +27,7 @@ static void usage(FILE *out)
 	    "usage: perftap history add [--db FILE] [--label L] DUMP|DIR...\n"
 	    "       perftap history show [--db FILE] [--format text|json]\n"
 	    "       perftap history trend [--db FILE] [--last N] "
-	    "[--format text|json] KEY\n\n"
+	    "[--format text|json|html] KEY\n\n"
 	    "add stores the run's per-operation summary (the baseline's "
 	    "fields and\nsample, and the rate) with its time, label and "
 	    "host; show lists the runs;\ntrend prints one operation's "
@@ -58,10 +58,11 @@ static int parse(struct hist_opts *o, int argc, char **argv)
 			o->label = optarg;
 			break;
 		case 'f':
-			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
+			if (strcmp(optarg, "text") && strcmp(optarg, "json") &&
+			    strcmp(optarg, "html")) {
 				fprintf(stderr,
-					"perftap: --format: '%s' is not text "
-					"or json\n",
+					"perftap: --format: '%s' is not text, "
+					"json or html\n",
 					optarg);
 				return -1;
 			}

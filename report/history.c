@@ -5,6 +5,7 @@
  * baseline's own record of the run, so the fields are the baseline's);
  * listing runs; an operation's trend; a baseline from the last runs.
  */
+#include "history_html.h"
 #include "history.h"
 
 #include <cjson/cJSON.h>
@@ -303,9 +304,18 @@ int history_trend(struct pt_history *h, const char *key, size_t n,
 		return fail(err, errlen, "cannot read the runs", h->db);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
-	int json = !strcmp(format, "json"), rows = 0, rc;
+	int json = !strcmp(format, "json"), html = !strcmp(format, "html");
+	int rows = 0, rc;
 	cJSON *arr = cJSON_CreateArray();
-	if (!json)
+	struct pt_trend_point *pts = html ? calloc(n ? n : 1, sizeof(*pts))
+					  : NULL;
+	if (html && !pts) {
+		sqlite3_finalize(st);
+		cJSON_Delete(arr);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!json && !html)
 		fprintf(out, "%s\n%5s  %-20s  %-16s  %9s  %9s  %9s  %9s\n", key,
 			"run", "time", "label", "p50 ms", "p95 ms", "p99 ms",
 			"rate/s");
@@ -317,7 +327,19 @@ int history_trend(struct pt_history *h, const char *key, size_t n,
 		for (int i = 0; i < 4; i++)
 			v[i] = sqlite3_column_double(st, 3 + i);
 		rows++;
-		if (json) {
+		if (html) {
+			if ((size_t)rows > n)
+				continue;
+			struct pt_trend_point *t = &pts[rows - 1];
+			t->run = sqlite3_column_int64(st, 0);
+			snprintf(t->time, sizeof(t->time), "%s", when);
+			snprintf(t->label, sizeof(t->label), "%s",
+				 label ? label : "");
+			t->p50_ms = v[0];
+			t->p95_ms = v[1];
+			t->p99_ms = v[2];
+			t->rate = v[3];
+		} else if (json) {
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddNumberToObject(o, "run",
 						sqlite3_column_double(st, 0));
@@ -349,6 +371,13 @@ int history_trend(struct pt_history *h, const char *key, size_t n,
 	} else {
 		cJSON_Delete(arr);
 	}
+	if (html && rc == SQLITE_DONE && rows &&
+	    history_trend_html(out, key, pts, (size_t)rows) < 0) {
+		free(pts);
+		snprintf(err, errlen, "write error");
+		return -1;
+	}
+	free(pts);
 	if (rc != SQLITE_DONE)
 		return fail(err, errlen, "read", h->db);
 	if (!rows) {

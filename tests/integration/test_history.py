@@ -86,6 +86,43 @@ def test_add_show_trend_store_what_the_report_measured(dumps, tmp_path):
     assert len(p.stderr.splitlines()) == 1
 
 
+def test_trend_as_html_is_a_chart_of_the_runs(dumps, tmp_path):
+    """--format html: one well-formed, self-contained page whose chart has
+    a p50, p95 and p99 line through one point per run and a rate bar per
+    run, and whose table holds the JSON trend's figures."""
+    import xml.etree.ElementTree as ET
+    db = str(tmp_path / "h.db")
+    for label in ("a", "b", "slow"):
+        run("history", "add", "--db", db, "--label", label, dumps[label])
+    page = run("history", "trend", "--db", db, "--format", "html",
+               KEY).stdout
+    # Self-contained: nothing fetched, nothing run.
+    assert "<script" not in page and "src=" not in page and "href=" not in page
+    root = ET.fromstring(page.split("\n", 1)[1])  # after the doctype
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    svg = root.find(".//s:svg", ns)
+    if svg is None:
+        svg = root.find(".//svg")
+    assert svg is not None
+    lines = {pl.get("class"): pl.get("points").split()
+             for pl in svg.iter() if pl.tag.endswith("polyline")}
+    assert set(lines) == {"p50", "p95", "p99"}
+    assert all(len(v) == 3 for v in lines.values())
+    # The slow run's p95 is the highest point of its line (SVG y grows
+    # downward: the smallest y).
+    ys = [float(pt.split(",")[1]) for pt in lines["p95"]]
+    assert ys[2] == min(ys)
+    bars = [r for r in svg.iter() if r.tag.endswith("rect")
+            and "run" in "".join(r.itertext())]
+    assert len(bars) == 3
+    trend = json.loads(run("history", "trend", "--db", db, "--format",
+                           "json", KEY).stdout)
+    cells = [td.text for td in root.iter("td")]
+    for r in trend["runs"]:
+        assert f"{r['p95_ms']:.3f}" in cells
+    run("history", "trend", "--db", db, "--format", "svg", KEY, check=2)
+
+
 def run_baseline(dump, tmp_path):
     out = str(tmp_path / "b.json")
     run("baseline", "save", "-o", out, dump)
