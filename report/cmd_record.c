@@ -43,6 +43,10 @@ static void usage(FILE *out)
 	    "      --redis-ports L    ports decoded as Redis (default "
 	    "6379)\n"
 	    "      --http-ports L     ports decoded as HTTP (default none)\n"
+	    "      --stacks off|slow|all  record call stacks with slow (default)\n"
+	    "                         or all events\n"
+	    "      --stack-min DUR    slow threshold for stacks (default 1ms)\n"
+	    "      --stack-sample N   also stacks for 1 in N faster events\n"
 	    "  -q, --quiet            the shim never writes to stderr\n"
 	    "  -h, --help             this text\n");
 }
@@ -136,7 +140,10 @@ enum {
 	OPT_ROUTES,
 	OPT_MYSQL,
 	OPT_REDIS,
-	OPT_HTTP
+	OPT_HTTP,
+	OPT_STACKS,
+	OPT_STACK_MIN,
+	OPT_STACK_SAMPLE
 };
 
 /* Options that map one-to-one on a variable, validated as the shim
@@ -157,6 +164,16 @@ static int check_value(int id, const char *v)
 	case OPT_REDIS:
 	case OPT_HTTP:
 		return pt_config_parse_ports(v, &l);
+	case OPT_STACKS:
+		return strcmp(v, "off") && strcmp(v, "slow") && strcmp(v, "all")
+			   ? -EINVAL
+			   : 0;
+	case OPT_STACK_MIN:
+		return pt_config_parse_duration(v, &n) < 0 ? -EINVAL : 0;
+	case OPT_STACK_SAMPLE:
+		return pt_config_parse_size(v, &n) < 0 && strcmp(v, "0")
+			   ? -EINVAL
+			   : 0;
 	default:
 		return 0;
 	}
@@ -175,6 +192,9 @@ int cmd_record(int argc, char **argv)
 	    {"mysql-ports", required_argument, NULL, OPT_MYSQL},
 	    {"redis-ports", required_argument, NULL, OPT_REDIS},
 	    {"http-ports", required_argument, NULL, OPT_HTTP},
+	    {"stacks", required_argument, NULL, OPT_STACKS},
+	    {"stack-min", required_argument, NULL, OPT_STACK_MIN},
+	    {"stack-sample", required_argument, NULL, OPT_STACK_SAMPLE},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
@@ -187,6 +207,9 @@ int cmd_record(int argc, char **argv)
 	    {OPT_MYSQL, "PERFTAP_MYSQL_PORTS"},
 	    {OPT_REDIS, "PERFTAP_REDIS_PORTS"},
 	    {OPT_HTTP, "PERFTAP_HTTP_PORTS"},
+	    {OPT_STACKS, "PERFTAP_STACKS"},
+	    {OPT_STACK_MIN, "PERFTAP_STACK_MIN"},
+	    {OPT_STACK_SAMPLE, "PERFTAP_STACK_SAMPLE"},
 	};
 	const char *dir = RECORD_DIR_DEFAULT;
 	char abs[PATH_MAX], lib[PATH_MAX];
