@@ -27,6 +27,27 @@ static uint32_t stack_sample;
 
 typedef int (*unw_backtrace_fn)(void **buf, int size);
 static unw_backtrace_fn unw_bt;
+/* The shim's own text: its frames (hook, decoder, writer) are dropped. */
+static uintptr_t self_lo, self_hi;
+/* Shim frames above the host's first one, at most (hook + decoder). */
+#define SELF_FRAMES_MAX 16
+
+static int self_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	uintptr_t me = (uintptr_t)arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && me >= lo &&
+		    me < lo + ph->p_memsz) {
+			self_lo = lo;
+			self_hi = lo + ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
 
 static __thread uint32_t sample_tick __attribute__((tls_model("initial-exec")));
 
@@ -52,6 +73,7 @@ void pt_stack_setup(const struct pt_config *cfg)
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
 	if (h)
 		unw_bt = (unw_backtrace_fn)dlsym(h, "unw_backtrace");
+	dl_iterate_phdr(self_cb, (void *)(uintptr_t)pt_stack_setup);
 	pt_stack_mode = cfg->stacks;
 }
 
@@ -221,11 +243,15 @@ static void capture(struct capture *cap, int native, int python)
 {
 	cap->n_native = cap->n_python = cap->fault = 0;
 	if (native && unw_bt) {
-		void *buf[PT_STACK_MAX_NATIVE];
-		int n = unw_bt(buf, PT_STACK_MAX_NATIVE);
-		for (int i = 0; i < n; i++)
-			cap->native[i] = (uint64_t)(uintptr_t)buf[i];
-		cap->n_native = n > 0 ? n : 0;
+		void *buf[PT_STACK_MAX_NATIVE + SELF_FRAMES_MAX];
+		int n = unw_bt(buf, PT_STACK_MAX_NATIVE + SELF_FRAMES_MAX);
+		int i = 0, k = 0;
+		while (i < n && (uintptr_t)buf[i] >= self_lo &&
+		       (uintptr_t)buf[i] < self_hi)
+			i++;
+		for (; i < n && k < PT_STACK_MAX_NATIVE; i++)
+			cap->native[k++] = (uint64_t)(uintptr_t)buf[i];
+		cap->n_native = k;
 	}
 	if (python)
 		cap->n_python =
