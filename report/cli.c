@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include "callsites.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <sys/resource.h>
@@ -35,6 +37,7 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_ORDERED, /* hidden: read through the time-ordered merge */
 	OPT_STATS,   /* hidden: events/s and memory per event on stderr */
+	OPT_CALLSITE_SKIP,
 };
 
 static const struct option long_opts[] = {
@@ -53,6 +56,7 @@ static const struct option long_opts[] = {
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"ordered-load", no_argument, NULL, OPT_ORDERED},
     {"stats-memory", no_argument, NULL, OPT_STATS},
+    {"callsite-skip", required_argument, NULL, OPT_CALLSITE_SKIP},
     {"thresholds", required_argument, NULL, OPT_THRESHOLDS},
     {"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
     {"baseline", required_argument, NULL, OPT_BASELINE},
@@ -85,6 +89,9 @@ void cli_common_usage(FILE *out)
 	    "                       'http GET /fir/*', 'redis * fir:*' "
 	    "(repeatable)\n"
 	    "      --top N          at most N rows per table\n"
+	    "      --callsite-skip RE  frames whose file (Python) or module\n"
+	    "                       (native) match RE are not call sites\n"
+	    "                       (default: drivers, stdlib, libc ...)\n"
 	    "      --sort KEY       total (time, default), count, p95, p99, "
 	    "errors\n"
 	    "      --color WHEN     auto (default: a tty without NO_COLOR), "
@@ -217,6 +224,9 @@ static int option(struct pt_cli *c, int ch, const char *arg,
 		return 0;
 	case OPT_STATS:
 		c->stats = 1;
+		return 0;
+	case OPT_CALLSITE_SKIP:
+		c->callsite_skip = arg;
 		return 0;
 	case OPT_THRESHOLDS:
 		c->thresholds = arg;
@@ -419,11 +429,21 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 	int want_charts = c->fmt == format_find("html");
 	if (want_charts)
 		charts_record(&rec, m);
+	if (!m->callsites && (m->callsites = malloc(sizeof(*m->callsites))) &&
+	    callsites_init(m->callsites, c->callsite_skip, err, sizeof(err)) <
+		0) {
+		fprintf(stderr, "perftap: %s\n", err);
+		free(m->callsites);
+		m->callsites = NULL;
+		return 2;
+	}
 	int rc = 0;
 	unsigned long long rss0 = c->stats ? status_kb("VmRSS") : 0;
 	double t0 = c->stats ? now_s() : 0, c0 = c->stats ? cpu_s() : 0;
 	if (load_inputs(m, c->inputs, c->ninputs, &lo) < 0)
 		rc = 2;
+	if (m->callsites)
+		callsites_seal(m->callsites);
 	else if (c->stats)
 		stats_line("load", m, t0, c0, rss0);
 	if (rc)

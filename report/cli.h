@@ -41,6 +41,7 @@ struct pt_cli {
 	int progress; /* 0 --no-progress, 1 auto, 2 --progress */
 	int ordered;  /* --ordered-load (hidden): time-ordered merge */
 	int stats;    /* --stats-memory (hidden): speed and memory, stderr */
+	const char *callsite_skip; /* --callsite-skip REGEX; NULL default */
 	char **inputs;
 	int ninputs;
 	struct pt_charts *charts; /* HTML: built by cli_analyse */

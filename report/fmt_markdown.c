@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "baseline.h"
+#include "fmt_callsites.h"
 #include "fmt_requests.h"
 #include "format.h"
 #include "thresholds.h"
@@ -160,6 +161,8 @@ int fmt_markdown_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		tables(a, o, out);
 	if (a->show_operations)
 		fmt_requests_markdown(a, out);
+	if (a->show_operations)
+		fmt_callsites_markdown(a, o->top, out);
 	thresholds(a, out);
 	comparisons(a, out);
 	return ferror(out) ? -1 : 0;

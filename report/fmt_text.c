@@ -11,6 +11,7 @@
 #include "baseline.h"
 #include "fmt_requests.h"
 #include "fmt_text_mysql.h"
+#include "fmt_callsites.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -405,6 +406,7 @@ int fmt_text_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		if (a->nrows)
 			details(&c);
 		fmt_requests_text(a, o->top, out);
+		fmt_callsites_text(a, o->top, out);
 	}
 	thresholds(&c);
 	comparisons(&c);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callsites.h"
 #include "dump_reader.h"
 
 #define PROGRESS_MIN_BYTES (300ull << 20) /* "more than a few hundred MB" */
@@ -259,6 +260,9 @@ static int read_chunk(struct pt_model *m, struct pt_chunk_view *v,
 		pt_event_record_decode(r, &ev);
 		if (!op || model_add_op(m, op, &ev, rt) < 0)
 			return -1;
+		if (r->stack_id && m->callsites)
+			callsites_add(m->callsites, (uint32_t)(op - m->ops),
+				      v->seq, r->stack_id, r->duration_ns);
 		++*seen;
 	}
 	return 0;
@@ -330,7 +334,12 @@ static int read_dump(struct pt_model *m, struct input *it,
 		m->drops[c] += info->drops[c];
 	for (int c = 0; c < PT_CNT_COUNT; c++)
 		m->counters[c] += info->counters[c];
-	if (read_events(m, it, w, o, show, in, idx, done, total) < 0)
+	if (m->callsites)
+		callsites_begin_dump(m->callsites, it->d);
+	int rc = read_events(m, it, w, o, show, in, idx, done, total);
+	if (m->callsites)
+		callsites_end_dump(m->callsites);
+	if (rc < 0)
 		return -1;
 	const struct pt_dump_problems *pr = pt_dump_problems(it->d);
 	m->problems.bad_chunks += pr->bad_chunks;

@@ -20,6 +20,8 @@
 #include "perftap/dump_format.h"
 #include "requests.h"
 
+struct pt_callsites;
+
 /* Operation kinds beyond enum pt_event_kind, made by the model itself. */
 #define PT_OPK_GET_OR_FETCH 8 /* cache-aside sequence, text = key pattern */
 #define PT_OPK_COUNT	    9
@@ -134,6 +136,8 @@ struct pt_model {
 			uint64_t duration_ns);
 	void *observe_arg;
 	struct pt_requests_log rlog; /* events with a request id */
+	struct pt_callsites *callsites; /* stacks -> call sites; NULL none,
+					   owned (callsites.h) */
 };
 
 void model_init(struct pt_model *m);
