@@ -1,0 +1,143 @@
+"""test_stacks.py -- call sites and stacks (PERFTAP_STACKS): the report
+names the function, file and line of the program's own code that issued
+each operation, through PyMySQL, MySQLdb, redis-py and httpx, directly and
+through a shared helper layer; `perftap events` shows the stacks.
+Expected lines come from the workload's source (inspect), never numbers."""
+
+import http.server
+import inspect
+import json
+import threading
+
+import ptenv
+import stacks_workload as wl
+
+WORKLOAD = ptenv.REPO / "tests" / "integration" / "stacks_workload.py"
+
+
+def site_line(func, tag):
+    """The line of `# site:TAG` inside func, from its source."""
+    lines, first = inspect.getsourcelines(func)
+    hits = [first + i for i, l in enumerate(lines) if f"# site:{tag}" in l]
+    assert len(hits) == 1, (func, tag)
+    return hits[0]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"ok"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+def _http_server():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def _record(servers, dump_dir, env):
+    srv = _http_server()
+    port = srv.server_address[1]
+    try:
+        p = ptenv.run_traced(
+            [ptenv.PYTHON, WORKLOAD, port], dump_dir,
+            env={"PERFTAP_HTTP_PORTS": port, **env}, timeout=120)
+    finally:
+        srv.shutdown()
+    assert p.returncode == 0 and p.stdout.strip() == "done", ptenv.describe(p)
+    return port
+
+
+def _report_json(dump_dir, *args):
+    p = ptenv.run_plain([ptenv.CMD, "report", "-f", "json", *args,
+                         *ptenv.dumps(dump_dir)])
+    assert p.returncode == 0, ptenv.describe(p)
+    return json.loads(p.stdout)
+
+
+def _sites_of(doc, kind, needle):
+    rows = [c for c in doc["call_sites"]
+            if c["kind"] == kind and needle in c["operation"]]
+    assert len(rows) == 1, (kind, needle, doc["call_sites"])
+    return rows[0]
+
+
+EXPECTED = [
+    # (kind, text in the operation, function, its site tag)
+    ("mysql", "stk_pymysql_direct", wl.pymysql_direct, "pymysql_direct"),
+    ("mysql", "stk_pymysql_layered", wl.repo_query, "repo_query"),
+    ("mysql", "stk_mysqldb_direct", wl.mysqldb_direct, "mysqldb_direct"),
+    ("mysql", "stk_mysqldb_layered", wl.repo_query, "repo_query"),
+    ("redis", "SET stk:direct", wl.redis_direct, "redis_direct"),
+    ("redis", "GET stk:layered", wl.cache_get, "cache_get"),
+    ("http_out", "/stk/direct", wl.http_direct, "http_direct"),
+]
+
+
+def test_call_sites_name_function_file_line(servers, dump_dir):
+    _record(servers, dump_dir, {"PERFTAP_STACKS": "all"})
+    doc = _report_json(dump_dir)
+    for kind, needle, func, tag in EXPECTED:
+        row = _sites_of(doc, kind, needle)
+        want = (func.__qualname__, str(WORKLOAD), site_line(func, tag))
+        got = [(s["function"], s["file"], s["line"]) for s in row["sites"]]
+        assert got == [want], (needle, got, want)
+        site = row["sites"][0]
+        assert site["count"] == wl.ROUNDS == row["stacks"] == row["calls"]
+        assert abs(site["share"] - 1.0) < 1e-9
+
+
+def test_callsite_skip_rule_is_the_users(servers, dump_dir):
+    """An empty --callsite-skip skips nothing: the innermost frame is the
+    driver's own (redis-py's socket read), not the program's."""
+    _record(servers, dump_dir, {"PERFTAP_STACKS": "all"})
+    doc = _report_json(dump_dir, "--callsite-skip", "")
+    row = _sites_of(doc, "redis", "SET stk:direct")
+    assert all("/redis/" in s["file"] for s in row["sites"]), row
+    # A bad pattern: one line, exit 2.
+    p = ptenv.run_plain([ptenv.CMD, "report", "--callsite-skip", "([",
+                         *ptenv.dumps(dump_dir)])
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, ptenv.describe(p)
+
+
+def test_events_show_python_and_native_frames(servers, dump_dir):
+    _record(servers, dump_dir, {"PERFTAP_STACKS": "all"})
+    recs = ptenv.read_events(dump_dir)
+    dump = [r for r in recs if r["type"] == "dump"][0]
+    assert dump["problems"]["bad_stacks"] == 0
+    assert dump["problems"]["unresolved_stacks"] == 0
+    sets = [e for e in ptenv.events(recs, "redis")
+            if e["text"].startswith("SET stk:direct")]
+    assert len(sets) == wl.ROUNDS
+    for e in sets:
+        py = e["stack"]["python"]
+        names = [f["func"] for f in py]
+        # innermost first: redis-py inside, then the workload, then main
+        assert names[-2:] == ["main", "<module>"], names
+        assert "redis_direct" in names
+        nat = e["stack"]["native"]
+        assert 0 < len(nat) <= 32
+        # the shim drops its own frames; libc's start is symbolized
+        assert not any("libperftap" in f.get("module", "") for f in nat)
+        assert any(f.get("func", "").startswith("__libc_start")
+                   for f in nat), nat
+    # one call site, one interned stack per chunk: the ids repeat
+    assert len({e["stack_id"] for e in sets}) == 1
+
+
+def test_slow_mode_only_slow_events_carry_stacks(servers, dump_dir):
+    """Default mode `slow` with a threshold no event here reaches: no
+    stacks at all; with 1ns every event has one."""
+    _record(servers, dump_dir, {"PERFTAP_STACK_MIN": "100s"})
+    evs = ptenv.events(ptenv.read_events(dump_dir))
+    assert evs and all(e["stack_id"] == 0 and "stack" not in e for e in evs)
+    d2 = dump_dir.parent / "dumps_1ns"  # the shim creates it 0700
+    _record(servers, d2, {"PERFTAP_STACK_MIN": "1ns"})
+    evs = ptenv.events(ptenv.read_events(d2))
+    assert evs and all(e["stack_id"] > 0 for e in evs)
