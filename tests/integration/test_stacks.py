@@ -141,3 +141,30 @@ def test_slow_mode_only_slow_events_carry_stacks(servers, dump_dir):
     _record(servers, d2, {"PERFTAP_STACK_MIN": "1ns"})
     evs = ptenv.events(ptenv.read_events(d2))
     assert evs and all(e["stack_id"] > 0 for e in evs)
+
+
+def _c_line(src, needle):
+    hits = [n for n, l in enumerate(src.read_text().splitlines(), 1)
+            if needle in l]
+    assert len(hits) == 1, needle
+    return hits[0]
+
+
+def test_c_program_native_call_sites(servers, dump_dir):
+    """libmariadb and hiredis from C: the native call site (symbolized
+    with libdwfl from the recorded modules) is the program's function,
+    with its file:line from the debug info."""
+    exe = ptenv.CLIENTS / "stack_client"
+    src = ptenv.REPO / "tests" / "clients" / "stack_client.c"
+    p = ptenv.run_traced([exe, 4], dump_dir, env={"PERFTAP_STACKS": "all"})
+    assert p.returncode == 0 and p.stdout.strip() == "done", ptenv.describe(p)
+    doc = _report_json(dump_dir)
+    for kind, needle, func, call in (
+            ("mysql", "stk_c_fetch_record", "fetch_record", "mysql_query(m,"),
+            ("redis", "GET stk:c:lookup", "cache_lookup", "redisCommand(c,")):
+        row = _sites_of(doc, kind, needle)
+        assert row["calls"] == row["stacks"] == 4
+        got = [(s["function"], s["file"].endswith("tests/clients/"
+                                                  "stack_client.c"),
+                s["line"], s["native"], s["module"]) for s in row["sites"]]
+        assert got == [(func, True, _c_line(src, call), True, str(exe))], got
