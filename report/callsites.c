@@ -298,7 +298,7 @@ size_t callsites_of(const struct pt_callsites *cs, uint32_t op,
 {
 	size_t lo = 0, hi = cs->n;
 	*first = NULL;
-	if (!cs->sealed)
+	if (!cs->sealed || !cs->n)
 		return 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;

@@ -998,7 +998,7 @@ int pt_dump_stack(const struct pt_dump *d, uint64_t chunk_seq, uint32_t id,
 		  struct pt_read_stack *out)
 {
 	const struct rd_chunk *ch = id ? chunk_by_seq(d, chunk_seq) : NULL;
-	if (!ch)
+	if (!ch || !ch->nstacks)
 		return 0;
 	const struct rd_stack *s = d->stk + ch->stk_base;
 	uint32_t lo = 0, hi = ch->nstacks;
