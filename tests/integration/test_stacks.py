@@ -168,3 +168,69 @@ def test_c_program_native_call_sites(servers, dump_dir):
                                                   "stack_client.c"),
                 s["line"], s["native"], s["module"]) for s in row["sites"]]
         assert got == [(func, True, _c_line(src, call), True, str(exe))], got
+
+
+THREADS_AND_FORK = r"""
+import os, sys, threading
+import redis
+
+def mk():
+    return redis.Redis(host=os.environ["PERFTAP_REDIS_HOST"],
+                       port=int(os.environ["PERFTAP_REDIS_PORT"]))
+
+def short_lived(i, out):
+    r = mk()
+    for k in range(20):
+        r.set("stk:thr:%d" % i, k)
+        out.append(int(r.get("stk:thr:%d" % i)))
+    r.close()
+
+def child_work():
+    r = mk()
+    r.set("stk:child", "c")
+    v = r.get("stk:child")  # site:child
+    os._exit(0 if v == b"c" else 3)
+
+results = []
+for wave in range(5):  # threads exit while the others still capture
+    ts = [threading.Thread(target=short_lived, args=(wave * 8 + i, results))
+          for i in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+pid = os.fork()
+if pid == 0:
+    child_work()
+_, st = os.waitpid(pid, 0)
+print(len(results), sum(results), os.WEXITSTATUS(st))
+"""
+
+
+def test_host_unchanged_threads_exiting_and_fork_child(servers, dump_dir):
+    p = ptenv.run_same([ptenv.PYTHON, "-c", THREADS_AND_FORK], dump_dir,
+                       env={"PERFTAP_STACKS": "all"})
+    assert p.stdout.split() == ["800", str(5 * 8 * sum(range(20))), "0"]
+    recs = ptenv.read_events(dump_dir)
+    dumps = [r for r in recs if r["type"] == "dump"]
+    assert len(dumps) == 2, "parent and forked child each have a dump"
+    for dm in dumps:
+        assert dm["problems"]["bad_stacks"] == 0
+    parent = [d["pid"] for d in dumps if d["ppid"] != dumps[0]["pid"]
+              and d["ppid"] != dumps[1]["pid"]][0]
+    evs = ptenv.events(recs, "redis")
+    assert all("stack" in e for e in evs)
+    thr = [e for e in evs if e["pid"] == parent
+           and e["text"].startswith(("SET stk:thr", "GET stk:thr"))]
+    assert len(thr) == 1600
+    assert all(any(f["func"] == "short_lived" for f in e["stack"]["python"])
+               for e in thr)
+    child = [e for e in evs if e["pid"] != parent]
+    gets = [e for e in child if e["text"].startswith("GET stk:child")]
+    assert len(gets) == 1
+    inner = [f for f in gets[0]["stack"]["python"]
+             if f["func"] == "child_work"]
+    assert len(inner) == 1
+    line = [n for n, l in enumerate(THREADS_AND_FORK.splitlines(), 1)
+            if "# site:child" in l]
+    assert inner[0]["line"] == line[0]
