@@ -180,6 +180,133 @@ static struct pt_callsite *entry(struct pt_callsites *cs, uint32_t op,
 	return e;
 }
 
+/* ---- 3b. folded stacks (perftap stacks) ------------------------------- */
+
+/* Append one frame; a frame must not hold the separator (';') or a line
+ * end.  Spaces are fine: the weight is after the last one. */
+static void fold_put(char *buf, size_t cap, size_t *len, const char *s)
+{
+	if (*len && *len + 1 < cap)
+		buf[(*len)++] = ';';
+	for (; *s && *len + 1 < cap; s++)
+		buf[(*len)++] = *s == ';' || *s == '\n' ? ':' : *s;
+	buf[*len] = '\0';
+}
+
+/* Root first: native frames (outermost first) when asked, then Python
+ * frames, outermost first, as "func (file:line)". */
+static char *fold_stack(struct pt_callsites *cs, uint64_t seq, uint32_t id)
+{
+	struct pt_read_stack st;
+	static char buf[64 * 1024];
+	char frame[700];
+	size_t len = 0;
+
+	if (!pt_dump_stack(cs->d, seq, id, &st))
+		return NULL;
+	buf[0] = '\0';
+	if (cs->folded_native || !st.n_python)
+		for (uint32_t i = st.n_native; i-- > 0;) {
+			struct pt_sym_frame f;
+			if (cs->sym &&
+			    pt_sym_lookup(cs->sym, st.native[i], &f) && *f.func)
+				snprintf(frame, sizeof(frame), "%s", f.func);
+			else
+				snprintf(frame, sizeof(frame), "0x%llx",
+					 (unsigned long long)st.native[i]);
+			fold_put(buf, sizeof(buf), &len, frame);
+		}
+	for (uint32_t i = st.n_python; i-- > 0;) {
+		const char *b = strrchr(st.py[i].file, '/');
+		snprintf(frame, sizeof(frame), "%s (%s:%u)", st.py[i].func,
+			 b ? b + 1 : st.py[i].file, st.py[i].line);
+		fold_put(buf, sizeof(buf), &len, frame);
+	}
+	return dup(buf);
+}
+
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static struct pt_folded *fold_entry(struct pt_callsites *cs, const char *line)
+{
+	if ((cs->nfv + 1) * 2 > cs->fold_cap) {
+		size_t cap = cs->fold_cap ? cs->fold_cap * 2 : 256;
+		uint32_t *ix = calloc(cap, sizeof(*ix));
+		if (!ix)
+			return NULL;
+		for (size_t i = 0; i < cs->nfv; i++) {
+			size_t j = str_hash(cs->fv[i].line) & (cap - 1);
+			while (ix[j])
+				j = (j + 1) & (cap - 1);
+			ix[j] = (uint32_t)i + 1;
+		}
+		free(cs->fold_index);
+		cs->fold_index = ix;
+		cs->fold_cap = cap;
+	}
+	size_t j = str_hash(line) & (cs->fold_cap - 1);
+	for (; cs->fold_index[j]; j = (j + 1) & (cs->fold_cap - 1))
+		if (!strcmp(cs->fv[cs->fold_index[j] - 1].line, line))
+			return &cs->fv[cs->fold_index[j] - 1];
+	if (cs->nfv == cs->capfv) {
+		size_t cap = cs->capfv ? cs->capfv * 2 : 64;
+		struct pt_folded *p = realloc(cs->fv, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		cs->fv = p;
+		cs->capfv = cap;
+	}
+	struct pt_folded *e = &cs->fv[cs->nfv];
+	if (!(e->line = dup(line)))
+		return NULL;
+	e->count = e->total_ns = 0;
+	cs->fold_index[j] = (uint32_t)++cs->nfv;
+	return e;
+}
+
+static void fold_add(struct pt_callsites *cs, uint32_t op, uint32_t stack_id,
+		     uint64_t seq, uint64_t duration_ns)
+{
+	if (!cs->chunk_fold[stack_id] &&
+	    !(cs->chunk_fold[stack_id] = fold_stack(cs, seq, stack_id)))
+		return;
+	static char line[64 * 1024 + PT_TEXT_MAX + 16];
+	size_t len = strlen(cs->chunk_fold[stack_id]);
+	memcpy(line, cs->chunk_fold[stack_id], len + 1); /* already folded */
+	fold_put(line, sizeof(line), &len,
+		 cs->label ? cs->label(op, cs->label_arg) : "op");
+	struct pt_folded *e = fold_entry(cs, line);
+	if (!e) {
+		cs->oom = 1;
+		return;
+	}
+	e->count++;
+	e->total_ns += duration_ns;
+}
+
+void callsites_fold_labels(struct pt_callsites *cs, pt_callsites_label_fn fn,
+			   void *arg)
+{
+	cs->label = fn;
+	cs->label_arg = arg;
+}
+
+static void fold_chunk_reset(struct pt_callsites *cs, size_t upto)
+{
+	if (!cs->chunk_fold)
+		return;
+	for (size_t i = 0; i < upto; i++) {
+		free(cs->chunk_fold[i]);
+		cs->chunk_fold[i] = NULL;
+	}
+}
+
 /* ---- 4. public API ------------------------------------------------------ */
 
 int callsites_init(struct pt_callsites *cs, const char *skip, char *err,
@@ -215,6 +342,12 @@ void callsites_free(struct pt_callsites *cs)
 	free(cs->index);
 	free(cs->index_key);
 	free(cs->chunk_site);
+	fold_chunk_reset(cs, cs->chunk_cap);
+	free(cs->chunk_fold);
+	for (size_t i = 0; i < cs->nfv; i++)
+		free(cs->fv[i].line);
+	free(cs->fv);
+	free(cs->fold_index);
 	memset(cs, 0, sizeof(*cs));
 }
 
@@ -229,6 +362,8 @@ void callsites_begin_dump(struct pt_callsites *cs, struct pt_dump *d)
 
 void callsites_end_dump(struct pt_callsites *cs)
 {
+	fold_chunk_reset(cs, cs->chunk_cap);
+	cs->chunk_seq = UINT64_MAX;
 	pt_sym_close(cs->sym);
 	cs->sym = NULL;
 	cs->d = NULL;
@@ -244,6 +379,7 @@ void callsites_add(struct pt_callsites *cs, uint32_t op, uint64_t chunk_seq,
 		if (cs->chunk_site)
 			memset(cs->chunk_site, 0,
 			       cs->chunk_cap * sizeof(*cs->chunk_site));
+		fold_chunk_reset(cs, cs->chunk_cap);
 	}
 	if (stack_id >= cs->chunk_cap) {
 		size_t cap = cs->chunk_cap ? cs->chunk_cap : 64;
@@ -257,8 +393,18 @@ void callsites_add(struct pt_callsites *cs, uint32_t op, uint64_t chunk_seq,
 		memset(p + cs->chunk_cap, 0,
 		       (cap - cs->chunk_cap) * sizeof(*p));
 		cs->chunk_site = p;
+		char **f = realloc(cs->chunk_fold, cap * sizeof(*f));
+		if (!f) {
+			cs->oom = 1;
+			return;
+		}
+		memset(f + cs->chunk_cap, 0,
+		       (cap - cs->chunk_cap) * sizeof(*f));
+		cs->chunk_fold = f;
 		cs->chunk_cap = cap;
 	}
+	if (cs->folded)
+		fold_add(cs, op, stack_id, chunk_seq, duration_ns);
 	uint32_t key = cs->chunk_site[stack_id];
 	if (!key) {
 		key = stack_key(cs, chunk_seq, stack_id);

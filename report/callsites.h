@@ -26,6 +26,8 @@
 	"libhiredis|libssl|libcrypto|libpython[^/]*|libsqlite3|libperftap|"    \
 	"libunwind|libz|libffi|libexpat)\\.so|/python3(\\.[0-9]+)?$"
 
+typedef const char *(*pt_callsites_label_fn)(uint32_t op, void *arg);
+
 struct pt_callsite {
 	uint32_t op; /* index in the model's ops */
 	int native;  /* a native frame (no Python frame qualified) */
@@ -53,6 +55,21 @@ struct pt_callsites {
 	size_t nkeys, capkeys;
 	uint64_t stacked; /* events with a stack seen */
 	int sealed, oom;
+	/* `perftap stacks`: folded stacks, "root;...;leaf;OPERATION" */
+	int folded;	   /* collect them */
+	int folded_native; /* native frames too, not only Python's */
+	char **chunk_fold; /* stack id -> folded frames (this chunk) */
+	struct pt_folded *fv;
+	size_t nfv, capfv;
+	uint32_t *fold_index; /* line hash -> fv index + 1 */
+	size_t fold_cap;
+	pt_callsites_label_fn label;
+	void *label_arg;
+};
+
+struct pt_folded {
+	char *line; /* frames;operation */
+	uint64_t count, total_ns;
 };
 
 /* skip: NULL for the default.  Returns 0, or -1 with a message in err. */
@@ -74,6 +91,11 @@ void callsites_seal(struct pt_callsites *cs);
 /* The call sites of op, most time first; returns how many. */
 size_t callsites_of(const struct pt_callsites *cs, uint32_t op,
 		    const struct pt_callsite **first);
+
+/* Label of operation op for the folded leaf ("KIND TEXT"); set before
+ * events arrive (none: "op"). */
+void callsites_fold_labels(struct pt_callsites *cs, pt_callsites_label_fn fn,
+			   void *arg);
 
 /* Pick the call site frame of one stack (exposed for `perftap stacks`
  * and tests): returns the Python frame index, or -1 with *native set to

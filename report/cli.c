@@ -38,6 +38,8 @@ enum {
 	OPT_ORDERED, /* hidden: read through the time-ordered merge */
 	OPT_STATS,   /* hidden: events/s and memory per event on stderr */
 	OPT_CALLSITE_SKIP,
+	OPT_WEIGHT,
+	OPT_NATIVE,
 };
 
 static const struct option long_opts[] = {
@@ -57,6 +59,8 @@ static const struct option long_opts[] = {
     {"ordered-load", no_argument, NULL, OPT_ORDERED},
     {"stats-memory", no_argument, NULL, OPT_STATS},
     {"callsite-skip", required_argument, NULL, OPT_CALLSITE_SKIP},
+    {"weight", required_argument, NULL, OPT_WEIGHT},
+    {"native", no_argument, NULL, OPT_NATIVE},
     {"thresholds", required_argument, NULL, OPT_THRESHOLDS},
     {"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
     {"baseline", required_argument, NULL, OPT_BASELINE},
@@ -228,6 +232,15 @@ static int option(struct pt_cli *c, int ch, const char *arg,
 	case OPT_CALLSITE_SKIP:
 		c->callsite_skip = arg;
 		return 0;
+	case OPT_WEIGHT:
+		if (strcmp(arg, "time") && strcmp(arg, "count"))
+			return bad("--weight", "expected time or count, not '%s'",
+				   arg);
+		c->weight_count = !strcmp(arg, "count");
+		return 0;
+	case OPT_NATIVE:
+		c->stack_native = 1;
+		return 0;
 	case OPT_THRESHOLDS:
 		c->thresholds = arg;
 		return 0;
@@ -265,6 +278,8 @@ static int allowed(const struct pt_cli *c, int ch)
 		return c->flags & CLI_BASELINE;
 	if (ch == 'f')
 		return !(c->flags & CLI_NO_FORMAT);
+	if (ch == OPT_WEIGHT || ch == OPT_NATIVE)
+		return c->flags & CLI_STACKS;
 	return 1;
 }
 
@@ -436,6 +451,10 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 		free(m->callsites);
 		m->callsites = NULL;
 		return 2;
+	}
+	if (m->callsites && (c->flags & CLI_STACKS)) {
+		m->callsites->folded = 1;
+		m->callsites->folded_native = c->stack_native;
 	}
 	int rc = 0;
 	unsigned long long rss0 = c->stats ? status_kb("VmRSS") : 0;

@@ -260,7 +260,7 @@ static int read_chunk(struct pt_model *m, struct pt_chunk_view *v,
 		pt_event_record_decode(r, &ev);
 		if (!op || model_add_op(m, op, &ev, rt) < 0)
 			return -1;
-		if (r->stack_id && m->callsites)
+		if (r->stack_id && m->callsites && !op->excluded)
 			callsites_add(m->callsites, (uint32_t)(op - m->ops),
 				      v->seq, r->stack_id, r->duration_ns);
 		++*seen;

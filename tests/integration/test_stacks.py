@@ -234,3 +234,35 @@ def test_host_unchanged_threads_exiting_and_fork_child(servers, dump_dir):
     line = [n for n, l in enumerate(THREADS_AND_FORK.splitlines(), 1)
             if "# site:child" in l]
     assert inner[0]["line"] == line[0]
+
+
+def _folded(dump_dir, *args):
+    p = ptenv.run_plain([ptenv.CMD, "stacks", *args, *ptenv.dumps(dump_dir)])
+    assert p.returncode == 0, ptenv.describe(p)
+    out = []
+    for line in p.stdout.splitlines():
+        stack, weight = line.rsplit(" ", 1)
+        out.append((stack.split(";"), int(weight)))
+    return out
+
+
+def test_stacks_folded_weighted_by_count_and_time(servers, dump_dir):
+    _record(servers, dump_dir, {"PERFTAP_STACKS": "all"})
+    sel = ["--filter", "redis SET stk:direct*"]
+    by_count = _folded(dump_dir, "--weight", "count", *sel)
+    assert by_count and all(f[-1].startswith("redis SET stk:direct")
+                            for f, _ in by_count)
+    assert sum(w for _, w in by_count) == wl.ROUNDS
+    want = "redis_direct (stacks_workload.py:%d)" % site_line(
+        wl.redis_direct, "redis_direct")
+    for frames, _ in by_count:
+        assert frames[0].startswith("<module> (stacks_workload.py:")
+        assert want in frames, frames
+    # time: the events' own durations, summed
+    evs = [e for e in ptenv.events(ptenv.read_events(dump_dir), "redis")
+           if e["text"].startswith("SET stk:direct")]
+    assert sum(w for _, w in _folded(dump_dir, *sel)) == sum(
+        e["duration_ns"] for e in evs)
+    p = ptenv.run_plain([ptenv.CMD, "stacks", "--weight", "bytes",
+                         *ptenv.dumps(dump_dir)])
+    assert p.returncode == 2 and p.stderr.count("\n") == 1
