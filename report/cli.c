@@ -461,8 +461,10 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 	double t0 = c->stats ? now_s() : 0, c0 = c->stats ? cpu_s() : 0;
 	if (load_inputs(m, c->inputs, c->ninputs, &lo) < 0)
 		rc = 2;
-	if (m->callsites)
+	else if (m->callsites)
 		callsites_seal(m->callsites);
+	if (rc)
+		;
 	else if (c->stats)
 		stats_line("load", m, t0, c0, rss0);
 	if (rc)

@@ -305,8 +305,10 @@ static void add_tallies(cJSON *o, const struct pt_dump *d)
 	add_u64(pr, "unknown_records", p->unknown_records);
 	add_u64(pr, "unresolved_text", p->unresolved_text);
 	add_u64(pr, "partial_chunks", p->partial_chunks);
-	add_u64(pr, "bad_stacks", p->bad_stacks);
-	add_u64(pr, "unresolved_stacks", p->unresolved_stacks);
+	if (pt_dump_info(d)->version >= 2) {
+		add_u64(pr, "bad_stacks", p->bad_stacks);
+		add_u64(pr, "unresolved_stacks", p->unresolved_stacks);
+	}
 }
 
 static void print_dump(const struct pt_dump *d)

@@ -441,6 +441,26 @@ static int stk_push(struct pt_dump *d, uint32_t id, uint32_t off)
 	return 0;
 }
 
+/* The index in d->stk of stack id of chunk ch, found so far; NULL none.
+ * Ids increase within a chunk (stack_ok), so a binary search. */
+static const struct rd_stack *chunk_stack_at(const struct pt_dump *d,
+					     const struct rd_chunk *ch,
+					     uint32_t id)
+{
+	if (!ch->nstacks)
+		return NULL;
+	const struct rd_stack *s = d->stk + ch->stk_base;
+	uint32_t lo = 0, hi = ch->nstacks;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ch->nstacks && s[lo].id == id ? &s[lo] : NULL;
+}
+
 /* A stack record of size bytes adds up: counts within limits, frames
  * inside the record, ids increasing, names interned before it (I7). */
 static int stack_ok(const struct rd_chunk *ch, const uint8_t *p, uint32_t size,
@@ -581,8 +601,7 @@ static int chunk_scan(struct pt_dump *d, struct rd_chunk *ch)
 					      ->stack_id
 					: 0;
 				d->problems.unresolved_stacks +=
-				    sid && (!ch->nstacks ||
-					    sid > d->stk[d->nstk - 1].id);
+				    sid && !chunk_stack_at(d, ch, sid);
 			}
 			d->problems.unresolved_text += id > ch->nstrings;
 		} else if (type == PT_REC_STACK || type == PT_REC_MODULE) {
@@ -998,24 +1017,14 @@ int pt_dump_stack(const struct pt_dump *d, uint64_t chunk_seq, uint32_t id,
 		  struct pt_read_stack *out)
 {
 	const struct rd_chunk *ch = id ? chunk_by_seq(d, chunk_seq) : NULL;
-	if (!ch || !ch->nstacks)
+	const struct rd_stack *s = ch ? chunk_stack_at(d, ch, id) : NULL;
+	if (!s)
 		return 0;
-	const struct rd_stack *s = d->stk + ch->stk_base;
-	uint32_t lo = 0, hi = ch->nstacks;
-	while (lo < hi) { /* ids increase within the chunk (stack_ok) */
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (s[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo >= ch->nstacks || s[lo].id != id)
-		return 0;
-	const uint8_t *p = ch->base + s[lo].off;
+	const uint8_t *p = ch->base + s->off;
 	const struct pt_stack_record *r = (const void *)p;
 	/* Re-checked: a live writer may have reused the chunk since open. */
-	if (!stack_ok(ch, p, pt_commit_size(r->commit), 0) ||
-	    s[lo].off + pt_commit_size(r->commit) > d->hdr.chunk_size)
+	uint32_t size = pt_commit_size(r->commit);
+	if (size > d->hdr.chunk_size - s->off || !stack_ok(ch, p, size, 0))
 		return 0;
 	out->flags = r->flags;
 	out->n_native = r->n_native;

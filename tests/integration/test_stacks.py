@@ -266,3 +266,51 @@ def test_stacks_folded_weighted_by_count_and_time(servers, dump_dir):
     p = ptenv.run_plain([ptenv.CMD, "stacks", "--weight", "bytes",
                          *ptenv.dumps(dump_dir)])
     assert p.returncode == 2 and p.stderr.count("\n") == 1
+
+
+def _stack_records(data):
+    """(offset, n_native, n_python) of every committed stack record of
+    every chunk (dump_format.h layout, little-endian x86_64)."""
+    import struct
+    hs, cs = struct.unpack_from("<II", data, 16)
+    out = []
+    for base in range(hs, len(data) - cs + 1, cs):
+        if data[base:base + 4] != b"PHCK":
+            continue
+        seq = struct.unpack_from("<Q", data, base + 8)[0]
+        off = base + 64  # struct pt_chunk_header
+        while off + 16 <= base + cs:
+            commit, typ = struct.unpack_from("<QH", data, off)
+            size = commit & 0xffffffff
+            if commit == 0 or commit >> 32 != seq & 0xffffffff or size < 8:
+                break
+            if typ == 4:  # PT_REC_STACK
+                nn, sid, npy = struct.unpack_from("<HIH", data, off + 10)
+                out.append((off, nn, npy))
+            off += size
+    return out
+
+
+def test_corrupt_stack_record_is_skipped_and_counted(servers, dump_dir):
+    _record(servers, dump_dir, {"PERFTAP_STACKS": "all"})
+    path = ptenv.dumps(dump_dir)[0]
+    before = ptenv.read_events(dump_dir)
+    n_events = len(ptenv.events(before))
+    data = bytearray(path.read_bytes())
+    stacks = _stack_records(data)
+    assert len(stacks) >= 3
+    import struct
+    # a frame count past the record, and one past PT_STACK_MAX_PYTHON
+    struct.pack_into("<H", data, stacks[0][0] + 16, 60000)
+    struct.pack_into("<H", data, stacks[1][0] + 10, 33)  # n_native > 32
+    path.write_bytes(bytes(data))
+    recs = ptenv.read_events(dump_dir)
+    dump = [r for r in recs if r["type"] == "dump"][0]
+    assert dump["problems"]["bad_stacks"] == 2
+    evs = ptenv.events(recs)
+    assert len(evs) == n_events, "every event still read"
+    lost = [e for e in evs if e["stack_id"] and "stack" not in e]
+    assert lost, "events naming the bad stacks print without one"
+    assert dump["problems"]["unresolved_stacks"] >= 1
+    p = ptenv.run_plain([ptenv.CMD, "report", path])
+    assert p.returncode == 0, ptenv.describe(p)
