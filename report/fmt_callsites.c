@@ -103,6 +103,46 @@ void fmt_callsites_markdown(const struct pt_analysis *a, size_t top, FILE *out)
 	}
 }
 
+void fmt_callsites_html(const struct pt_analysis *a, size_t top, FILE *out)
+{
+	int header = 0;
+	size_t shown = 0;
+	for (size_t i = 0; i < a->nrows && (!top || shown < top); i++) {
+		const struct pt_row *r = &a->rows[i];
+		const struct pt_callsite *s;
+		uint64_t ns, cnt;
+		size_t n = row_sites(a, r, &s, &ns, &cnt);
+		if (!n)
+			continue;
+		if (!header) {
+			fputs("<h2>Call sites</h2>\n<table><tr><th>operation"
+			      "</th><th>share</th><th>calls</th><th>function"
+			      "</th><th>where</th></tr>\n",
+			      out);
+			header = 1;
+		}
+		shown++;
+		for (size_t k = 0; k < n && k < PT_CALLSITES_SHOWN; k++) {
+			char where[600], op[PT_TEXT_MAX + 32];
+			site_where(&s[k], where, sizeof(where));
+			snprintf(op, sizeof(op), "%s %s", pt_kind_name(r->kind),
+				 r->text);
+			fputs("<tr><td>", out);
+			fmt_xml_escape(out, op, FMT_XML_CTL_MARK);
+			fprintf(out, "</td><td>%.1f%%</td><td>%llu</td><td>",
+				ns ? 100.0 * (double)s[k].total_ns / (double)ns
+				   : 0.0,
+				(unsigned long long)s[k].count);
+			fmt_xml_escape(out, s[k].func, FMT_XML_CTL_MARK);
+			fputs("</td><td>", out);
+			fmt_xml_escape(out, where, FMT_XML_CTL_MARK);
+			fputs("</td></tr>\n", out);
+		}
+	}
+	if (header)
+		fputs("</table>\n", out);
+}
+
 cJSON *fmt_callsites_json(const struct pt_analysis *a)
 {
 	cJSON *arr = cJSON_CreateArray();

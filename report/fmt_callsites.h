@@ -17,6 +17,8 @@
 
 void fmt_callsites_text(const struct pt_analysis *a, size_t top, FILE *out);
 void fmt_callsites_markdown(const struct pt_analysis *a, size_t top, FILE *out);
+/* A <h2> section and one table (XML-escaped). */
+void fmt_callsites_html(const struct pt_analysis *a, size_t top, FILE *out);
 /* [{"kind","operation","stacks","sites":[{...}]}] */
 cJSON *fmt_callsites_json(const struct pt_analysis *a);
 

@@ -314,3 +314,15 @@ def test_corrupt_stack_record_is_skipped_and_counted(servers, dump_dir):
     assert dump["problems"]["unresolved_stacks"] >= 1
     p = ptenv.run_plain([ptenv.CMD, "report", path])
     assert p.returncode == 0, ptenv.describe(p)
+
+
+def test_call_sites_in_text_markdown_and_html(servers, dump_dir):
+    _record(servers, dump_dir, {"PERFTAP_STACKS": "all"})
+    where = "%s:%d" % (WORKLOAD, site_line(wl.cache_get, "cache_get"))
+    for fmt in ("text", "markdown", "html"):
+        p = ptenv.run_plain([ptenv.CMD, "report", "-f", fmt,
+                             *ptenv.dumps(dump_dir)])
+        assert p.returncode == 0, ptenv.describe(p)
+        assert "Call sites" in p.stdout, fmt
+        line = [l for l in p.stdout.splitlines() if where in l]
+        assert line and "cache_get" in line[0], (fmt, where)
