@@ -96,6 +96,7 @@ static uint32_t stack_key(struct pt_callsites *cs, uint64_t seq, uint32_t id)
 
 	if (!pt_dump_stack(cs->d, seq, id, &st))
 		return 0;
+	cs->py_unknown += !!(st.flags & PT_STACK_PY_UNKNOWN);
 	for (uint32_t i = 0; i < st.n_native; i++)
 		if (!cs->sym || !pt_sym_lookup(cs->sym, st.native[i], &nat[i]))
 			nat[i] = (struct pt_sym_frame){"", 0, "", "", 0};

@@ -53,7 +53,9 @@ struct pt_callsites {
 	/* frame keys: distinct (func, file, line, module) */
 	struct pt_callsite *keys;
 	size_t nkeys, capkeys;
-	uint64_t stacked; /* events with a stack seen */
+	uint64_t stacked;    /* events with a stack seen */
+	uint64_t py_unknown; /* stacks of a CPython whose frames were not
+				read (PT_STACK_PY_UNKNOWN) */
 	int sealed, oom;
 	/* `perftap stacks`: folded stacks, "root;...;leaf;OPERATION" */
 	int folded;	   /* collect them */

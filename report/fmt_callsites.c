@@ -49,6 +49,11 @@ void fmt_callsites_text(const struct pt_analysis *a, size_t top, FILE *out)
 		if (!header) {
 			fprintf(out, "\nCall sites (innermost frame of the "
 				     "program's own code)\n");
+			if (a->m->callsites->py_unknown)
+				fprintf(out,
+					"  Python frames not read (a CPython "
+					"version without a known layout): "
+					"native frames only\n");
 			header = 1;
 		}
 		shown++;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "pyframes.h"
+#include "pyrt.h"
 
 /* ---- 1. settings and sampling ------------------------------------------ */
 
@@ -284,6 +285,9 @@ int pt_stack_emit(struct pt_writer *w, struct pt_writer_cursor *c,
 	st.n_native = (uint32_t)cap.n_native;
 	st.n_python = (uint32_t)cap.n_python;
 	st.flags = cap.fault ? PT_STACK_PY_FAULT : 0;
+	enum pyrt_state ps = pyrt_state();
+	if (ps == PYRT_UNKNOWN || ps == PYRT_NOREAD)
+		st.flags |= PT_STACK_PY_UNKNOWN; /* native frames only */
 	st.resolve = capture_resolve;
 	st.arg = &cap;
 	if (cap.n_native) {
