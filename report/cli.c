@@ -234,8 +234,8 @@ static int option(struct pt_cli *c, int ch, const char *arg,
 		return 0;
 	case OPT_WEIGHT:
 		if (strcmp(arg, "time") && strcmp(arg, "count"))
-			return bad("--weight", "expected time or count, not '%s'",
-				   arg);
+			return bad("--weight",
+				   "expected time or count, not '%s'", arg);
 		c->weight_count = !strcmp(arg, "count");
 		return 0;
 	case OPT_NATIVE:

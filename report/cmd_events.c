@@ -169,9 +169,11 @@ static void add_stack(cJSON *o, const struct pt_dump *d, struct pt_sym *sym,
 	for (uint32_t i = 0; i < st.n_python; i++) {
 		cJSON *f = cJSON_CreateObject();
 		add_text(f, st.py[i].func, (uint32_t)strlen(st.py[i].func));
-		cJSON_AddItemToObject(f, "func", cJSON_DetachItemFromObject(f, "text"));
+		cJSON_AddItemToObject(f, "func",
+				      cJSON_DetachItemFromObject(f, "text"));
 		add_text(f, st.py[i].file, (uint32_t)strlen(st.py[i].file));
-		cJSON_AddItemToObject(f, "file", cJSON_DetachItemFromObject(f, "text"));
+		cJSON_AddItemToObject(f, "file",
+				      cJSON_DetachItemFromObject(f, "text"));
 		add_u64(f, "line", st.py[i].line);
 		cJSON_AddItemToArray(py, f);
 	}

@@ -443,9 +443,8 @@ static int stk_push(struct pt_dump *d, uint32_t id, uint32_t off)
 
 /* The index in d->stk of stack id of chunk ch, found so far; NULL none.
  * Ids increase within a chunk (stack_ok), so a binary search. */
-static const struct rd_stack *chunk_stack_at(const struct pt_dump *d,
-					     const struct rd_chunk *ch,
-					     uint32_t id)
+static const struct rd_stack *
+chunk_stack_at(const struct pt_dump *d, const struct rd_chunk *ch, uint32_t id)
 {
 	if (!ch->nstacks)
 		return NULL;
@@ -488,7 +487,8 @@ static int module_add(struct pt_dump *d, const struct rd_chunk *ch,
 	uint32_t len;
 	const char *path = rec_text(d, ch, m->path_id, ch->nstrings, &len);
 	for (uint32_t i = 0; i < d->nmods; i++)
-		if (d->mods[i].base == m->base && !strcmp(d->mods[i].path, path))
+		if (d->mods[i].base == m->base &&
+		    !strcmp(d->mods[i].path, path))
 			return 0;
 	if (d->nmods == d->capmods) {
 		uint32_t cap = d->capmods ? d->capmods * 2 : 64;
@@ -1010,7 +1010,7 @@ static const struct rd_chunk *chunk_by_seq(const struct pt_dump *d,
 			hi = mid;
 	}
 	return lo < d->nchunks && d->chunks[lo].seq == seq ? &d->chunks[lo]
-							     : NULL;
+							   : NULL;
 }
 
 int pt_dump_stack(const struct pt_dump *d, uint64_t chunk_seq, uint32_t id,

@@ -200,8 +200,11 @@ int pt_config_parse_duration(const char *s, uint64_t *out)
 	static const struct {
 		const char *sfx;
 		uint64_t mul;
-	} units[] = {{"ns", 1},		 {"us", 1000},	 {"ms", 1000000},
-		     {"s", 1000000000ull}, {"", 1}};
+	} units[] = {{"ns", 1},
+		     {"us", 1000},
+		     {"ms", 1000000},
+		     {"s", 1000000000ull},
+		     {"", 1}};
 	const char *end;
 	uint64_t v;
 
@@ -365,7 +368,7 @@ static void format_settings(struct pt_config *cfg)
 	    cfg->dir, (unsigned long long)cfg->max_size, cfg->chunk_size,
 	    cfg->mode == PT_MODE_STOP ? "stop" : "wrap", cfg->raw, cfg->raw_max,
 	    cfg->routes, cfg->requests ? "on" : "off",
-	    cfg->stacks == PT_STACKS_OFF    ? "off"
+	    cfg->stacks == PT_STACKS_OFF   ? "off"
 	    : cfg->stacks == PT_STACKS_ALL ? "all"
 					   : "slow",
 	    (unsigned long long)cfg->stack_min_ns, cfg->stack_sample);

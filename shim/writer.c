@@ -629,8 +629,8 @@ static void put_modules(struct pt_writer *w, struct pt_writer_cursor *c,
 {
 	for (uint32_t i = 0; i < st->n_modules; i++) {
 		const struct pt_module_info *m = &st->modules[i];
-		uint32_t len = m->path_len > PT_TEXT_MAX ? PT_TEXT_MAX
-							 : m->path_len;
+		uint32_t len =
+		    m->path_len > PT_TEXT_MAX ? PT_TEXT_MAX : m->path_len;
 		struct pt_module_record r = {.type = PT_REC_MODULE};
 		r.path_id = len ? intern_put(w, c, m->path, len) : 0;
 		r.build_id_len = m->build_id_len > 20 ? 20 : m->build_id_len;
@@ -738,8 +738,7 @@ static int put_event(struct pt_writer *w, struct pt_writer_cursor *c,
 	const char *text = ev->text && ev->text_len ? ev->text : NULL;
 	if (text)
 		len = text_cut(text, ev->text_len, &flags);
-	int rc = st ? stack_reserve(w, c, st, text, len, sizeof(r), &sid)
-		    : 0;
+	int rc = st ? stack_reserve(w, c, st, text, len, sizeof(r), &sid) : 0;
 	if (rc < 0)
 		return rc;
 	rc = writer_reserve(w, c, text, len, sizeof(r), &id);
