@@ -326,3 +326,31 @@ def test_call_sites_in_text_markdown_and_html(servers, dump_dir):
         assert "Call sites" in p.stdout, fmt
         line = [l for l in p.stdout.splitlines() if where in l]
         assert line and "cache_get" in line[0], (fmt, where)
+
+
+SIGNALS = r"""
+import os, signal
+import redis
+hits = [0]
+def on_alarm(sig, frame):
+    hits[0] += 1
+signal.signal(signal.SIGALRM, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)  # interrupts recv
+r = redis.Redis(host=os.environ["PERFTAP_REDIS_HOST"],
+                port=int(os.environ["PERFTAP_REDIS_PORT"]))
+total = 0
+for i in range(2000):
+    r.set("stk:sig", i)
+    total += int(r.get("stk:sig"))
+signal.setitimer(signal.ITIMER_REAL, 0)
+print(total, hits[0] > 0)
+"""
+
+
+def test_host_unchanged_under_signals_with_stacks(servers, dump_dir):
+    p = ptenv.run_same([ptenv.PYTHON, "-c", SIGNALS], dump_dir,
+                       env={"PERFTAP_STACKS": "all"})
+    assert p.stdout.split() == [str(sum(range(2000))), "True"]
+    evs = [e for e in ptenv.events(ptenv.read_events(dump_dir), "redis")
+           if "stk:sig" in e["text"]]
+    assert len(evs) == 4000 and all("stack" in e for e in evs)
