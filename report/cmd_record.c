@@ -171,10 +171,11 @@ static int check_value(int id, const char *v)
 			   : 0;
 	case OPT_STACK_MIN:
 		return pt_config_parse_duration(v, &n) < 0 ? -EINVAL : 0;
-	case OPT_STACK_SAMPLE:
-		return pt_config_parse_size(v, &n) < 0 && strcmp(v, "0")
-			   ? -EINVAL
-			   : 0;
+	case OPT_STACK_SAMPLE: /* a count, as the shim reads it */
+		return *v && strspn(v, "0123456789") == strlen(v) &&
+			       strlen(v) <= 9
+			   ? 0
+			   : -EINVAL;
 	default:
 		return 0;
 	}
