@@ -126,6 +126,13 @@ $(BUILD)/probes/%.so: tests/probes/%.c shim/pyrt.c shim/pyframes.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden \
 		-Ishim -Iinclude $(PY_CFLAGS) -o $@ $^ -lpthread -ldl
 
+# The stack probe also needs the capture and the writer.
+$(BUILD)/probes/stack_probe.so: tests/probes/stack_probe.c shim/pyrt.c \
+		shim/pyframes.c shim/stack.c shim/writer.c shim/real.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden \
+		-Ishim -Iinclude $(PY_CFLAGS) -o $@ $^ -lpthread -ldl
+
 unit-tests: $(UNIT_BIN) $(SAN_BIN)
 build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN) $(FUZZ_BIN) $(PROBE_LIB)
 fuzz-build: $(FUZZ_BIN)

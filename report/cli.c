@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include "callsites.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <sys/resource.h>
@@ -35,6 +37,9 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_ORDERED, /* hidden: read through the time-ordered merge */
 	OPT_STATS,   /* hidden: events/s and memory per event on stderr */
+	OPT_CALLSITE_SKIP,
+	OPT_WEIGHT,
+	OPT_NATIVE,
 };
 
 static const struct option long_opts[] = {
@@ -53,6 +58,9 @@ static const struct option long_opts[] = {
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"ordered-load", no_argument, NULL, OPT_ORDERED},
     {"stats-memory", no_argument, NULL, OPT_STATS},
+    {"callsite-skip", required_argument, NULL, OPT_CALLSITE_SKIP},
+    {"weight", required_argument, NULL, OPT_WEIGHT},
+    {"native", no_argument, NULL, OPT_NATIVE},
     {"thresholds", required_argument, NULL, OPT_THRESHOLDS},
     {"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
     {"baseline", required_argument, NULL, OPT_BASELINE},
@@ -85,6 +93,9 @@ void cli_common_usage(FILE *out)
 	    "                       'http GET /fir/*', 'redis * fir:*' "
 	    "(repeatable)\n"
 	    "      --top N          at most N rows per table\n"
+	    "      --callsite-skip RE  frames whose file (Python) or module\n"
+	    "                       (native) match RE are not call sites\n"
+	    "                       (default: drivers, stdlib, libc ...)\n"
 	    "      --sort KEY       total (time, default), count, p95, p99, "
 	    "errors\n"
 	    "      --color WHEN     auto (default: a tty without NO_COLOR), "
@@ -220,6 +231,18 @@ static int option(struct pt_cli *c, int ch, const char *arg,
 	case OPT_STATS:
 		c->stats = 1;
 		return 0;
+	case OPT_CALLSITE_SKIP:
+		c->callsite_skip = arg;
+		return 0;
+	case OPT_WEIGHT:
+		if (strcmp(arg, "time") && strcmp(arg, "count"))
+			return bad("--weight",
+				   "expected time or count, not '%s'", arg);
+		c->weight_count = !strcmp(arg, "count");
+		return 0;
+	case OPT_NATIVE:
+		c->stack_native = 1;
+		return 0;
 	case OPT_THRESHOLDS:
 		c->thresholds = arg;
 		return 0;
@@ -257,6 +280,8 @@ static int allowed(const struct pt_cli *c, int ch)
 		return c->flags & CLI_BASELINE;
 	if (ch == 'f')
 		return !(c->flags & CLI_NO_FORMAT);
+	if (ch == OPT_WEIGHT || ch == OPT_NATIVE)
+		return c->flags & CLI_STACKS;
 	return 1;
 }
 
@@ -421,11 +446,27 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 	int want_charts = c->fmt == format_find("html");
 	if (want_charts)
 		charts_record(&rec, m);
+	if (!m->callsites && (m->callsites = malloc(sizeof(*m->callsites))) &&
+	    callsites_init(m->callsites, c->callsite_skip, err, sizeof(err)) <
+		0) {
+		fprintf(stderr, "perftap: %s\n", err);
+		free(m->callsites);
+		m->callsites = NULL;
+		return 2;
+	}
+	if (m->callsites && (c->flags & CLI_STACKS)) {
+		m->callsites->folded = 1;
+		m->callsites->folded_native = c->stack_native;
+	}
 	int rc = 0;
 	unsigned long long rss0 = c->stats ? status_kb("VmRSS") : 0;
 	double t0 = c->stats ? now_s() : 0, c0 = c->stats ? cpu_s() : 0;
 	if (load_inputs(m, c->inputs, c->ninputs, &lo) < 0)
 		rc = 2;
+	else if (m->callsites)
+		callsites_seal(m->callsites);
+	if (rc)
+		;
 	else if (c->stats)
 		stats_line("load", m, t0, c0, rss0);
 	if (rc)

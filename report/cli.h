@@ -19,6 +19,7 @@
 #define CLI_NEED_THRESH (1u << 2) /* --thresholds is mandatory */
 #define CLI_NEED_OUTPUT (1u << 3) /* -o is mandatory */
 #define CLI_NO_FORMAT	(1u << 4) /* writes its own file format */
+#define CLI_STACKS	(1u << 5) /* --weight time|count, --native: folded */
 
 struct pt_cli {
 	const char *cmd;
@@ -41,6 +42,9 @@ struct pt_cli {
 	int progress; /* 0 --no-progress, 1 auto, 2 --progress */
 	int ordered;  /* --ordered-load (hidden): time-ordered merge */
 	int stats;    /* --stats-memory (hidden): speed and memory, stderr */
+	const char *callsite_skip; /* --callsite-skip REGEX; NULL default */
+	int weight_count;	   /* stacks: --weight count (else time) */
+	int stack_native;	   /* stacks: --native, native frames too */
 	char **inputs;
 	int ninputs;
 	struct pt_charts *charts; /* HTML: built by cli_analyse */

@@ -23,6 +23,7 @@
 #include "task_join.h"
 #include "commands.h"
 #include "dump_reader.h"
+#include "symbolize.h"
 
 /* Longest line: text of PT_TEXT_MAX bytes, each at worst \u00XX (6) after
  * U+FFFD replacement (3 bytes), plus the other fields. */
@@ -156,7 +157,47 @@ static cJSON *record_base(const char *type, const struct pt_dump *d)
 	return o;
 }
 
-static void print_event(const struct pt_dump *d, const struct pt_read_event *e)
+/* "stack": {"python": [innermost first], "native": [...]} */
+static void add_stack(cJSON *o, const struct pt_dump *d, struct pt_sym *sym,
+		      uint64_t chunk_seq, uint32_t id)
+{
+	struct pt_read_stack st;
+	if (!id || !pt_dump_stack(d, chunk_seq, id, &st))
+		return;
+	cJSON *so = cJSON_AddObjectToObject(o, "stack");
+	cJSON *py = cJSON_AddArrayToObject(so, "python");
+	for (uint32_t i = 0; i < st.n_python; i++) {
+		cJSON *f = cJSON_CreateObject();
+		add_text(f, st.py[i].func, (uint32_t)strlen(st.py[i].func));
+		cJSON_AddItemToObject(f, "func",
+				      cJSON_DetachItemFromObject(f, "text"));
+		add_text(f, st.py[i].file, (uint32_t)strlen(st.py[i].file));
+		cJSON_AddItemToObject(f, "file",
+				      cJSON_DetachItemFromObject(f, "text"));
+		add_u64(f, "line", st.py[i].line);
+		cJSON_AddItemToArray(py, f);
+	}
+	cJSON *nat = cJSON_AddArrayToObject(so, "native");
+	for (uint32_t i = 0; i < st.n_native; i++) {
+		cJSON *f = cJSON_CreateObject();
+		struct pt_sym_frame sf;
+		add_u64(f, "addr", st.native[i]);
+		if (sym && pt_sym_lookup(sym, st.native[i], &sf)) {
+			cJSON_AddStringToObject(f, "module", sf.module);
+			add_u64(f, "offset", sf.offset);
+			cJSON_AddStringToObject(f, "func", sf.func);
+			if (*sf.file) {
+				cJSON_AddStringToObject(f, "file", sf.file);
+				add_u64(f, "line", sf.line);
+			}
+		}
+		cJSON_AddItemToArray(nat, f);
+	}
+	add_u64(so, "flags", st.flags);
+}
+
+static void print_event(const struct pt_dump *d, const struct pt_read_event *e,
+			struct pt_sym *sym, uint64_t chunk_seq)
 {
 	cJSON *o = record_base("event", d);
 	cJSON_AddStringToObject(o, "kind", pt_kind_name(e->kind));
@@ -188,6 +229,7 @@ static void print_event(const struct pt_dump *d, const struct pt_read_event *e)
 			add_u64(o, "task_key", e->task_key);
 		if (e->kind == PT_KIND_HTTP_IN && e->head_us != UINT32_MAX)
 			add_u64(o, "head_us", e->head_us);
+		add_stack(o, d, sym, chunk_seq, e->stack_id);
 	}
 	emit_line(o);
 }
@@ -267,6 +309,10 @@ static void add_tallies(cJSON *o, const struct pt_dump *d)
 	add_u64(pr, "unknown_records", p->unknown_records);
 	add_u64(pr, "unresolved_text", p->unresolved_text);
 	add_u64(pr, "partial_chunks", p->partial_chunks);
+	if (pt_dump_info(d)->version >= 2) {
+		add_u64(pr, "bad_stacks", p->bad_stacks);
+		add_u64(pr, "unresolved_stacks", p->unresolved_stacks);
+	}
 }
 
 static void print_dump(const struct pt_dump *d)
@@ -325,6 +371,9 @@ static int events_one(const char *path)
 	task_join_seal(&join);
 	pt_dump_rewind(d);
 	print_dump(d);
+	const struct pt_read_module *mods;
+	uint32_t nmods = pt_dump_modules(d, &mods);
+	struct pt_sym *sym = nmods ? pt_sym_open(mods, nmods) : NULL;
 	while (pt_dump_next(d, &rec)) {
 		if (rec.type == PT_REC_EVENT && rec.ev.kind != PT_KIND_HTTP_IN &&
 		    !rec.ev.request_id)
@@ -332,11 +381,12 @@ static int events_one(const char *path)
 			    task_join_find(&join, rec.ev.task_key,
 					   rec.ev.start_ns, &rec.ev.attr);
 		if (rec.type == PT_REC_EVENT)
-			print_event(d, &rec.ev);
+			print_event(d, &rec.ev, sym, rec.chunk_seq);
 		else
 			print_conn(d, &rec.conn);
 	}
 	task_join_free(&join);
+	pt_sym_close(sym);
 	pt_dump_close(d);
 	return 0;
 }

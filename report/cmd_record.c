@@ -58,6 +58,11 @@ static void usage(FILE *out)
 	    "      --http-ports L     ports decoded as HTTP (default none)\n"
 	    "      --sample-interval T  CPU/memory samples of the process\n"
 	    "                         tree every T (default 1s; 0 = off)\n"
+	    "      --stacks off|slow|all  record call stacks with slow "
+	    "(default)\n"
+	    "                         or all events\n"
+	    "      --stack-min DUR    slow threshold for stacks (default 1ms)\n"
+	    "      --stack-sample N   also stacks for 1 in N faster events\n"
 	    "  -q, --quiet            the shim never writes to stderr\n"
 	    "  -h, --help             this text\n");
 }
@@ -152,7 +157,10 @@ enum {
 	OPT_MYSQL,
 	OPT_REDIS,
 	OPT_HTTP,
-	OPT_SAMPLE
+	OPT_SAMPLE,
+	OPT_STACKS,
+	OPT_STACK_MIN,
+	OPT_STACK_SAMPLE
 };
 
 /* Options that map one-to-one on a variable, validated as the shim
@@ -175,6 +183,17 @@ static int check_value(int id, const char *v)
 		return pt_config_parse_ports(v, &l);
 	case OPT_SAMPLE:
 		return pt_config_parse_interval(v, &n);
+	case OPT_STACKS:
+		return strcmp(v, "off") && strcmp(v, "slow") && strcmp(v, "all")
+			   ? -EINVAL
+			   : 0;
+	case OPT_STACK_MIN:
+		return pt_config_parse_duration(v, &n) < 0 ? -EINVAL : 0;
+	case OPT_STACK_SAMPLE: /* a count, as the shim reads it */
+		return *v && strspn(v, "0123456789") == strlen(v) &&
+			       strlen(v) <= 9
+			   ? 0
+			   : -EINVAL;
 	default:
 		return 0;
 	}
@@ -310,6 +329,9 @@ int cmd_record(int argc, char **argv)
 	    {"redis-ports", required_argument, NULL, OPT_REDIS},
 	    {"http-ports", required_argument, NULL, OPT_HTTP},
 	    {"sample-interval", required_argument, NULL, OPT_SAMPLE},
+	    {"stacks", required_argument, NULL, OPT_STACKS},
+	    {"stack-min", required_argument, NULL, OPT_STACK_MIN},
+	    {"stack-sample", required_argument, NULL, OPT_STACK_SAMPLE},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
@@ -323,6 +345,9 @@ int cmd_record(int argc, char **argv)
 	    {OPT_REDIS, "PERFTAP_REDIS_PORTS"},
 	    {OPT_HTTP, "PERFTAP_HTTP_PORTS"},
 	    {OPT_SAMPLE, "PERFTAP_SAMPLE_INTERVAL"},
+	    {OPT_STACKS, "PERFTAP_STACKS"},
+	    {OPT_STACK_MIN, "PERFTAP_STACK_MIN"},
+	    {OPT_STACK_SAMPLE, "PERFTAP_STACK_SAMPLE"},
 	};
 	const char *dir = RECORD_DIR_DEFAULT;
 	char abs[PATH_MAX], lib[PATH_MAX];

@@ -13,6 +13,7 @@ int cmd_check(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_stacks(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 
 #endif /* PERFTAP_COMMANDS_H */

@@ -41,6 +41,13 @@ struct rd_chunk {
 	uint32_t end;	   /* offset where the scan at open stopped */
 	uint32_t nstrings; /* strings found at open */
 	uint64_t str_base; /* first of them in pt_dump.str_off */
+	uint32_t nstacks;  /* v2: valid stacks found at open */
+	uint64_t stk_base; /* first of them in pt_dump.stk */
+};
+
+/* A valid stack record: its id in the chunk and its offset. */
+struct rd_stack {
+	uint32_t id, off;
 };
 
 /* A chunk's iteration state: the merge heap holds these. */
@@ -64,6 +71,10 @@ struct pt_dump {
 	uint32_t nchunks;
 	uint32_t *str_off;
 	uint64_t nstr, capstr;
+	struct rd_stack *stk;
+	uint64_t nstk, capstk;
+	struct pt_read_module *mods;
+	uint32_t nmods, capmods;
 	struct rd_iter *heap;
 	uint32_t heap_len;
 	int heap_built;
@@ -421,6 +432,114 @@ static int str_push(struct pt_dump *d, uint32_t off)
 	return 0;
 }
 
+static int stk_push(struct pt_dump *d, uint32_t id, uint32_t off)
+{
+	if (d->nstk == d->capstk) {
+		uint64_t cap = d->capstk ? d->capstk * 2 : 256;
+		struct rd_stack *p = realloc(d->stk, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		d->stk = p;
+		d->capstk = cap;
+	}
+	d->stk[d->nstk++] = (struct rd_stack){id, off};
+	return 0;
+}
+
+/* The index in d->stk of stack id of chunk ch, found so far; NULL none.
+ * Ids increase within a chunk (stack_ok), so a binary search. */
+static const struct rd_stack *
+chunk_stack_at(const struct pt_dump *d, const struct rd_chunk *ch, uint32_t id)
+{
+	if (!ch->nstacks)
+		return NULL;
+	const struct rd_stack *s = d->stk + ch->stk_base;
+	uint32_t lo = 0, hi = ch->nstacks;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ch->nstacks && s[lo].id == id ? &s[lo] : NULL;
+}
+
+/* A stack record of size bytes adds up: counts within limits, frames
+ * inside the record, ids increasing, names interned before it (I7). */
+static int stack_ok(const struct rd_chunk *ch, const uint8_t *p, uint32_t size,
+		    uint32_t last_id)
+{
+	const struct pt_stack_record *r = (const void *)p;
+	if (size < sizeof(*r) || r->n_native > PT_STACK_MAX_NATIVE ||
+	    r->n_python > PT_STACK_MAX_PYTHON || r->id <= last_id ||
+	    sizeof(*r) + 8u * r->n_native +
+		    sizeof(struct pt_py_frame) * r->n_python >
+		size)
+		return 0;
+	const struct pt_py_frame *f =
+	    (const void *)(p + sizeof(*r) + 8u * r->n_native);
+	for (uint32_t i = 0; i < r->n_python; i++)
+		if (f[i].func_id > ch->nstrings || f[i].file_id > ch->nstrings)
+			return 0;
+	return 1;
+}
+
+/* Add a module record (already size-checked) unless known. */
+static int module_add(struct pt_dump *d, const struct rd_chunk *ch,
+		      const struct pt_module_record *m)
+{
+	uint32_t len;
+	const char *path = rec_text(d, ch, m->path_id, ch->nstrings, &len);
+	for (uint32_t i = 0; i < d->nmods; i++)
+		if (d->mods[i].base == m->base &&
+		    !strcmp(d->mods[i].path, path))
+			return 0;
+	if (d->nmods == d->capmods) {
+		uint32_t cap = d->capmods ? d->capmods * 2 : 64;
+		struct pt_read_module *p = realloc(d->mods, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		d->mods = p;
+		d->capmods = cap;
+	}
+	struct pt_read_module *o = &d->mods[d->nmods++];
+	o->path = path;
+	o->base = m->base;
+	o->lo = m->lo;
+	o->hi = m->hi;
+	o->build_id_len = m->build_id_len;
+	memcpy(o->build_id, m->build_id, sizeof(o->build_id));
+	return 0;
+}
+
+/* v2 records of the scan: stacks indexed, modules collected; a record
+ * that does not add up is skipped and counted, the chunk goes on. */
+static int scan_v2(struct pt_dump *d, struct rd_chunk *ch, uint32_t off,
+		   uint32_t size, uint16_t type)
+{
+	const uint8_t *p = ch->base + off;
+	if (type == PT_REC_STACK) {
+		uint32_t last = ch->nstacks ? d->stk[d->nstk - 1].id : 0;
+		if (!stack_ok(ch, p, size, last)) {
+			d->problems.bad_stacks++;
+			return 0;
+		}
+		if (stk_push(d, ((const struct pt_stack_record *)p)->id, off) <
+		    0)
+			return -1;
+		ch->nstacks++;
+		return 0;
+	}
+	const struct pt_module_record *m = (const void *)p;
+	if (size < sizeof(*m) || m->build_id_len > sizeof(m->build_id) ||
+	    m->path_id == 0 || m->path_id > ch->nstrings || m->lo > m->hi) {
+		d->problems.bad_stacks++;
+		return 0;
+	}
+	return module_add(d, ch, m);
+}
+
 /* Is the chunk header of slot sane (magic, state, seq)?  1 = read it,
  * 0 = unused or mid-claim (nothing committed there), -1 = damaged. */
 static int chunk_header_ok(const struct pt_dump *d, uint64_t slot,
@@ -479,6 +598,8 @@ static int chunk_scan(struct pt_dump *d, struct rd_chunk *ch)
 
 	ch->str_base = d->nstr;
 	ch->nstrings = 0;
+	ch->stk_base = d->nstk;
+	ch->nstacks = 0;
 	while ((st = rec_at(d, ch, off, &size, &type)) == RD_OK) {
 		const uint8_t *p = ch->base + off;
 		if (type == PT_REC_STRING) {
@@ -500,10 +621,20 @@ static int chunk_scan(struct pt_dump *d, struct rd_chunk *ch)
 						 ->start_ns;
 				if (t < d->info.first_event_ns)
 					d->info.first_event_ns = t;
+				uint32_t sid =
+				    size >= sizeof(struct pt_event_record)
+					? ((const struct pt_event_record *)p)
+					      ->stack_id
+					: 0;
+				d->problems.unresolved_stacks +=
+				    sid && !chunk_stack_at(d, ch, sid);
 			}
 			d->problems.unresolved_text += id > ch->nstrings;
 		} else if (type == PT_REC_SAMPLE) {
 			if (sample_push(d, p) < 0)
+				return -1;
+		} else if (type == PT_REC_STACK || type == PT_REC_MODULE) {
+			if (scan_v2(d, ch, off, size, type) < 0)
 				return -1;
 		} else {
 			d->problems.unknown_records++;
@@ -705,6 +836,8 @@ void pt_dump_close(struct pt_dump *d)
 	free(d->chunks);
 	free(d->heap);
 	free(d->str_off);
+	free(d->stk);
+	free(d->mods);
 	free(d->vtext);
 	free(d->vlen);
 	free(d->samples);
@@ -932,4 +1065,58 @@ const char *pt_kind_name(enum pt_event_kind kind)
 {
 	const char *n = NAME_OF(kind_names, kind);
 	return n ? n : "unknown";
+}
+
+/* ---- 8. stacks and modules (v2) ---------------------------------------- */
+
+static const struct rd_chunk *chunk_by_seq(const struct pt_dump *d,
+					   uint64_t seq)
+{
+	uint32_t lo = 0, hi = d->nchunks;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (d->chunks[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < d->nchunks && d->chunks[lo].seq == seq ? &d->chunks[lo]
+							   : NULL;
+}
+
+int pt_dump_stack(const struct pt_dump *d, uint64_t chunk_seq, uint32_t id,
+		  struct pt_read_stack *out)
+{
+	const struct rd_chunk *ch = id ? chunk_by_seq(d, chunk_seq) : NULL;
+	const struct rd_stack *s = ch ? chunk_stack_at(d, ch, id) : NULL;
+	if (!s)
+		return 0;
+	const uint8_t *p = ch->base + s->off;
+	const struct pt_stack_record *r = (const void *)p;
+	/* Re-checked: a live writer may have reused the chunk since open. */
+	uint32_t size = pt_commit_size(r->commit);
+	if (size > d->hdr.chunk_size - s->off || !stack_ok(ch, p, size, 0))
+		return 0;
+	out->flags = r->flags;
+	out->n_native = r->n_native;
+	out->n_python = r->n_python;
+	out->native = (const uint64_t *)(p + sizeof(*r));
+	const struct pt_py_frame *f =
+	    (const void *)(p + sizeof(*r) + 8u * r->n_native);
+	for (uint32_t i = 0; i < r->n_python; i++) {
+		uint32_t len;
+		out->py[i].func =
+		    rec_text(d, ch, f[i].func_id, ch->nstrings, &len);
+		out->py[i].file =
+		    rec_text(d, ch, f[i].file_id, ch->nstrings, &len);
+		out->py[i].line = f[i].line;
+	}
+	return 1;
+}
+
+uint32_t pt_dump_modules(const struct pt_dump *d,
+			 const struct pt_read_module **out)
+{
+	*out = d->mods;
+	return d->nmods;
 }

@@ -68,6 +68,31 @@ struct pt_dump_problems {
 	uint64_t unresolved_text; /* text_id with no string in its chunk */
 	uint64_t partial_chunks;  /* slot cut short by the file's end */
 	uint64_t bad_samples; /* v2 sample records with impossible fields */
+	uint64_t bad_stacks;	  /* v2: stack/module record that does not
+				     add up (sizes, ids): skipped */
+	uint64_t unresolved_stacks; /* stack_id with no stack in its chunk */
+};
+
+/* v2: a call stack, innermost frame first.  Texts point into the mapping. */
+struct pt_read_frame {
+	const char *func, *file; /* "" when unknown */
+	uint32_t line;
+};
+
+struct pt_read_stack {
+	uint16_t flags; /* PT_STACK_* */
+	uint32_t n_native, n_python;
+	const uint64_t *native; /* return addresses */
+	struct pt_read_frame py[PT_STACK_MAX_PYTHON];
+};
+
+/* v2: a module mapped into the recorded process (deduplicated by load
+ * address and path across the dump's chunks). */
+struct pt_read_module {
+	const char *path;
+	uint64_t base, lo, hi;
+	uint8_t build_id[20];
+	uint16_t build_id_len;
 };
 
 struct pt_dump_info {
@@ -195,6 +220,15 @@ static inline void pt_event_record_decode(const struct pt_event_record *r,
  * in the page cache), so that reading a dump does not grow the resident
  * set by the dump's size. */
 void pt_dump_chunk_release(struct pt_dump *d, uint32_t i);
+
+/* The stack `id` of the chunk whose sequence number is chunk_seq: 1 and
+ * *out, or 0 (no such stack; a bad id is counted at open). */
+int pt_dump_stack(const struct pt_dump *d, uint64_t chunk_seq, uint32_t id,
+		  struct pt_read_stack *out);
+
+/* Every module recorded in the dump; returns the count. */
+uint32_t pt_dump_modules(const struct pt_dump *d,
+			 const struct pt_read_module **out);
 
 /* Names for reports. */
 const char *pt_drop_cause_name(enum pt_drop_cause cause);

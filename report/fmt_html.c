@@ -15,6 +15,7 @@
 #include "baseline.h"
 #include "fmt_conns.h"
 #include "fmt_html.h"
+#include "fmt_callsites.h"
 #include "fmt_requests.h"
 #include "fmt_resources.h"
 #include "format.h"
@@ -288,9 +289,10 @@ static void operations(FILE *out, const struct pt_analysis *a,
 static void requests(FILE *out, const struct pt_analysis *a,
 		     const struct pt_out_opts *o)
 {
-	(void)o;
 	if (a->show_operations)
 		fmt_requests_html(a, out);
+	if (a->show_operations)
+		fmt_callsites_html(a, o->top, out);
 }
 
 static void charts(FILE *out, const struct pt_analysis *a,

@@ -13,6 +13,7 @@
 #include "baseline.h"
 #include "fmt_requests.h"
 #include "fmt_resources.h"
+#include "fmt_callsites.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -330,6 +331,8 @@ int fmt_json_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		cJSON_AddItemToObject(doc, "connections", fmt_conns_json(a));
 	if (a->show_operations)
 		cJSON_AddItemToObject(doc, "processes", fmt_resources_json(a));
+	if (a->show_operations)
+		cJSON_AddItemToObject(doc, "call_sites", fmt_callsites_json(a));
 	cJSON_AddItemToObject(doc, "thresholds", thresholds_json(a));
 	cJSON_AddItemToObject(doc, "comparisons", comparisons_json(a));
 	cJSON *s = cJSON_AddObjectToObject(doc, "summary");

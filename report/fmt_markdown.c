@@ -7,6 +7,7 @@
 #include "baseline.h"
 #include "fmt_conns.h"
 #include "fmt_text_mysql.h"
+#include "fmt_callsites.h"
 #include "fmt_requests.h"
 #include "fmt_resources.h"
 #include "format.h"
@@ -222,6 +223,8 @@ int fmt_markdown_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 		fmt_conns_markdown(a, out);
 	if (a->show_operations)
 		fmt_resources_markdown(a, out);
+	if (a->show_operations)
+		fmt_callsites_markdown(a, o->top, out);
 	thresholds(a, out);
 	comparisons(a, out);
 	return ferror(out) ? -1 : 0;

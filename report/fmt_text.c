@@ -13,6 +13,7 @@
 #include "fmt_conns.h"
 #include "fmt_resources.h"
 #include "fmt_text_mysql.h"
+#include "fmt_callsites.h"
 #include "format.h"
 #include "thresholds.h"
 
@@ -409,6 +410,7 @@ int fmt_text_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
 			details(&c);
 		fmt_requests_text(a, o->top, out);
 		fmt_resources_text(a, out);
+		fmt_callsites_text(a, o->top, out);
 	}
 	thresholds(&c);
 	comparisons(&c);

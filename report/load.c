@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callsites.h"
 #include "dump_reader.h"
 #include "resources.h"
 
@@ -266,6 +267,9 @@ static int read_chunk(struct pt_model *m, struct pt_chunk_view *v,
 		if (!op || model_add_op(m, op, &ev, rt) < 0)
 			return -1;
 		conns_event(&m->conns, &ev);
+		if (r->stack_id && m->callsites && !op->excluded)
+			callsites_add(m->callsites, (uint32_t)(op - m->ops),
+				      v->seq, r->stack_id, r->duration_ns);
 		++*seen;
 	}
 	return 0;
@@ -360,9 +364,17 @@ static int read_dump(struct pt_model *m, struct input *it,
 		m->drops[c] += info->drops[c];
 	for (int c = 0; c < PT_CNT_COUNT; c++)
 		m->counters[c] += info->counters[c];
-	if (conns_begin(&m->conns, info->pid, info->exe) < 0 ||
-	    read_events(m, it, w, o, show, in, idx, done, total) < 0 ||
-	    conns_end(&m->conns) < 0 || read_samples(m, it) < 0)
+	if (m->callsites)
+		callsites_begin_dump(m->callsites, it->d);
+	int rc = conns_begin(&m->conns, info->pid, info->exe) < 0 ||
+			 read_events(m, it, w, o, show, in, idx, done,
+				     total) < 0 ||
+			 conns_end(&m->conns) < 0 || read_samples(m, it) < 0
+		     ? -1
+		     : 0;
+	if (m->callsites)
+		callsites_end_dump(m->callsites);
+	if (rc < 0)
 		return -1;
 	const struct pt_dump_problems *pr = pt_dump_problems(it->d);
 	m->problems.bad_chunks += pr->bad_chunks;

@@ -20,6 +20,7 @@ static const struct command {
     {"compare", cmd_compare, "regressions against a saved baseline"},
     {"history", cmd_history, "history add|show|trend: runs in SQLite"},
     {"top", cmd_top, "watch a running capture, refreshed every second"},
+    {"stacks", cmd_stacks, "folded call stacks (flame graphs) of events"},
 };
 
 static void usage(FILE *out)

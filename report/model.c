@@ -12,6 +12,7 @@
  * Sums are exact integers, percentiles are order statistics, the slowest
  * samples break ties on time, and cache-aside state is kept per thread.
  */
+#include "callsites.h"
 #include "model.h"
 
 #include <stdlib.h>
@@ -468,6 +469,11 @@ void model_init(struct pt_model *m)
 
 void model_free(struct pt_model *m)
 {
+	if (m->callsites) {
+		callsites_free(m->callsites);
+		free(m->callsites);
+		m->callsites = NULL;
+	}
 	requests_log_free(&m->rlog);
 	conns_free(&m->conns);
 	resources_model_free(m);

@@ -22,6 +22,8 @@
 #include "requests.h"
 #include "resources.h"
 
+struct pt_callsites;
+
 /* Operation kinds beyond enum pt_event_kind, made by the model itself. */
 #define PT_OPK_GET_OR_FETCH 8 /* cache-aside sequence, text = key pattern */
 #define PT_OPK_COUNT	    9
@@ -138,6 +140,8 @@ struct pt_model {
 	struct pt_requests_log rlog; /* events with a request id */
 	struct pt_conns conns;	     /* connections per peer (load.c) */
 	struct pt_model_series series; /* resource samples (resources.h) */
+	struct pt_callsites *callsites; /* stacks -> call sites; NULL none,
+					   owned (callsites.h) */
 };
 
 void model_init(struct pt_model *m);

@@ -20,7 +20,8 @@
 #   4b. requests   threaded backend (Redis + SQL per request), 15 clients:
 #                  plain / PERFTAP_REQUESTS=off / on: rps, CPU per request
 #   5. event       per-event cost: ns (bench_event) and instructions
-#                  (callgrind, difference of two iteration counts)
+#                  (callgrind, difference of two iteration counts); call
+#                  stack capture (bench/bench_stack.py, a CPython probe)
 #   6. report      perftap report on a 10M-event synthetic dump; anchor
 #                  pt-query-digest on a slow log of the same queries
 #   7. drops       bench_rate at controlled rates; drops in the real runs
@@ -433,6 +434,11 @@ bench_event() {
 	rec event "$p-api" 1 ns_median "${med#median=}"
 	rec event "$p-api" 1 ns_min "${min#min=}"
 	rec event "$p-api" 1 ns_max "${max#max=}"
+	# Call stacks per event (PERFTAP_STACKS), inside a live CPython.
+	cmd_note event_stack_ns "/usr/bin/python3 bench/bench_stack.py $BUILD  # ns per event: capture (python, native, both) at 10 and 30 Python frames; emit with an interned stack"
+	while read -r p val _; do
+		rec event_stack "$p" 1 ns "$val"
+	done < <(/usr/bin/python3 bench/bench_stack.py "$BUILD")
 	cmd_note event_ir "valgrind --tool=callgrind --callgrind-out-file=F $BB/bench_event --iterations {10000,30000} --repeat 1 PROTO  # (Ir(30000) - Ir(10000)) / 20000; callgrind_annotate F for the profile"
 	for p in redis mysql http; do
 		for n in 10000 30000; do

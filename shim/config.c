@@ -28,6 +28,13 @@
  *                        by its first bytes; accepted connections are
  *                        decoded as HTTP servers when their first bytes
  *                        are an HTTP request.
+ *   PERFTAP_STACKS       off | slow (default) | all: record the calling
+ *                        thread's stack (Python and native frames) with
+ *                        events slower than PERFTAP_STACK_MIN, or with all.
+ *   PERFTAP_STACK_MIN    slow threshold: a duration, ns/us/ms/s suffix
+ *                        (default 1ms; a bare number is nanoseconds).
+ *   PERFTAP_STACK_SAMPLE N: also a stack for 1 in N of the faster events
+ *                        (default 0: none).
  *   PERFTAP_DISABLE      1: do nothing at all.
  *   PERFTAP_QUIET        1: never write to stderr.
  *
@@ -209,6 +216,64 @@ static int load_flags(struct pt_config *cfg, pt_getenv_fn env, char *err,
 	return 0;
 }
 
+/* "1ms", "250us", "2s", "1500" (ns) -> nanoseconds.  Returns 0 or -1. */
+int pt_config_parse_duration(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *sfx;
+		uint64_t mul;
+	} units[] = {{"ns", 1},
+		     {"us", 1000},
+		     {"ms", 1000000},
+		     {"s", 1000000000ull},
+		     {"", 1}};
+	const char *end;
+	uint64_t v;
+
+	if (parse_u64(s, &end, &v) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(skip_space(end), units[i].sfx))
+			continue;
+		if (v > UINT64_MAX / units[i].mul)
+			return -1;
+		*out = v * units[i].mul;
+		return 0;
+	}
+	return -1;
+}
+
+static int load_stacks(struct pt_config *cfg, pt_getenv_fn env, char *err,
+		       size_t errlen)
+{
+	const char *v, *end;
+	uint64_t n;
+
+	if ((v = env("PERFTAP_STACKS"))) {
+		if (!strcmp(v, "off"))
+			cfg->stacks = PT_STACKS_OFF;
+		else if (!strcmp(v, "slow"))
+			cfg->stacks = PT_STACKS_SLOW;
+		else if (!strcmp(v, "all"))
+			cfg->stacks = PT_STACKS_ALL;
+		else
+			return fail(err, errlen, "PERFTAP_STACKS",
+				    "expected off, slow or all");
+	}
+	if ((v = env("PERFTAP_STACK_MIN")) &&
+	    pt_config_parse_duration(v, &cfg->stack_min_ns) < 0)
+		return fail(err, errlen, "PERFTAP_STACK_MIN",
+			    "expected a duration (e.g. 1ms, 500us)");
+	if ((v = env("PERFTAP_STACK_SAMPLE"))) {
+		if (parse_u64(v, &end, &n) < 0 || *skip_space(end) ||
+		    n > UINT32_MAX)
+			return fail(err, errlen, "PERFTAP_STACK_SAMPLE",
+				    "expected a count (0 = none)");
+		cfg->stack_sample = (uint32_t)n;
+	}
+	return 0;
+}
+
 static int load_sizes(struct pt_config *cfg, pt_getenv_fn env, char *err,
 		      size_t errlen)
 {
@@ -323,10 +388,16 @@ static void format_settings(struct pt_config *cfg)
 	    "PERFTAP_DIR=%s\nPERFTAP_MAX_SIZE=%llu\n"
 	    "PERFTAP_CHUNK_SIZE=%u\nPERFTAP_MODE=%s\n"
 	    "PERFTAP_RAW=%d\nPERFTAP_RAW_MAX=%u\n"
-	    "PERFTAP_ROUTES=%s\nPERFTAP_REQUESTS=%s\n",
+	    "PERFTAP_ROUTES=%s\nPERFTAP_REQUESTS=%s\n"
+	    "PERFTAP_STACKS=%s\nPERFTAP_STACK_MIN=%lluns\n"
+	    "PERFTAP_STACK_SAMPLE=%u\n",
 	    cfg->dir, (unsigned long long)cfg->max_size, cfg->chunk_size,
 	    cfg->mode == PT_MODE_STOP ? "stop" : "wrap", cfg->raw, cfg->raw_max,
-	    cfg->routes, cfg->requests ? "on" : "off");
+	    cfg->routes, cfg->requests ? "on" : "off",
+	    cfg->stacks == PT_STACKS_OFF   ? "off"
+	    : cfg->stacks == PT_STACKS_ALL ? "all"
+					   : "slow",
+	    (unsigned long long)cfg->stack_min_ns, cfg->stack_sample);
 	len = n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
 	append_ports(b, cap, &len, "PERFTAP_MYSQL_PORTS", &cfg->mysql_ports);
 	append_ports(b, cap, &len, "PERFTAP_REDIS_PORTS", &cfg->redis_ports);
@@ -349,6 +420,8 @@ int pt_config_load(struct pt_config *cfg, pt_getenv_fn env, unsigned uid,
 	cfg->raw_max = PT_CONFIG_RAW_MAX_DEFAULT;
 	cfg->requests = 1;
 	cfg->sample_interval_ns = PT_CONFIG_SAMPLE_DEFAULT_NS;
+	cfg->stacks = PT_STACKS_SLOW;
+	cfg->stack_min_ns = PT_CONFIG_STACK_MIN_DEFAULT;
 	cfg->mysql_ports.port[cfg->mysql_ports.n++] = 3306;
 	cfg->redis_ports.port[cfg->redis_ports.n++] = 6379;
 	if (err && errlen)
@@ -358,7 +431,8 @@ int pt_config_load(struct pt_config *cfg, pt_getenv_fn env, unsigned uid,
 		return rc;
 	if ((rc = load_sizes(cfg, env, err, errlen)) < 0 ||
 	    (rc = load_paths(cfg, env, uid, err, errlen)) < 0 ||
-	    (rc = load_ports(cfg, env, err, errlen)) < 0)
+	    (rc = load_ports(cfg, env, err, errlen)) < 0 ||
+	    (rc = load_stacks(cfg, env, err, errlen)) < 0)
 		return rc;
 	format_settings(cfg);
 	return 0;

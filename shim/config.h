@@ -24,6 +24,15 @@
 /* Settings text stored in the dump header. */
 #define PT_CONFIG_SETTINGS_MAX 2048
 
+/* PERFTAP_STACK_MIN default: 1 ms. */
+#define PT_CONFIG_STACK_MIN_DEFAULT 1000000ull
+
+enum pt_stacks_mode {
+	PT_STACKS_OFF = 0,
+	PT_STACKS_SLOW = 1, /* default: events >= stack_min_ns (+ samples) */
+	PT_STACKS_ALL = 2,
+};
+
 struct pt_port_list {
 	uint16_t port[PT_CONFIG_PORTS_MAX];
 	uint32_t n;
@@ -42,6 +51,9 @@ struct pt_config {
 	char routes[PT_CONFIG_PATH_MAX]; /* "" = none */
 	struct pt_port_list mysql_ports, redis_ports, http_ports;
 	uint64_t sample_interval_ns; /* PERFTAP_SAMPLE_INTERVAL; 0 = off */
+	enum pt_stacks_mode stacks; /* PERFTAP_STACKS */
+	uint64_t stack_min_ns;	    /* PERFTAP_STACK_MIN */
+	uint32_t stack_sample;	    /* PERFTAP_STACK_SAMPLE: 1 in N, 0 = none */
 	char settings[PT_CONFIG_SETTINGS_MAX]; /* "KEY=value\n" for the dump */
 };
 
@@ -56,6 +68,9 @@ int pt_config_load(struct pt_config *cfg, pt_getenv_fn env, unsigned uid,
 /* "64M", "1g", "4096", "512k" -> bytes.  Returns 0 or -EINVAL (garbage,
  * zero, overflow). */
 int pt_config_parse_size(const char *s, uint64_t *out);
+
+/* "1ms", "250us", "2s", "1500" (ns) -> nanoseconds.  Returns 0 or -1. */
+int pt_config_parse_duration(const char *s, uint64_t *out);
 
 /* "3306, 3307" -> list; "" -> empty list.  Returns 0 or -EINVAL. */
 int pt_config_parse_ports(const char *s, struct pt_port_list *out);

@@ -42,6 +42,7 @@
 #include "task.h"
 #include "sniff.h"
 #include "spill.h"
+#include "stack.h"
 #include "writer.h"
 
 /* ---- 1. state and saying things once ---- */
@@ -391,7 +392,10 @@ static void sink_op(void *arg, const struct pt_op *op)
 	request_attribute(c, op, &ev);
 	if (c->tls == PT_TLS_ON)
 		ev.flags |= PT_EV_TLS;
-	pt_writer_emit_event(&writer, cursor(), &ev);
+	if (pt_stack_qualifies(ev.duration_ns))
+		pt_stack_emit(&writer, cursor(), &ev);
+	else
+		pt_writer_emit_event(&writer, cursor(), &ev);
 	sample_maybe(ev.start_ns + ev.duration_ns);
 }
 
@@ -868,6 +872,7 @@ static int setup(void)
 		return -1;
 	request_enable(cfg.requests);
 	pyrt_init(); /* dlsym: here, never on a hook's path */
+	pt_stack_setup(&cfg); /* dlopen libunwind: likewise */
 	task_enable(cfg.requests);
 	popts.raw = cfg.raw;
 	popts.raw_max = cfg.raw_max;
@@ -963,7 +968,10 @@ void pt_shim_emit_event(const struct pt_event *ev)
 	 * by that thread, or its task's context. */
 	struct pt_event e = *ev;
 	request_attribute_here(&e, task_key_now());
-	pt_writer_emit_event(&writer, cursor(), &e);
+	if (pt_stack_qualifies(e.duration_ns))
+		pt_stack_emit(&writer, cursor(), &e);
+	else
+		pt_writer_emit_event(&writer, cursor(), &e);
 	sample_maybe(ev->start_ns + ev->duration_ns);
 }
 

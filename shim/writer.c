@@ -328,6 +328,10 @@ static void chunk_init(struct pt_writer *w, struct pt_writer_cursor *c,
 	c->next_id = 1;
 	c->interned = 0;
 	memset(c->intern, 0, sizeof(c->intern));
+	c->next_stack_id = 1;
+	c->stacks = 0;
+	c->modules_gen = 0;
+	memset(c->stack, 0, sizeof(c->stack));
 }
 
 static int claim_stop(struct pt_writer *w, struct pt_writer_cursor *c)
@@ -574,16 +578,170 @@ static uint16_t clamp16(uint32_t v, uint32_t *flags)
 	return UINT16_MAX;
 }
 
+/* ---- 4b. stacks (I7) ---------------------------------------------------- */
+
+static uint32_t stack_rec_size(uint32_t n_native, uint32_t n_python)
+{
+	return round8((uint32_t)sizeof(struct pt_stack_record) + 8 * n_native +
+		      (uint32_t)sizeof(struct pt_py_frame) * n_python);
+}
+
+/* Worst case bytes a new stack costs in a chunk: its record, two strings
+ * per Python frame, and the module list with its paths. */
+static uint32_t stack_worst(const struct pt_writer_cursor *c,
+			    const struct pt_stack *st, int fresh_chunk)
+{
+	uint64_t n = stack_rec_size(st->n_native, st->n_python);
+	n += (uint64_t)st->n_python * (string_rec_size(PT_FRAME_FUNC_MAX) +
+				       string_rec_size(PT_FRAME_FILE_MAX));
+	if (st->n_native && (fresh_chunk || c->modules_gen != st->modules_gen))
+		for (uint32_t i = 0; i < st->n_modules; i++)
+			n += sizeof(struct pt_module_record) +
+			     string_rec_size(st->modules[i].path_len);
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* The id of st in this chunk, or 0; *slot gets the free table slot. */
+static uint32_t stack_find(const struct pt_writer_cursor *c,
+			   const struct pt_stack *st, uint32_t *slot)
+{
+	uint32_t i = (uint32_t)st->hash & (PT_STACK_SLOTS - 1);
+
+	for (;; i = (i + 1) & (PT_STACK_SLOTS - 1)) {
+		const struct pt_stack_slot *s = &c->stack[i];
+		if (!s->id)
+			break;
+		if (s->hash != st->hash)
+			continue;
+		const struct pt_stack_record *r =
+		    (const void *)(c->chunk + s->offset);
+		if (r->n_native == st->n_native &&
+		    r->n_python == st->n_python &&
+		    !memcmp(r + 1, st->native, 8 * (size_t)st->n_native))
+			return s->id;
+	}
+	*slot = i;
+	return 0;
+}
+
+static void put_modules(struct pt_writer *w, struct pt_writer_cursor *c,
+			const struct pt_stack *st)
+{
+	for (uint32_t i = 0; i < st->n_modules; i++) {
+		const struct pt_module_info *m = &st->modules[i];
+		uint32_t len =
+		    m->path_len > PT_TEXT_MAX ? PT_TEXT_MAX : m->path_len;
+		struct pt_module_record r = {.type = PT_REC_MODULE};
+		r.path_id = len ? intern_put(w, c, m->path, len) : 0;
+		r.build_id_len = m->build_id_len > 20 ? 20 : m->build_id_len;
+		memcpy(r.build_id, m->build_id, r.build_id_len);
+		r.base = m->base;
+		r.lo = m->lo;
+		r.hi = m->hi;
+		memcpy(c->chunk + c->offset, &r, sizeof(r));
+		record_commit(c, sizeof(r), w->chunk_size);
+	}
+	c->modules_gen = st->modules_gen;
+}
+
+/* Resolve and intern st's Python frames into py[], then write the stack
+ * record.  The caller reserved stack_worst() bytes. */
+static uint32_t put_stack(struct pt_writer *w, struct pt_writer_cursor *c,
+			  const struct pt_stack *st, uint32_t slot)
+{
+	struct pt_py_frame py[PT_STACK_MAX_PYTHON];
+	uint16_t flags = st->flags;
+
+	if (st->n_native && c->modules_gen != st->modules_gen)
+		put_modules(w, c, st);
+	for (uint32_t i = 0; i < st->n_python; i++) {
+		struct pt_frame_text t = {0};
+		py[i] = (struct pt_py_frame){0};
+		if (st->resolve(st->arg, i, &t) < 0) {
+			flags |= PT_STACK_PY_FAULT;
+			continue;
+		}
+		uint32_t fl = t.func_len > PT_FRAME_FUNC_MAX ? PT_FRAME_FUNC_MAX
+							     : t.func_len;
+		uint32_t pl = t.file_len > PT_FRAME_FILE_MAX ? PT_FRAME_FILE_MAX
+							     : t.file_len;
+		py[i].func_id = fl ? intern_put(w, c, t.func, fl) : 0;
+		py[i].file_id = pl ? intern_put(w, c, t.file, pl) : 0;
+		py[i].line = t.line;
+	}
+	if (c->stacks >= PT_STACK_SLOTS * 3 / 4) {
+		/* Full: forget the table (ids keep counting, as for text). */
+		memset(c->stack, 0, sizeof(c->stack));
+		c->stacks = 0;
+		slot = (uint32_t)st->hash & (PT_STACK_SLOTS - 1);
+	}
+	uint32_t size = stack_rec_size(st->n_native, st->n_python);
+	uint8_t *at = c->chunk + c->offset;
+	struct pt_stack_record r = {.type = PT_REC_STACK};
+	r.n_native = (uint16_t)st->n_native;
+	r.n_python = (uint16_t)st->n_python;
+	r.flags = flags;
+	r.id = c->next_stack_id++;
+	memset(at + sizeof(r), 0, size - sizeof(r));
+	memcpy(at + sizeof(r), st->native, 8 * (size_t)st->n_native);
+	memcpy(at + sizeof(r) + 8 * st->n_native, py,
+	       sizeof(py[0]) * st->n_python);
+	memcpy(at, &r, sizeof(r));
+	c->stack[slot] = (struct pt_stack_slot){st->hash, r.id, c->offset};
+	c->stacks++;
+	record_commit(c, size, w->chunk_size);
+	return r.id;
+}
+
+/*
+ * Before an event: find st in the chunk, or make room (a fresh chunk if
+ * needed) for it and the event (rec_size, text of len bytes), then write
+ * it.  *sid = 0 when the stack cannot fit in any chunk; the event goes on.
+ */
+static int stack_reserve(struct pt_writer *w, struct pt_writer_cursor *c,
+			 const struct pt_stack *st, const char *text,
+			 uint32_t len, uint32_t rec_size, uint32_t *sid)
+{
+	uint32_t room =
+	    w->chunk_size - (uint32_t)sizeof(struct pt_chunk_header);
+	uint32_t ev = (text ? string_rec_size(len) : 0) + rec_size, slot = 0;
+
+	*sid = 0;
+	if (st->n_native > PT_STACK_MAX_NATIVE ||
+	    st->n_python > PT_STACK_MAX_PYTHON ||
+	    (!st->n_native && !st->n_python))
+		return 0;
+	if (c->chunk && (*sid = stack_find(c, st, &slot)) &&
+	    c->offset + ev <= w->chunk_size)
+		return 0;
+	*sid = 0;
+	if ((uint64_t)stack_worst(c, st, 1) + ev > room)
+		return 0;
+	if (!c->chunk ||
+	    (uint64_t)c->offset + stack_worst(c, st, 0) + ev > w->chunk_size) {
+		int rc = writer_claim(w, c);
+		if (rc < 0)
+			return rc;
+	}
+	if ((*sid = stack_find(c, st, &slot)))
+		return 0;
+	*sid = put_stack(w, c, st, slot);
+	return 0;
+}
+
 static int put_event(struct pt_writer *w, struct pt_writer_cursor *c,
-		     const struct pt_event *ev)
+		     const struct pt_event *ev, const struct pt_stack *st)
 {
 	struct pt_event_record r = {.type = PT_REC_EVENT};
-	uint32_t flags = ev->flags, len = 0, id;
+	uint32_t flags = ev->flags, len = 0, id, sid = 0;
 
 	const char *text = ev->text && ev->text_len ? ev->text : NULL;
 	if (text)
 		len = text_cut(text, ev->text_len, &flags);
-	int rc = writer_reserve(w, c, text, len, sizeof(r), &id);
+	int rc = st ? stack_reserve(w, c, st, text, len, sizeof(r), &sid) : 0;
+	if (rc < 0)
+		return rc;
+	rc = writer_reserve(w, c, text, len, sizeof(r), &id);
 	if (rc < 0)
 		return rc;
 	r.kind = ev->kind;
@@ -600,7 +758,7 @@ static int put_event(struct pt_writer *w, struct pt_writer_cursor *c,
 	r.cache_hits = clamp16(ev->cache_hits, &flags);
 	r.cache_misses = clamp16(ev->cache_misses, &flags);
 	r.request_id = ev->request_id;
-	r.stack_id = ev->stack_id;
+	r.stack_id = sid ? sid : ev->stack_id;
 	r.server_status = ev->server_status;
 	r.warnings = ev->warnings;
 	r.scan_steps = ev->scan_steps;
@@ -779,7 +937,19 @@ int pt_writer_emit_event(struct pt_writer *w, struct pt_writer_cursor *c,
 	int rc = emit_enter(w, c);
 	if (rc < 0)
 		return rc;
-	rc = put_event(w, c, ev);
+	rc = put_event(w, c, ev, NULL);
+	emit_leave(c);
+	return rc;
+}
+
+int pt_writer_emit_event_stack(struct pt_writer *w, struct pt_writer_cursor *c,
+			       const struct pt_event *ev,
+			       const struct pt_stack *st)
+{
+	int rc = emit_enter(w, c);
+	if (rc < 0)
+		return rc;
+	rc = put_event(w, c, ev, st);
 	emit_leave(c);
 	return rc;
 }

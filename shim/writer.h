@@ -46,6 +46,16 @@ struct pt_intern_slot {
 	uint32_t offset; /* of the pt_string_record within the chunk */
 };
 
+/* Interned stacks of one chunk (I7): slot -> (hash of the raw frames, id,
+ * offset of the stack record).  A few dozen call sites per thread. */
+#define PT_STACK_SLOTS 64
+
+struct pt_stack_slot {
+	uint64_t hash;
+	uint32_t id; /* 0 = empty */
+	uint32_t offset;
+};
+
 struct pt_writer_cursor {
 	uint8_t *chunk;	   /* NULL until the first record */
 	uint64_t seq;	   /* this chunk's ticket */
@@ -56,6 +66,10 @@ struct pt_writer_cursor {
 	uint32_t nesting;	    /* > 0 while a record is being written */
 	uint64_t writer_generation; /* detects a reopen (fork) */
 	struct pt_intern_slot intern[PT_INTERN_SLOTS];
+	uint32_t next_stack_id; /* next stack id in this chunk */
+	uint32_t stacks;	/* live slots in `stack` */
+	uint64_t modules_gen;	/* module list written in this chunk; 0 none */
+	struct pt_stack_slot stack[PT_STACK_SLOTS];
 };
 
 struct pt_writer {
@@ -100,6 +114,49 @@ struct pt_event {
 	uint32_t head_us;
 };
 
+/* Longest frame texts a stack record names (longer ones are cut). */
+#define PT_FRAME_FUNC_MAX 128
+#define PT_FRAME_FILE_MAX 256
+
+/* One Python frame's identity as text, filled by pt_stack.resolve. */
+struct pt_frame_text {
+	const char *func, *file;
+	uint32_t func_len, file_len;
+	uint32_t line;
+};
+
+/* One mapped module (executable or shared object). */
+struct pt_module_info {
+	const char *path;
+	uint32_t path_len;
+	uint16_t build_id_len;
+	uint8_t build_id[20];
+	uint64_t base, lo, hi;
+};
+
+/*
+ * A call stack to attach to an event.  `hash` covers the raw identities
+ * (native return addresses, Python code object + instruction offset); the
+ * writer reuses a stack already interned in the chunk when the hash, the
+ * frame counts and the native addresses match, and otherwise calls
+ * resolve(arg, i, out) for each Python frame i (innermost first), once.
+ * Note: Python frames are matched by the 64-bit hash only.
+ * When n_native > 0, the modules (n_modules of them, generation
+ * modules_gen != 0) are written first once per chunk and generation.
+ */
+struct pt_stack {
+	uint64_t hash;
+	const uint64_t *native;
+	uint32_t n_native; /* <= PT_STACK_MAX_NATIVE */
+	uint32_t n_python; /* <= PT_STACK_MAX_PYTHON */
+	uint16_t flags;	   /* PT_STACK_* */
+	int (*resolve)(void *arg, uint32_t i, struct pt_frame_text *out);
+	void *arg;
+	const struct pt_module_info *modules;
+	uint32_t n_modules;
+	uint64_t modules_gen;
+};
+
 struct pt_conn_info {
 	uint8_t event; /* PT_CONN_OPEN / PT_CONN_CLOSE */
 	uint8_t role;
@@ -142,6 +199,12 @@ int pt_writer_open(struct pt_writer *w, const struct pt_writer_config *cfg);
  * when the event was dropped (the drop is already counted in the file). */
 int pt_writer_emit_event(struct pt_writer *w, struct pt_writer_cursor *c,
 			 const struct pt_event *ev);
+
+/* The same with a call stack (NULL = none); a stack that cannot fit in a
+ * chunk is left out, the event is still written. */
+int pt_writer_emit_event_stack(struct pt_writer *w, struct pt_writer_cursor *c,
+			       const struct pt_event *ev,
+			       const struct pt_stack *st);
 
 int pt_writer_emit_conn(struct pt_writer *w, struct pt_writer_cursor *c,
 			const struct pt_conn_info *ci);

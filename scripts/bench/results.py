@@ -300,6 +300,34 @@ def section_event():
                 p(f"| {proto} | `{metric}` | {ir} | {pct} |")
     p(cmd("event_ns"))
     p(cmd("event_ir"))
+    section_event_stack()
+
+
+def section_event_stack():
+    if not series("event_stack", "stack_python_30_ns", "ns"):
+        return
+    p()
+    p("Call stacks (PERFTAP_STACKS): capture per event inside /usr/bin/python3,")
+    p("best of 5 runs of 20,000; `emit` is the whole event with an interned")
+    p("stack (a hot call site), beside the same event without a stack.")
+    p()
+    p("| frames | Python walk | native (libunwind) | both | emit with stack | target |")
+    p("|---|---|---|---|---|---|")
+    plain = series("event_stack", "stack_event_plain_ns", "ns").get("1")
+    for n in (10, 30):
+        g = {k: series("event_stack", f"stack_{k}_{n}_ns", "ns").get("1")
+             for k in ("python", "native", "both", "emit")}
+        p(f"| {n} | {fmt(g['python'])} ns | {fmt(g['native'])} ns | "
+          f"{fmt(g['both'])} ns | {fmt(g['emit'])} ns (plain {fmt(plain)}) "
+          f"| Python <= 1000 ns at 30, native <= 2000 ns |")
+        if n == 30:
+            targets.append(("Stack capture, 30 Python frames <= 1 us",
+                            fmt(g["python"], " ns"),
+                            g["python"] <= 1000 if g["python"] else None))
+            targets.append(("Stack capture, native <= 2 us",
+                            fmt(g["native"], " ns"),
+                            g["native"] <= 2000 if g["native"] else None))
+    p(cmd("event_stack_ns"))
 
 
 def section_report():

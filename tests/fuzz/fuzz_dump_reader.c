@@ -43,6 +43,32 @@ static void check_record(const struct pt_read_record *r, struct tally *t)
 	}
 }
 
+/* Every event's stack and every module: texts terminated, counts bound. */
+static void check_stacks(struct pt_dump *d)
+{
+	struct pt_read_record r;
+	struct pt_read_stack st;
+	const struct pt_read_module *mods;
+	volatile size_t sink = 0;
+	uint32_t n = pt_dump_modules(d, &mods);
+	for (uint32_t i = 0; i < n; i++)
+		sink += strlen(mods[i].path) + mods[i].build_id_len;
+	pt_dump_rewind(d);
+	while (pt_dump_next(d, &r)) {
+		if (r.type != PT_REC_EVENT ||
+		    !pt_dump_stack(d, r.chunk_seq, r.ev.stack_id, &st))
+			continue;
+		if (st.n_native > PT_STACK_MAX_NATIVE ||
+		    st.n_python > PT_STACK_MAX_PYTHON)
+			abort();
+		for (uint32_t i = 0; i < st.n_native; i++)
+			sink += st.native[i] & 1;
+		for (uint32_t i = 0; i < st.n_python; i++)
+			sink += strlen(st.py[i].func) + strlen(st.py[i].file);
+	}
+	(void)sink;
+}
+
 static int visit(const struct pt_read_record *r, void *arg)
 {
 	check_record(r, arg);
@@ -138,6 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < ns; i++) /* only checked ones are handed out */
 		if (pt_sample_check(&s[i], pt_dump_info(d)->pid) < 0)
 			abort();
+	check_stacks(d);
 	pt_dump_close(d);
 	return 0;
 }

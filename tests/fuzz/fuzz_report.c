@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "analysis.h"
+#include "callsites.h"
 #include "format.h"
 #include "load.h"
 #include "model.h"
@@ -38,7 +39,15 @@ static int load(struct pt_model *m, char *path, int ordered)
 	struct pt_load_opts o = {NULL, NULL, 0, ordered};
 	char *paths[] = {path};
 	model_init(m);
-	return load_inputs(m, paths, 1, &o);
+	/* Call sites from the stacks (chunk-order load only: the ordered
+	 * merge does not read them). */
+	if (!ordered && (m->callsites = malloc(sizeof(*m->callsites))) &&
+	    callsites_init(m->callsites, NULL, NULL, 0) < 0)
+		abort();
+	int rc = load_inputs(m, paths, 1, &o);
+	if (m->callsites)
+		callsites_seal(m->callsites);
+	return rc;
 }
 
 static void check_same(const struct pt_model *a, const struct pt_model *b)

@@ -18,6 +18,8 @@
  * process (PT_REC_SAMPLE, as the shim writes them); the raw one above
  * names another pid, which the reader counts as bad.  Also writes
  * samples.1.pts, a side file of `perftap record` (fuzz_report reads it).
+ * A fifth dump holds the writer's own stack and module records (two call
+ * sites, two modules, a frame that failed to read) in wrapping chunks.
  */
 #include <stdio.h>
 #include <string.h>
@@ -85,6 +87,74 @@ static void add_v2_records(struct pt_writer *w)
 	put_raw(ch, w->chunk_size, &off, PT_REC_SAMPLE, &smp, sizeof(smp));
 	put_raw(ch, w->chunk_size, &off, PT_REC_SAMPLE, &smp, 16); /* short */
 	put_raw(ch, w->chunk_size, &off, 99, NULL, 24);		   /* unknown */
+}
+
+/* Python frames of the seed stacks: two files, a few functions. */
+static int seed_resolve(void *arg, uint32_t i, struct pt_frame_text *out)
+{
+	static const char *const funcs[] = {"repo_query", "Handler.get", "main",
+					    "<module>"};
+	(void)arg;
+	out->func = funcs[i % 4];
+	out->func_len = (uint32_t)strlen(out->func);
+	out->file = i % 2 ? "/srv/app/views.py" : "/srv/app/repo.py";
+	out->file_len = (uint32_t)strlen(out->file);
+	out->line = 10 + i;
+	return i == 5 ? -1 : 0; /* one frame that failed to read */
+}
+
+/* A stack dump: events with real stack and module records (the writer's
+ * own, with two call sites and two modules) in small wrapping chunks. */
+static int stacks(const char *dir)
+{
+	static struct pt_writer w;
+	static struct pt_writer_cursor c;
+	static const struct pt_module_info mods[] = {{"/usr/bin/seed",
+						      13,
+						      4,
+						      {9, 8, 7, 6},
+						      0x400000,
+						      0x401000,
+						      0x403000},
+						     {"/usr/lib/libseed.so",
+						      19,
+						      0,
+						      {0},
+						      0x7f0000000000,
+						      0x7f0000001000,
+						      0x7f0000009000}};
+	uint64_t native[2][4] = {{0x401010, 0x401234, 0x7f0000001100, 0x402000},
+				 {0x401020, 0x7f0000002000, 0, 0}};
+	struct pt_writer_config cfg = {.dir = dir,
+				       .name_hint = "seed-stacks",
+				       .max_size = 8192 + 3 * PT_CHUNK_MIN_SIZE,
+				       .chunk_size = PT_CHUNK_MIN_SIZE,
+				       .mode = PT_MODE_WRAP,
+				       .exe = "/usr/bin/seed",
+				       .settings = "PERFTAP_STACKS=all\n"};
+	int rc = pt_writer_open(&w, &cfg);
+	if (rc < 0)
+		return rc;
+	pt_writer_cursor_init(&c, 21);
+	for (int i = 0; i < 40; i++) {
+		struct pt_event ev = {.kind = PT_KIND_MYSQL,
+				      .start_ns = 1000u + 10u * (unsigned)i,
+				      .duration_ns = 2000000,
+				      .text = texts[i % 2],
+				      .text_len = strlen(texts[i % 2])};
+		struct pt_stack st = {.hash = 1 + (uint64_t)(i % 2),
+				      .native = native[i % 2],
+				      .n_native = i % 2 ? 2 : 4,
+				      .n_python = i % 2 ? 6 : 3,
+				      .resolve = seed_resolve,
+				      .modules = mods,
+				      .n_modules = 2,
+				      .modules_gen = 2};
+		pt_writer_emit_event_stack(&w, &c, &ev, &st);
+	}
+	pt_writer_cursor_release(&w, &c);
+	pt_writer_close(&w);
+	return 0;
 }
 
 static int one(const char *dir, enum pt_limit_mode mode, int events, int conns,
@@ -222,7 +292,8 @@ int main(int argc, char **argv)
 	if (one(argv[1], PT_MODE_STOP, 40, 0, 0, 0) < 0 ||
 	    one(argv[1], PT_MODE_WRAP, 600, 0, 0, 0) < 0 ||
 	    one(argv[1], PT_MODE_STOP, 60, 1, PT_HDR_RAW_TEXT, 0) < 0 ||
-	    one(argv[1], PT_MODE_STOP, 12, 1, 0, 1) < 0 || side_file(argv[1]))
+	    one(argv[1], PT_MODE_STOP, 12, 1, 0, 1) < 0 || side_file(argv[1]) ||
+	    stacks(argv[1]) < 0)
 		return 1;
 	return 0;
 }

@@ -2,6 +2,7 @@
  * test_config.c -- PERFTAP_* parsing: defaults, sizes, ports, bad values.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -151,4 +152,65 @@ Test(config_ports, lists_and_errors)
 		snprintf(many + strlen(many), sizeof(many) - strlen(many),
 			 "%d,", i);
 	cr_assert_lt(pt_config_parse_ports(many, &l), 0);
+}
+
+Test(config, stacks_default_slow_at_one_millisecond)
+{
+	struct pt_config cfg;
+	char err[256];
+	cr_assert_eq(load(NULL, &cfg, err), 0);
+	cr_assert_eq(cfg.stacks, PT_STACKS_SLOW);
+	cr_assert_eq(cfg.stack_min_ns, 1000000u);
+	cr_assert_eq(cfg.stack_sample, 0);
+	cr_assert_not_null(strstr(cfg.settings, "PERFTAP_STACKS=slow\n"));
+}
+
+Test(config, stacks_settings_are_read)
+{
+	static const char *const env[] = {"PERFTAP_STACKS",
+					  "all",
+					  "PERFTAP_STACK_MIN",
+					  "250us",
+					  "PERFTAP_STACK_SAMPLE",
+					  "100",
+					  NULL};
+	struct pt_config cfg;
+	char err[256];
+	cr_assert_eq(load(env, &cfg, err), 0, "%s", err);
+	cr_assert_eq(cfg.stacks, PT_STACKS_ALL);
+	cr_assert_eq(cfg.stack_min_ns, 250000u);
+	cr_assert_eq(cfg.stack_sample, 100);
+	cr_assert_not_null(
+	    strstr(cfg.settings, "PERFTAP_STACK_MIN=250000ns\n"));
+}
+
+Test(config, bad_stack_settings_say_which)
+{
+	static const char *const bad[][2] = {
+	    {"PERFTAP_STACKS", "some"},
+	    {"PERFTAP_STACK_MIN", "1 hour"},
+	    {"PERFTAP_STACK_MIN", "-1ms"},
+	    {"PERFTAP_STACK_SAMPLE", "x"},
+	    {"PERFTAP_STACK_SAMPLE", "99999999999"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *env[] = {bad[i][0], bad[i][1], NULL};
+		struct pt_config cfg;
+		char err[256];
+		cr_assert_eq(load(env, &cfg, err), -EINVAL, "%s", bad[i][1]);
+		cr_assert_not_null(strstr(err, bad[i][0]), "%s", err);
+	}
+}
+
+Test(config, durations_parse_with_units)
+{
+	uint64_t ns;
+	cr_assert_eq(pt_config_parse_duration("1500", &ns), 0);
+	cr_assert_eq(ns, 1500);
+	cr_assert_eq(pt_config_parse_duration("2s", &ns), 0);
+	cr_assert_eq(ns, 2000000000ull);
+	cr_assert_eq(pt_config_parse_duration("7ns", &ns), 0);
+	cr_assert_eq(ns, 7);
+	cr_assert_eq(pt_config_parse_duration("18446744073709551615s", &ns),
+		     -1);
+	cr_assert_eq(pt_config_parse_duration("1m", &ns), -1);
 }
