@@ -164,7 +164,8 @@ void fdtab_unref(struct pt_fdtab *t, struct pt_conn *c)
 		finalize_and_free(t, c); /* we took it */
 }
 
-struct pt_conn *fdtab_acquire(struct pt_fdtab *t, int fd, int *busy)
+static struct pt_conn *acquire(struct pt_fdtab *t, int fd, int *busy,
+			       int passive_too)
 {
 	uint32_t cap = __atomic_load_n(&t->fd_cap, __ATOMIC_RELAXED);
 	*busy = 0;
@@ -174,7 +175,7 @@ struct pt_conn *fdtab_acquire(struct pt_fdtab *t, int fd, int *busy)
 	if (w == 0)
 		return NULL;
 	struct pt_conn *c = &t->slots[(w & 0xffffu) - 1];
-	if (fdtab_is_passive(c))
+	if (!passive_too && fdtab_is_passive(c))
 		return NULL;
 	if (!fdtab_trylock(c)) {
 		uint32_t l = __atomic_load_n(&c->lock, __ATOMIC_RELAXED);
@@ -189,6 +190,16 @@ struct pt_conn *fdtab_acquire(struct pt_fdtab *t, int fd, int *busy)
 	 * release below leaves it as fdtab_free did). */
 	fdtab_release(t, c);
 	return NULL;
+}
+
+struct pt_conn *fdtab_acquire(struct pt_fdtab *t, int fd, int *busy)
+{
+	return acquire(t, fd, busy, 0);
+}
+
+struct pt_conn *fdtab_acquire_any(struct pt_fdtab *t, int fd, int *busy)
+{
+	return acquire(t, fd, busy, 1);
 }
 
 void fdtab_free(struct pt_fdtab *t, struct pt_conn *c)

@@ -194,6 +194,9 @@ void fdtab_unref(struct pt_fdtab *t, struct pt_conn *c);
  * tracked and live but the lock was held by someone else.  A passive,
  * dead or stale connection gives NULL with *busy = 0. */
 struct pt_conn *fdtab_acquire(struct pt_fdtab *t, int fd, int *busy);
+/* The same, passive connections included (to change what a stopped
+ * decoder left behind). */
+struct pt_conn *fdtab_acquire_any(struct pt_fdtab *t, int fd, int *busy);
 
 /* Take / release the lock.  fdtab_release finalises and frees the
  * connection when it died while held (F3). */

@@ -287,27 +287,40 @@ static void emit_conn(struct pt_conn *c, uint8_t event, uint64_t now)
  */
 static uint64_t next_sample_ns;
 
+/* The start of a /proc/self file into buf (NUL-terminated): its length,
+ * or -1.  Raw system calls, which no hook sees. */
+static long proc_self_read(const char *path, char *buf, size_t cap)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	long n = syscall(SYS_read, fd, buf, cap - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+static uint64_t decimal(const char *p)
+{
+	uint64_t v = 0;
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
+
 static uint64_t statm_rss_pages(int *ok)
 {
 	char buf[128];
-	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/statm",
-			  O_RDONLY | O_CLOEXEC);
 	*ok = 0;
-	if (fd < 0)
+	if (proc_self_read("/proc/self/statm", buf, sizeof(buf)) < 0)
 		return 0;
-	long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-	syscall(SYS_close, fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	const char *p = strchr(buf, ' '); /* "size resident shared ..." */
 	if (!p)
 		return 0;
-	uint64_t v = 0;
-	for (p++; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
 	*ok = 1;
-	return v;
+	return decimal(p + 1);
 }
 
 /* VmHWM of /proc/self/status, in bytes; 0 when unreadable.  Not
@@ -317,24 +330,14 @@ static uint64_t statm_rss_pages(int *ok)
 static uint64_t status_hwm_bytes(void)
 {
 	char buf[2048];
-	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/status",
-			  O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proc_self_read("/proc/self/status", buf, sizeof(buf)) < 0)
 		return 0;
-	long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-	syscall(SYS_close, fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	const char *p = strstr(buf, "\nVmHWM:");
 	if (!p)
 		return 0;
 	for (p += 7; *p == ' ' || *p == '\t'; p++)
 		;
-	uint64_t kib = 0;
-	for (; *p >= '0' && *p <= '9'; p++)
-		kib = kib * 10 + (uint64_t)(*p - '0');
-	return kib * 1024;
+	return decimal(p) * 1024; /* kB */
 }
 
 static uint64_t tv_ns(const struct timeval *tv)
@@ -994,38 +997,27 @@ int pt_shim_raw(uint32_t *raw_max)
 
 void pt_shim_api_take_fd(int fd)
 {
-	uint32_t cap = __atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED);
-	if (fd < 0 || (unsigned)fd >= cap)
-		return;
-	/* Acquire: pairs with fdtab_attach's release (slot fields).  Passive
-	 * slots too (fdtab_acquire skips them): a decoder stopped by the
-	 * handshake (compressed protocol) is still to be forgotten. */
-	uint32_t w = __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_ACQUIRE);
-	if (w == 0)
-		return;
-	struct pt_conn *c = &pt_fdtab.slots[(w & 0xffffu) - 1];
-	if (!fdtab_trylock(c)) {
-		fdtab_set_passive(c); /* busy: at least stop decoding it */
+	/* Passive slots too: a decoder stopped by the handshake (compressed
+	 * protocol) is still to be forgotten. */
+	int busy;
+	struct pt_conn *c = fdtab_acquire_any(&pt_fdtab, fd, &busy);
+	if (!c) {
+		struct pt_conn *l = busy ? fdtab_lookup(&pt_fdtab, fd) : NULL;
+		if (l)
+			fdtab_set_passive(l); /* busy: at least stop decoding */
 		return;
 	}
-	if (c->gen == (w >> 16) &&
-	    __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_RELAXED) == w) {
-		fdtab_set_passive(c);
-		c->tls = PT_TLS_STOPPED; /* nor its TLS plaintext */
-		/* Decoded so far without a record written (the handshake):
-		 * forget it, so that the connection is the API's alone. */
-		if (c->decided && !c->opened)
-			c->decided = 0;
-	}
+	fdtab_set_passive(c);
+	c->tls = PT_TLS_STOPPED; /* nor its TLS plaintext */
+	/* Decoded so far without a record written (the handshake): forget
+	 * it, so that the connection is the API's alone. */
+	if (c->decided && !c->opened)
+		c->decided = 0;
 	fdtab_release(&pt_fdtab, c);
 }
 
 uint32_t pt_shim_fd_conn_id(int fd)
 {
-	uint32_t cap = __atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED);
-	if (fd < 0 || (unsigned)fd >= cap)
-		return 0;
-	/* Acquire: pairs with fdtab_attach's release (conn_id is set). */
-	uint32_t w = __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_ACQUIRE);
-	return w ? pt_fdtab.slots[(w & 0xffffu) - 1].conn_id : 0;
+	const struct pt_conn *c = fdtab_lookup(&pt_fdtab, fd);
+	return c ? c->conn_id : 0;
 }

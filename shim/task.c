@@ -349,6 +349,29 @@ static int long_value(uintptr_t obj, uint64_t *out)
 	return 0;
 }
 
+/* An entered context of thread state ts, else 0. */
+static uintptr_t entered_context(uintptr_t ts)
+{
+	uintptr_t ctx = 0;
+	uint8_t entered = 0;
+	if (rd(ts + pyrt_offsets()->ts_context, &ctx) || !ctx ||
+	    type_of(ctx) != handoff_types.context ||
+	    pyrt_read(&entered, ctx + pyrt_offsets()->ctx_entered, 1) ||
+	    !entered)
+		return 0;
+	return ctx;
+}
+
+/* The first thread state of this interpreter, or 0. */
+static uintptr_t first_thread(void)
+{
+	uintptr_t interp = 0, ts = 0;
+	if (rd(pyrt_thread_state() + pyrt_offsets()->ts_interp, &interp) ||
+	    rd(interp + INTERP_THREADS_HEAD, &ts))
+		return 0;
+	return ts;
+}
+
 /*
  * No task awaits F_a yet: the job ran before its task reached `await`
  * (on a pool thread that was just started, the loop thread is still in
@@ -360,14 +383,12 @@ static int long_value(uintptr_t obj, uint64_t *out)
 static uintptr_t loop_thread_context(uintptr_t fa)
 {
 	const struct pyrt_offsets *o = pyrt_offsets();
-	uintptr_t loop = 0, tid_obj, me = pyrt_thread_state(), interp = 0,
-		  ts = 0, ctx = 0, again = 0;
+	uintptr_t loop = 0, tid_obj, me = pyrt_thread_state(), ts, again = 0;
 	uint64_t tid = 0;
 	if (rd(fa + FUT_LOOP, &loop) || !(tid_obj = attr_of(loop, ATTR_TID)) ||
-	    long_value(tid_obj, &tid) || !tid ||
-	    rd(me + o->ts_interp, &interp) ||
-	    rd(interp + INTERP_THREADS_HEAD, &ts))
+	    long_value(tid_obj, &tid) || !tid)
 		return 0;
+	ts = first_thread();
 	for (int i = 0; ts && i < THREADS_MAX; i++) {
 		uintptr_t t_id = 0;
 		if (rd(ts + o->ts_thread_id, &t_id))
@@ -377,11 +398,8 @@ static uintptr_t loop_thread_context(uintptr_t fa)
 		if (rd(ts + TS_NEXT, &ts))
 			return 0;
 	}
-	if (!ts || ts == me || rd(ts + o->ts_context, &ctx) ||
-	    type_of(ctx) != handoff_types.context)
-		return 0;
-	uint8_t entered = 0;
-	if (pyrt_read(&entered, ctx + o->ctx_entered, 1) || !entered)
+	uintptr_t ctx = ts && ts != me ? entered_context(ts) : 0;
+	if (!ctx)
 		return 0;
 	int r = awaiting_context(fa, &again);
 	if (r == 1)
@@ -413,29 +431,6 @@ static uintptr_t work_item(void)
 	if (!fault && n < 64)
 		ho_thread = HO_OTHER; /* a whole stack without a job */
 	return 0;
-}
-
-/* An entered context of thread state ts, else 0. */
-static uintptr_t entered_context(uintptr_t ts)
-{
-	uintptr_t ctx = 0;
-	uint8_t entered = 0;
-	if (rd(ts + pyrt_offsets()->ts_context, &ctx) || !ctx ||
-	    type_of(ctx) != handoff_types.context ||
-	    pyrt_read(&entered, ctx + pyrt_offsets()->ctx_entered, 1) ||
-	    !entered)
-		return 0;
-	return ctx;
-}
-
-/* The first thread state of this interpreter, or 0. */
-static uintptr_t first_thread(void)
-{
-	uintptr_t interp = 0, ts = 0;
-	if (rd(pyrt_thread_state() + pyrt_offsets()->ts_interp, &interp) ||
-	    rd(interp + INTERP_THREADS_HEAD, &ts))
-		return 0;
-	return ts;
 }
 
 /* F_c._done_callbacks is empty: 1, else 0 (or -1 unreadable). */
