@@ -383,6 +383,13 @@ void callsites_add(struct pt_callsites *cs, uint32_t op, uint64_t chunk_seq,
 		fold_chunk_reset(cs, cs->chunk_cap);
 	}
 	if (stack_id >= cs->chunk_cap) {
+		/* Grow only for an id the chunk really holds: the per-chunk
+		 * tables are cleared at every chunk change, so an id taken
+		 * from a hostile event (up to 2^24) would otherwise cost
+		 * megabytes of clearing per chunk. */
+		struct pt_read_stack st;
+		if (!pt_dump_stack(cs->d, chunk_seq, stack_id, &st))
+			return;
 		size_t cap = cs->chunk_cap ? cs->chunk_cap : 64;
 		while (cap <= stack_id)
 			cap *= 2;

@@ -5,11 +5,17 @@
 #   fuzz.sh list              one line per target: NAME CORPUS MAX_LEN REGRESSIONS
 #                             (directories relative to the repo root)
 #   fuzz.sh run [NAME...]     fuzz each target for $FUZZ_SECONDS (default
-#                             60), niced, one at a time, from a copy of its
-#                             committed corpus; `make fuzz` runs this
+#                             60) or, if $FUZZ_RUNS is set, for exactly
+#                             that many executions (a campaign: see
+#                             tests/fuzz/RESULTS.md), niced, one at a time,
+#                             from its committed corpus plus what earlier
+#                             runs found; `make fuzz` runs this.  Ends each
+#                             target with one line: executions, seconds,
+#                             coverage, corpus size, crashes
 #   fuzz.sh smoke NAME        $FUZZ_SMOKE_RUNS executions (default 5000) on
 #                             the committed corpus: what `make test` runs
-#   fuzz.sh replay NAME FILE  run one regression input once
+#   fuzz.sh replay NAME FILE  run one regression input once (fuzz_report:
+#                             through every output format)
 #
 # Corpora: tests/fuzz/corpus/<dir> (committed; regenerate with
 # tests/fuzz/make_seeds.py and make_dump_seeds.c).  Regression inputs:
@@ -51,6 +57,19 @@ binary() {
 	echo "$bin"
 }
 
+# One line per finished target, the figures tests/fuzz/RESULTS.md keeps:
+# executions and rate from libFuzzer's final stats, edge coverage and
+# features from its DONE line, the corpus it ended with, crash files kept.
+summary() {
+	local name=$1 log=$2 secs=$3 work=$4 art=$5 execs rate done crashes
+	execs=$(awk '/^stat::number_of_executed_units:/ { print $2 }' "$log")
+	rate=$(awk '/^stat::average_exec_per_sec:/ { print $2 }' "$log")
+	done=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 |
+		sed -E 's/.*(cov: [0-9]+ ft: [0-9]+ corp: [^ ]+).*/\1/')
+	crashes=$(find "$art" -maxdepth 1 -type f | wc -l)
+	echo "fuzz: $name: ${execs:-?} executions in ${secs}s (${rate:-?}/s), ${done:-no DONE line}, $(find "$work" -type f | wc -l) new inputs, $crashes crashes"
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
@@ -72,7 +91,9 @@ replay)
 	bin=$(binary "$name")
 	out=$(mktemp -d /tmp/perftap-fuzz.XXXXXX) || exit 2
 	trap 'rm -rf "$out"' EXIT
-	"$bin" -timeout=20 -rss_limit_mb=2048 -artifact_prefix="$out/" "${2:?file}"
+	# fuzz_report: every output format, not the one its hash picks.
+	PERFTAP_FUZZ_ALL_FORMATS=1 "$bin" -timeout=20 -rss_limit_mb=2048 \
+		-artifact_prefix="$out/" "${2:?file}"
 	;;
 run)
 	names=("$@")
@@ -87,15 +108,26 @@ run)
 		work=$BUILD/fuzz/corpus/$name
 		art=$BUILD/fuzz/artifacts/$name/
 		mkdir -p "$work" "$art"
-		echo "fuzz: $name for ${FUZZ_SECONDS:-60}s"
+		if [[ -n "${FUZZ_RUNS:-}" ]]; then
+			limit=(-runs="$FUZZ_RUNS")
+			echo "fuzz: $name for $FUZZ_RUNS executions"
+		else
+			limit=(-max_total_time="${FUZZ_SECONDS:-60}")
+			echo "fuzz: $name for ${FUZZ_SECONDS:-60}s"
+		fi
 		dict=()
 		[[ "$name" == fuzz_normalize || "$name" == fuzz_proto_mysql ]] &&
 			dict=(-dict=tests/fuzz/sql.dict)
-		nice -n 10 "$bin" -max_total_time="${FUZZ_SECONDS:-60}" \
+		log=$BUILD/fuzz/$name.log
+		start=$SECONDS
+		nice -n "${FUZZ_NICE:-10}" "$bin" "${limit[@]}" \
 			-max_len="$max" -timeout=20 -rss_limit_mb=2048 \
 			-artifact_prefix="$art" -print_final_stats=1 \
-			${dict[@]+"${dict[@]}"} "$work" "tests/fuzz/corpus/$dir" ||
-			rc=1
+			${dict[@]+"${dict[@]}"} "$work" "tests/fuzz/corpus/$dir" \
+			2>&1 | tee "$log" | grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|==[0-9]+==ERROR|SUMMARY|stat::)' ||
+			true
+		((PIPESTATUS[0] == 0)) || rc=1
+		summary "$name" "$log" $((SECONDS - start)) "$work" "$art"
 	done
 	exit "$rc"
 	;;
