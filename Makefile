@@ -134,8 +134,14 @@ $(BUILD)/probes/stack_probe.so: tests/probes/stack_probe.c shim/pyrt.c \
 		-Ishim -Iinclude $(PY_CFLAGS) -o $@ $^ -lpthread -ldl
 
 unit-tests: $(UNIT_BIN) $(SAN_BIN)
-build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN) $(FUZZ_BIN) $(PROBE_LIB)
+build-tests: all unit-tests $(CLIENT_BIN) $(BENCH_BIN) $(FUZZ_BIN) $(PROBE_LIB) \
+		$(BUILD)/tools/austin
 fuzz-build: $(FUZZ_BIN)
+
+# The sampler test_stacks_austin.py cross-checks call sites against
+# (Debian 12's austin cannot read CPython 3.11: the script says more).
+$(BUILD)/tools/austin: scripts/build-austin.sh
+	PERFTAP_BUILD=$(abspath $(BUILD)) bash scripts/build-austin.sh
 
 # Every target for FUZZ_SECONDS each, one after the other, on a copy of
 # its committed corpus (tests/fuzz/corpus/TARGET); new inputs stay in

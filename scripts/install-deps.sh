@@ -15,9 +15,10 @@ BUILD_PKGS=(gcc make pkg-config libc6-dev
 	libsqlite3-dev libdw-dev libelf-dev libncurses-dev python3-dev
 	clang libclang-rt-14-dev clang-format libxml2-utils curl procps openssl)
 # Real servers, real clients and the cross-checking tools the integration
-# tests drive (pt-fingerprint, sysbench, austin, chromium, tmux, sqlite3).
+# tests drive (pt-fingerprint, sysbench, chromium, tmux, sqlite3; austin is
+# built from Debian 13's source by scripts/build-austin.sh, with curl).
 SERVER_PKGS=(mariadb-server mariadb-client redis-server redis-tools
-	percona-toolkit sysbench austin chromium tmux sqlite3 gdb)
+	percona-toolkit sysbench chromium tmux sqlite3 gdb)
 PYTHON_PKGS=(python3 python3-redis python3-pymysql python3-mysqldb
 	python3-fastapi python3-uvicorn python3-httpx python3-locust
 	python3-uvloop python3-httptools python3-pytest python3-flask gunicorn)
