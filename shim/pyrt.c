@@ -106,6 +106,30 @@ int pyrt_read(void *dst, uintptr_t src, size_t len)
 	return 0;
 }
 
+int pyrt_read2(void *dst1, uintptr_t src1, size_t len1, void *dst2,
+	       uintptr_t src2, size_t len2)
+{
+	if (len2 == 0 || src2 == 0 || src2 + len2 < src2)
+		return pyrt_read(dst1, src1, len1) ? -EFAULT : 1;
+	if (len1 == 0 || src1 == 0 || src1 + len1 < src1) {
+		atomic_fetch_add_explicit(&pyrt_fault_count, 1,
+					  memory_order_relaxed);
+		return -EFAULT;
+	}
+	int saved = errno;
+	struct iovec local[2] = {{dst1, len1}, {dst2, len2}};
+	struct iovec remote[2] = {{(void *)src1, len1}, {(void *)src2, len2}};
+	/* The kernel copies the remote ranges in order and stops at the
+	 * first unreadable byte: a count short of len1 + len2 but at least
+	 * len1 means the first range arrived whole. */
+	ssize_t n = process_vm_readv(pyrt.pid, local, 2, remote, 2, 0);
+	errno = saved;
+	if (n == (ssize_t)(len1 + len2))
+		return 0;
+	atomic_fetch_add_explicit(&pyrt_fault_count, 1, memory_order_relaxed);
+	return n >= (ssize_t)len1 ? 1 : -EFAULT;
+}
+
 int pyrt_read_ptr(uintptr_t src, uintptr_t *out)
 {
 	return pyrt_read(out, src, sizeof(*out));
