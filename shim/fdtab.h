@@ -85,6 +85,8 @@ enum pt_tls_state {
 	PT_TLS_STOPPED, /* plaintext is not decoded (desync, busy, fork...) */
 };
 
+struct pt_stack_batch;
+
 struct pt_conn {
 	uint32_t used;	  /* F1 (atomic) */
 	uint32_t lock;	  /* F2, F3 (atomic) */
@@ -121,6 +123,9 @@ struct pt_conn {
 				       byte (valid when resp_seen) */
 	uint64_t head_ns;	    /* server: the request's head complete */
 	uint8_t resp_seen;
+	/* The feed in progress keeps one stack for every operation it ends
+	 * (stack.h); NULL outside conn_feed. */
+	struct pt_stack_batch *stack_batch;
 	uint32_t server_conn_id;
 	uint32_t text_len;
 	char text[PT_CONN_TEXT_MAX]; /* server version or socket path */

@@ -396,7 +396,7 @@ static void sink_op(void *arg, const struct pt_op *op)
 	if (c->tls == PT_TLS_ON)
 		ev.flags |= PT_EV_TLS;
 	if (pt_stack_qualifies(ev.duration_ns))
-		pt_stack_emit(&writer, cursor(), &ev);
+		pt_stack_emit_in(&writer, cursor(), &ev, c->stack_batch);
 	else
 		pt_writer_emit_event(&writer, cursor(), &ev);
 	sample_maybe(ev.start_ns + ev.duration_ns);
@@ -698,9 +698,13 @@ static void conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 	}
 	/* A decoder stopped at a TLS upgrade stays live (see above);
 	 * otherwise stopped means passive: later calls are cheap. */
-	if (sniff_decoder_feed(&c->dec, c->proto, dir, buf, n, t) !=
-		PT_FEED_OK &&
-	    !sniff_decoder_tls_wait(&c->dec, c->proto))
+	struct pt_stack_batch batch;
+	pt_stack_batch_init(&batch);
+	c->stack_batch = &batch;
+	enum pt_feed_status fs =
+	    sniff_decoder_feed(&c->dec, c->proto, dir, buf, n, t);
+	c->stack_batch = NULL;
+	if (fs != PT_FEED_OK && !sniff_decoder_tls_wait(&c->dec, c->proto))
 		fdtab_set_passive(c);
 	request_step(c, t);
 }

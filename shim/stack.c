@@ -213,17 +213,16 @@ static uint32_t mod_table(void)
 
 /* ---- 3. capture and emit ------------------------------------------------ */
 
+/* A capture and the scratch its frames resolve into. */
 struct capture {
-	uint64_t native[PT_STACK_MAX_NATIVE];
-	struct pyframe_raw py[PT_STACK_MAX_PYTHON];
+	const struct pt_stack_capture *raw;
 	struct pyframe_text text;
-	int n_native, n_python, fault;
 };
 
 static int capture_resolve(void *arg, uint32_t i, struct pt_frame_text *out)
 {
 	struct capture *cap = arg;
-	if (pyframes_resolve(&cap->py[i], &cap->text) < 0)
+	if (pyframes_resolve(&cap->raw->py[i], &cap->text) < 0)
 		return -1;
 	out->func = cap->text.qual;
 	out->func_len = cap->text.qual_len;
@@ -240,7 +239,7 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return h ^ (h >> 29);
 }
 
-static void capture(struct capture *cap, int native, int python)
+static void capture(struct pt_stack_capture *cap, int native, int python)
 {
 	cap->n_native = cap->n_python = cap->fault = 0;
 	if (native && unw_bt) {
@@ -257,40 +256,51 @@ static void capture(struct capture *cap, int native, int python)
 	if (python)
 		cap->n_python =
 		    pyframes_walk(cap->py, PT_STACK_MAX_PYTHON, &cap->fault);
+	uint64_t h =
+	    mix(0, (uint64_t)cap->n_native << 32 | (uint32_t)cap->n_python);
+	for (int i = 0; i < cap->n_native; i++)
+		h = mix(h, cap->native[i]);
+	for (int i = 0; i < cap->n_python; i++)
+		h = mix(mix(h, cap->py[i].code),
+			(uint64_t)(uint32_t)cap->py[i].addr);
+	cap->hash = h;
 }
 
 int pt_stack_capture_only(int native, int python)
 {
-	struct capture cap;
+	struct pt_stack_capture cap;
 	capture(&cap, native, python);
 	return cap.n_native + cap.n_python;
 }
 
-int pt_stack_emit(struct pt_writer *w, struct pt_writer_cursor *c,
-		  const struct pt_event *ev)
+int pt_stack_emit_in(struct pt_writer *w, struct pt_writer_cursor *c,
+		     const struct pt_event *ev, struct pt_stack_batch *batch)
 {
+	struct pt_stack_capture own;
 	struct capture cap;
 	struct pt_stack st = {0};
 
-	capture(&cap, 1, 1);
-	uint64_t h =
-	    mix(0, (uint64_t)cap.n_native << 32 | (uint32_t)cap.n_python);
-	for (int i = 0; i < cap.n_native; i++)
-		h = mix(h, cap.native[i]);
-	for (int i = 0; i < cap.n_python; i++)
-		h = mix(mix(h, cap.py[i].code),
-			(uint64_t)(uint32_t)cap.py[i].addr);
-	st.hash = h;
-	st.native = cap.native;
-	st.n_native = (uint32_t)cap.n_native;
-	st.n_python = (uint32_t)cap.n_python;
-	st.flags = cap.fault ? PT_STACK_PY_FAULT : 0;
+	if (batch && batch->have) {
+		cap.raw = &batch->cap;
+	} else {
+		struct pt_stack_capture *raw = batch ? &batch->cap : &own;
+		capture(raw, 1, 1);
+		if (batch)
+			batch->have = 1;
+		cap.raw = raw;
+	}
+	const struct pt_stack_capture *raw = cap.raw;
+	st.hash = raw->hash;
+	st.native = raw->native;
+	st.n_native = (uint32_t)raw->n_native;
+	st.n_python = (uint32_t)raw->n_python;
+	st.flags = raw->fault ? PT_STACK_PY_FAULT : 0;
 	enum pyrt_state ps = pyrt_state();
 	if (ps == PYRT_UNKNOWN || ps == PYRT_NOREAD)
 		st.flags |= PT_STACK_PY_UNKNOWN; /* native frames only */
 	st.resolve = capture_resolve;
 	st.arg = &cap;
-	if (cap.n_native) {
+	if (raw->n_native) {
 		st.n_modules = mod_table();
 		st.modules = mods;
 		st.modules_gen = st.n_modules;

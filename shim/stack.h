@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "pyframes.h"
 #include "writer.h"
 
 /* Once, from the constructor: remember the settings and load libunwind
@@ -33,9 +34,43 @@ static inline int pt_stack_qualifies(uint64_t duration_ns)
 	return pt_stack_sampled();
 }
 
-/* Capture the calling thread's stack and emit ev with it. */
-int pt_stack_emit(struct pt_writer *w, struct pt_writer_cursor *c,
-		  const struct pt_event *ev);
+/* A stack as captured: native return addresses, innermost first, and
+ * Python frames as (code, offset), unresolved. */
+struct pt_stack_capture {
+	uint64_t native[PT_STACK_MAX_NATIVE];
+	struct pyframe_raw py[PT_STACK_MAX_PYTHON];
+	int n_native, n_python, fault;
+	uint64_t hash;
+};
+
+/* One call that completes many operations -- the read that brings a deep
+ * pipeline's replies -- is one moment of one thread: every operation it
+ * ends has the same stack.  The byte path keeps a batch on its own stack
+ * for the span of one call, and the first qualifying event's capture
+ * serves the rest (a 20,000-reply read captured once, not 20,000 times).
+ * Owned by one connection's feed, which its lock keeps to one thread: a
+ * signal handler's feed of another connection has its own batch. */
+struct pt_stack_batch {
+	int have;
+	struct pt_stack_capture cap;
+};
+
+static inline void pt_stack_batch_init(struct pt_stack_batch *b)
+{
+	b->have = 0;
+}
+
+/* Capture the calling thread's stack (or take batch's, when it has one;
+ * batch may be NULL) and emit ev with it. */
+int pt_stack_emit_in(struct pt_writer *w, struct pt_writer_cursor *c,
+		     const struct pt_event *ev, struct pt_stack_batch *batch);
+
+static inline int pt_stack_emit(struct pt_writer *w,
+				struct pt_writer_cursor *c,
+				const struct pt_event *ev)
+{
+	return pt_stack_emit_in(w, c, ev, NULL);
+}
 
 /* For the benchmark: capture only (native and/or Python frames), return
  * the frame count. */

@@ -357,3 +357,25 @@ def test_host_unchanged_under_signals_with_stacks(servers, dump_dir):
     evs = [e for e in ptenv.events(ptenv.read_events(dump_dir), "redis")
            if "stk:sig" in e["text"]]
     assert len(evs) == 4000 and all("stack" in e for e in evs)
+
+
+def test_deep_pipeline_replies_carry_their_own_callers_stack(servers,
+                                                              dump_dir):
+    """A read that ends thousands of pipelined replies captures the stack
+    once for all of them (stack.h, pt_stack_batch): every reply still
+    names the function that sent its pipeline, never the other one's."""
+    import stacks_pipeline as sp
+    script = ptenv.REPO / "tests" / "integration" / "stacks_pipeline.py"
+    p = ptenv.run_traced([ptenv.PYTHON, script], dump_dir,
+                         env={"PERFTAP_STACKS": "all"}, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "done", ptenv.describe(p)
+    doc = _report_json(dump_dir)
+    for needle, func, tag in (("GET stk:deepa", sp.pipeline_a, "pipeline_a"),
+                              ("GET stk:deepb", sp.pipeline_b, "pipeline_b")):
+        row = _sites_of(doc, "redis", needle)
+        n = sp.DEPTH * sp.ROUNDS
+        assert row["calls"] == row["stacks"] == n, row
+        got = [(s["function"], s["file"], s["line"], s["count"])
+               for s in row["sites"]]
+        assert got == [(func.__qualname__, str(script), site_line(func, tag),
+                        n)], got
