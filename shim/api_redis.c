@@ -8,11 +8,13 @@
  *   4. the public calls
  *
  * Invariants of a slot (struct ctx_slot):
- *   R1. key is claimed by CAS from NULL to CLAIMING at connect, the slot
- *       filled, then key set to the context, release; api_redis_find reads
- *       key with acquire, so a slot found is a slot filled.  key goes back
- *       to NULL, release, at redisFree (or a connect whose slot could not
- *       be filled).  Between the two the slot is used only by the thread
+ *   R1. key is claimed by CAS from NULL or FREED to CLAIMING at connect,
+ *       the slot filled, then key set to the context, release;
+ *       api_redis_find reads key with acquire, so a slot found is a slot
+ *       filled.  key becomes FREED, release, at redisFree (or a connect
+ *       whose slot could not be filled), never NULL again: a probe stops
+ *       at NULL, so that a miss (an untracked context) costs one or two
+ *       loads, and FREED keeps the probe going to slots claimed past it.  Between the two the slot is used only by the thread
  *       the program lets use the context (hiredis's rule).
  *   R2. fed <= the length of obuf when a hook runs: the front fed bytes of
  *       obuf went to the decoder already, the rest has not.
@@ -29,12 +31,13 @@
 /* ---- 1. the context table ---- */
 
 #define CLAIMING ((void *)1) /* R1: key while the slot is being filled */
+#define FREED	 ((void *)2) /* R1: a slot given back */
 /* Slots probed from a context's hash: past it the table counts as full.
  * Contexts are few (one per connection); 16 keeps a miss a few loads. */
 #define PROBE 16u
 
 struct ctx_slot {
-	void *key; /* redisContext *; NULL = free (R1) */
+	void *key; /* redisContext *; NULL = never used, FREED (R1) */
 	uint32_t conn_id;
 	int fd;
 	int broken; /* R3 */
@@ -68,8 +71,11 @@ static struct ctx_slot *ctx_find(const void *ctx)
 	uint32_t h = ctx_hash(ctx);
 	for (uint32_t i = 0; i < PROBE; i++) {
 		struct ctx_slot *s = &slots[(h + i) & (PT_REDIS_CTX_SLOTS - 1)];
-		if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) == ctx) /* R1 */
+		void *k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE); /* R1 */
+		if (k == ctx)
 			return s;
+		if (!k)
+			break;
 	}
 	return NULL;
 }
@@ -79,8 +85,9 @@ static struct ctx_slot *ctx_claim(const void *ctx)
 	uint32_t h = ctx_hash(ctx);
 	for (uint32_t i = 0; i < PROBE; i++) {
 		struct ctx_slot *s = &slots[(h + i) & (PT_REDIS_CTX_SLOTS - 1)];
-		void *expect = NULL;
-		if (__atomic_compare_exchange_n(&s->key, &expect, CLAIMING, 0,
+		void *k = __atomic_load_n(&s->key, __ATOMIC_RELAXED);
+		if ((k == NULL || k == FREED) &&
+		    __atomic_compare_exchange_n(&s->key, &k, CLAIMING, 0,
 						__ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
 			return s;
@@ -91,7 +98,7 @@ static struct ctx_slot *ctx_claim(const void *ctx)
 static void ctx_release(struct ctx_slot *s)
 {
 	__atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->key, NULL, __ATOMIC_RELEASE); /* R1 */
+	__atomic_store_n(&s->key, FREED, __ATOMIC_RELEASE); /* R1 */
 }
 
 /* ---- 2. the decoder's sink ---- */
@@ -243,8 +250,10 @@ void api_redis_reset_all(void)
 	for (uint32_t i = 0; i < PT_REDIS_CTX_SLOTS; i++) {
 		struct ctx_slot *s = &slots[i];
 		void *k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
-		if (k && k != CLAIMING)
+		if (k && k != CLAIMING && k != FREED)
 			api_redis_free(k, 0);
+		/* Tests only, one thread: the table as new (R1). */
+		__atomic_store_n(&s->key, NULL, __ATOMIC_RELAXED);
 	}
 }
 
@@ -283,7 +292,7 @@ void api_redis_connect(void *ctx, int fd, const struct pt_redis_peer *peer,
 	if (!dec) {
 		/* Left to the socket path: its commands still count. */
 		if (s)
-			__atomic_store_n(&s->key, NULL, __ATOMIC_RELEASE);
+			__atomic_store_n(&s->key, FREED, __ATOMIC_RELEASE);
 		if (out.drop)
 			out.drop(PT_DROP_CONN_TABLE);
 		emit_connect(id, 0, t0, t1);
@@ -365,6 +374,16 @@ void api_redis_reply(void *slot, const struct redisReply *reply, int broken,
 		proto_redis_close(s->dec, t1);
 		s->broken = 1;
 	}
+}
+
+void api_redis_reconnect(void *ctx, int fd, int ok, uint64_t now)
+{
+	struct ctx_slot *s = api_redis_find(ctx);
+	if (!s)
+		return;
+	proto_redis_close(s->dec, now);
+	slot_start(s, ok ? fd : -1);
+	s->broken = !ok;
 }
 
 void api_redis_free(void *ctx, uint64_t now)

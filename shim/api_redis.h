@@ -70,7 +70,7 @@ struct pt_redis_peer {
  * passive for good (preload.c). */
 void api_redis_init(const struct pt_api_out *out, const struct pt_spill *spill,
 		    void (*take_fd)(int fd));
-/* Forget every context (tests). */
+/* Forget every context, the table as new (tests, one thread). */
 void api_redis_reset_all(void);
 
 /* A redisConnect* call ran from t0 to t1; err: the context's err (0 ok);
@@ -94,6 +94,11 @@ void api_redis_sent(void *slot, size_t len);
  * for good (I/O error, EOF, protocol error): what is outstanding aborts. */
 void api_redis_reply(void *slot, const struct redisReply *reply, int broken,
 		     uint64_t t1);
+
+/* After redisReconnect(ctx) returned ok (1) or not, fd its new socket
+ * (often the old number again): what was outstanding aborts; the new
+ * socket is taken, or the slot marked broken. */
+void api_redis_reconnect(void *ctx, int fd, int ok, uint64_t now);
 
 /* Before redisFree(ctx): what is outstanding aborts, the slot is free. */
 void api_redis_free(void *ctx, uint64_t now);

@@ -6,7 +6,7 @@
  * redisConnectUnixWithTimeout (hiredis 0.14 has no redisConnectWithOptions;
  * the non-blocking connects return before the connection is made and stay
  * with the socket path), redisCommand, redisvCommand, redisCommandArgv,
- * redisGetReply and redisFree.  Resolution as hooks_sqlite.c: at the first
+ * redisGetReply, redisReconnect and redisFree.  Resolution as hooks_sqlite.c: at the first
  * call, with dlsym(RTLD_NEXT), else in libhiredis taken with RTLD_NOLOAD; a
  * program without hiredis never touches it.
  *
@@ -48,6 +48,7 @@ struct redis_real {
 			      const size_t *);
 	int (*get_reply)(redisContext *, void **);
 	void (*free_)(redisContext *);
+	int (*reconnect)(redisContext *);
 	void (*free_reply)(void *);
 };
 
@@ -80,6 +81,7 @@ static __attribute__((noinline)) int resolve(void)
 	*(void **)&r.command_argv = sym(lib, "redisCommandArgv");
 	*(void **)&r.get_reply = sym(lib, "redisGetReply");
 	*(void **)&r.free_ = sym(lib, "redisFree");
+	*(void **)&r.reconnect = sym(lib, "redisReconnect");
 	*(void **)&r.free_reply = sym(lib, "freeReplyObject");
 	real = r;
 	uint32_t raw_max = 0;
@@ -303,4 +305,23 @@ PT_EXPORT void redisFree(redisContext *c)
 		errno = e;
 	}
 	real.free_(c);
+}
+
+/* The socket is closed and another made, most often with the same fd
+ * number: the new one must be taken from the socket path before any byte
+ * of it is decoded there. */
+PT_EXPORT int redisReconnect(redisContext *c)
+{
+	if (!ready() || !real.reconnect)
+		return REDIS_ERR;
+	int rc = real.reconnect(c);
+	if (pt_tflags.guard == 0) {
+		int e = errno;
+		void *s = api_redis_find(c);
+		if (s)
+			api_redis_reconnect(c, c->fd, rc == REDIS_OK && !c->err,
+					    pt_now());
+		errno = e;
+	}
+	return rc;
 }

@@ -25,6 +25,8 @@
  *                                        PUBLISH on another, the N messages
  *                                        read with redisGetReply, then
  *                                        UNSUBSCRIBE
+ *   redis_client tcp|unix reconnect N    N x (SET, redisReconnect, GET hit),
+ *                                        then DEL
  *   redis_client tcp|unix mixed N        N x (INCR, GET miss) through
  *                                        hiredis on one connection and N x
  *                                        (SET, GET hit) in raw RESP on a
@@ -404,6 +406,25 @@ static int raw_command(int fd, const char *name, const char *req,
 	return memcmp(buf, want, n) != 0;
 }
 
+/* redisReconnect closes the socket and opens another, most often on the
+ * same fd number: its commands must still be counted once. */
+static int do_reconnect(redisContext *c, int n)
+{
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		bad |= expect(c, REDIS_REPLY_STATUS, "set",
+			      "SET capc:reco:%d v", i);
+		bad |= redisReconnect(c) != REDIS_OK;
+		bad |= expect(c, REDIS_REPLY_STRING, "get",
+			      "GET capc:reco:%d", i);
+	}
+	for (int i = 0; i < n; i++)
+		bad |= expect(c, REDIS_REPLY_INTEGER, "del",
+			      "DEL capc:reco:%d", i);
+	printf("reconnect: ok %d\n", !bad);
+	return bad;
+}
+
 static int do_mixed(redisContext *c, int n)
 {
 	int fd = raw_connect();
@@ -504,6 +525,8 @@ int main(int argc, char **argv)
 			bad = do_argv(c, n);
 		else if (!strcmp(what, "subscribe"))
 			bad = do_subscribe(c, n);
+		else if (!strcmp(what, "reconnect"))
+			bad = do_reconnect(c, n);
 		else if (!strcmp(what, "mixed"))
 			bad = do_mixed(c, n);
 		else

@@ -165,6 +165,17 @@ def test_hiredis_and_a_raw_socket_are_each_counted_once(servers, dump_dir,
     assert set(per_op.values()) == {1}, per_op
 
 
+def test_hiredis_reconnect_counts_the_new_socket_once(servers, dump_dir):
+    # The new socket mostly reuses the old fd number: taken from the
+    # socket path again before its first byte (commandstats equal).
+    p, evs, per_op = _run(servers, dump_dir, "tcp", "reconnect", "10")
+    assert p.stdout == "reconnect: ok 1\n"
+    assert sorted(e["text"].split()[0] for e in evs) == (
+        ["DEL"] * 10 + ["GET"] * 10 + ["SET"] * 10)
+    assert all(e["outcome"] == "ok" for e in evs)
+    assert set(per_op.values()) == {1}, per_op
+
+
 def test_program_without_hiredis_is_the_socket_paths(servers, dump_dir):
     # redis-py: no hiredis in the process, no PT_EV_API, counts equal.
     import test_capture_redis as py

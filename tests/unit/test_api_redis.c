@@ -17,7 +17,7 @@
 #define MAX_EV 4096
 static struct pt_event evs[MAX_EV];
 static char texts[MAX_EV][96];
-static struct pt_conn_info conns[8];
+static struct pt_conn_info conns[2048];
 static int nev, nconn, ndrop, taken;
 static uint32_t ids;
 static long spill_live; /* bytes taken from the fake spill, not given back */
@@ -35,7 +35,7 @@ static void on_event(const struct pt_event *ev)
 }
 static void on_conn(const struct pt_conn_info *ci)
 {
-	cr_assert_lt(nconn, 8);
+	cr_assert_lt(nconn, 2048);
 	conns[nconn++] = *ci;
 }
 static void on_drop(enum pt_drop_cause why)
@@ -421,4 +421,34 @@ Test(redis_api, contexts_are_told_apart)
 	cr_assert_neq(evs[0].conn_id, conns[0].conn_id);
 	api_redis_free(&other_obj, 30);
 	cr_assert_not_null(api_redis_find(&ctx_obj), "the other stays");
+}
+
+Test(redis_api, a_freed_slot_hides_no_context_claimed_past_it)
+{
+	/* 600 contexts in 1,024 slots: many probe past a neighbour's slot;
+	 * freeing every other one must leave the rest found (R1). */
+	enum { N = 600 };
+	static char many[N];
+	static int was[N];
+	connected();
+	int tracked = 0;
+	for (int i = 0; i < N; i++) {
+		api_redis_connect(&many[i], 100 + i, NULL, 0, 1, 2);
+		was[i] = api_redis_find(&many[i]) != NULL;
+		tracked += was[i];
+	}
+	cr_assert_gt(tracked, N * 9 / 10, "the probe window holds most");
+	for (int i = 0; i < N; i += 2)
+		api_redis_free(&many[i], 3);
+	for (int i = 0; i < N; i++) {
+		if (i % 2 == 0)
+			cr_assert_null(api_redis_find(&many[i]), "%d freed", i);
+		else if (was[i])
+			cr_assert_not_null(api_redis_find(&many[i]),
+					   "%d still tracked", i);
+	}
+	/* A new context takes a freed slot. */
+	static char again;
+	api_redis_connect(&again, 5, NULL, 0, 1, 2);
+	cr_assert_not_null(api_redis_find(&again));
 }
