@@ -43,6 +43,8 @@ struct ctx_slot {
 	int broken; /* R3 */
 	size_t fed; /* R2 */
 	uint64_t events;
+	uint64_t connect_ns;
+	struct pt_redis_peer peer; /* repeated in the close record */
 	struct proto_redis *dec; /* R3 */
 	struct pt_sink sink;
 };
@@ -301,20 +303,22 @@ void api_redis_connect(void *ctx, int fd, const struct pt_redis_peer *peer,
 	s->dec = dec;
 	s->conn_id = id;
 	s->events = 1;
+	s->connect_ns = t1 > t0 ? t1 - t0 : 1;
+	memset(&s->peer, 0, sizeof(s->peer));
+	if (peer)
+		s->peer = *peer;
 	slot_start(s, fd);
 	struct pt_conn_info ci = {
 	    .event = PT_CONN_OPEN,
 	    .role = PT_ROLE_CLIENT,
 	    .proto = PT_PROTO_REDIS,
 	    .conn_id = id,
+	    .family = s->peer.family,
+	    .port = s->peer.port,
 	    .time_ns = t0,
-	    .connect_ns = t1 > t0 ? t1 - t0 : 1,
+	    .connect_ns = s->connect_ns,
 	};
-	if (peer) {
-		ci.family = peer->family;
-		ci.port = peer->port;
-		memcpy(ci.addr, peer->addr, sizeof(ci.addr));
-	}
+	memcpy(ci.addr, s->peer.addr, sizeof(ci.addr));
 	if (out.conn)
 		out.conn(&ci);
 	emit_connect(id, 0, t0, t1);
@@ -396,10 +400,14 @@ void api_redis_free(void *ctx, uint64_t now)
 	    .event = PT_CONN_CLOSE,
 	    .role = PT_ROLE_CLIENT,
 	    .proto = PT_PROTO_REDIS,
+	    .family = s->peer.family,
+	    .port = s->peer.port,
 	    .conn_id = s->conn_id,
 	    .time_ns = now,
 	    .events = s->events,
+	    .connect_ns = s->connect_ns,
 	};
+	memcpy(ci.addr, s->peer.addr, sizeof(ci.addr));
 	if (out.conn)
 		out.conn(&ci);
 	spill->put(s->dec, sizeof(struct proto_redis));

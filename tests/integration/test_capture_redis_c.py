@@ -163,6 +163,16 @@ def test_hiredis_and_a_raw_socket_are_each_counted_once(servers, dump_dir,
     assert all(e["cache_misses"] == 1 for e in api if e["text"][:3] == "GET")
     assert all(e["cache_hits"] == 1 for e in raw if e["text"][:3] == "GET")
     assert set(per_op.values()) == {1}, per_op
+    # Each connection opens and closes once, naming the same peer.
+    conns = [r for r in ptenv.read_events(dump_dir) if r["type"] == "conn"
+             and r["proto"] == "redis"]
+    ids = {e["conn_id"] for e in evs}
+    for cid in ids:
+        mine = [(r["event"], r["family"], r["port"]) for r in conns
+                if r["conn_id"] == cid]
+        fam = "unix" if mode == "unix" else "inet"
+        port = 0 if mode == "unix" else int(servers["PERFTAP_REDIS_PORT"])
+        assert mine == [("open", fam, port), ("close", fam, port)], mine
 
 
 def test_hiredis_reconnect_counts_the_new_socket_once(servers, dump_dir):

@@ -354,6 +354,14 @@ Test(redis_api, free_aborts_what_is_outstanding)
 	cr_assert_eq(evs[1].outcome, PT_OUT_ABORTED);
 	cr_assert_eq(evs[1].duration_ns, 60);
 	cr_assert_null(api_redis_find(&ctx_obj));
+	/* The close names the peer as the open did: one connection, one
+	 * peer in the report. */
+	cr_assert_eq(nconn, 2);
+	cr_assert_eq(conns[1].event, PT_CONN_CLOSE);
+	cr_assert_eq(conns[1].port, 6379);
+	cr_assert_eq(conns[1].family, conns[0].family);
+	cr_assert_eq(conns[1].connect_ns, 300);
+	cr_assert_eq(conns[1].events, 3, "CONNECT and its two commands");
 	cr_assert_eq(spill_live, 0);
 }
 
