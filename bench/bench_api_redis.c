@@ -133,7 +133,8 @@ int main(int argc, char **argv)
 		api_redis_reset_all();
 		api_redis_connect(&ctx_obj, 7, NULL, 0, now_ns(), now_ns());
 		events = 0;
-		extra[r] = untracked ? run_untracked(iters) : run(&ctx_obj, iters);
+		extra[r] =
+		    untracked ? run_untracked(iters) : run(&ctx_obj, iters);
 		pt_writer_cursor_release(&w, &cur);
 		unlink(w.path);
 		pt_writer_close(&w);

@@ -14,12 +14,12 @@
  *       filled.  key becomes FREED, release, at redisFree (or a connect
  *       whose slot could not be filled), never NULL again: a probe stops
  *       at NULL, so that a miss (an untracked context) costs one or two
- *       loads, and FREED keeps the probe going to slots claimed past it.  Between the two the slot is used only by the thread
- *       the program lets use the context (hiredis's rule).
- *   R2. fed <= the length of obuf when a hook runs: the front fed bytes of
- *       obuf went to the decoder already, the rest has not.
- *   R3. dec is spill memory of sizeof(struct proto_redis), taken at
- *       connect, given back at free; once broken, nothing more is fed.
+ *       loads, and FREED keeps the probe going to slots claimed past it.
+ * Between the two the slot is used only by the thread the program lets use the
+ * context (hiredis's rule). R2. fed <= the length of obuf when a hook runs: the
+ * front fed bytes of obuf went to the decoder already, the rest has not. R3.
+ * dec is spill memory of sizeof(struct proto_redis), taken at connect, given
+ * back at free; once broken, nothing more is fed.
  */
 #include <hiredis/hiredis.h>
 #include <string.h>
@@ -45,7 +45,7 @@ struct ctx_slot {
 	uint64_t events;
 	uint64_t connect_ns;
 	struct pt_redis_peer peer; /* repeated in the close record */
-	struct proto_redis *dec; /* R3 */
+	struct proto_redis *dec;   /* R3 */
 	struct pt_sink sink;
 };
 
@@ -185,8 +185,8 @@ static void enc_num(struct enc *e, char type, long long v)
 {
 	char tmp[24];
 	size_t i = sizeof(tmp);
-	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v
-				     : (unsigned long long)v;
+	unsigned long long u =
+	    v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
 	tmp[--i] = '\n';
 	tmp[--i] = '\r';
 	do

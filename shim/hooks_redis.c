@@ -6,9 +6,9 @@
  * redisConnectUnixWithTimeout (hiredis 0.14 has no redisConnectWithOptions;
  * the non-blocking connects return before the connection is made and stay
  * with the socket path), redisCommand, redisvCommand, redisCommandArgv,
- * redisGetReply, redisReconnect and redisFree.  Resolution as hooks_sqlite.c: at the first
- * call, with dlsym(RTLD_NEXT), else in libhiredis taken with RTLD_NOLOAD; a
- * program without hiredis never touches it.
+ * redisGetReply, redisReconnect and redisFree.  Resolution as hooks_sqlite.c:
+ * at the first call, with dlsym(RTLD_NEXT), else in libhiredis taken with
+ * RTLD_NOLOAD; a program without hiredis never touches it.
  *
  * Nesting: hiredis reaches its own exported functions through its PLT
  * (objdump of libhiredis.so.0.14: redisCommand -> redisvCommand ->
@@ -272,8 +272,8 @@ PT_EXPORT int redisGetReply(redisContext *c, void **reply)
 {
 	if (!ready() || !real.get_reply)
 		return REDIS_ERR;
-	void *s = pt_tflags.guard == 0 && pt_shim_api_on() ? api_redis_find(c)
-							   : NULL;
+	void *s =
+	    pt_tflags.guard == 0 && pt_shim_api_on() ? api_redis_find(c) : NULL;
 	if (!s)
 		return real.get_reply(c, reply);
 	api_redis_send(s, c->fd, c->obuf, sdslen(c->obuf), pt_now());

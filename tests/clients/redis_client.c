@@ -415,12 +415,12 @@ static int do_reconnect(redisContext *c, int n)
 		bad |= expect(c, REDIS_REPLY_STATUS, "set",
 			      "SET capc:reco:%d v", i);
 		bad |= redisReconnect(c) != REDIS_OK;
-		bad |= expect(c, REDIS_REPLY_STRING, "get",
-			      "GET capc:reco:%d", i);
+		bad |=
+		    expect(c, REDIS_REPLY_STRING, "get", "GET capc:reco:%d", i);
 	}
 	for (int i = 0; i < n; i++)
-		bad |= expect(c, REDIS_REPLY_INTEGER, "del",
-			      "DEL capc:reco:%d", i);
+		bad |= expect(c, REDIS_REPLY_INTEGER, "del", "DEL capc:reco:%d",
+			      i);
 	printf("reconnect: ok %d\n", !bad);
 	return bad;
 }
@@ -438,8 +438,8 @@ static int do_mixed(redisContext *c, int n)
 				   "*3\r\n$3\r\nSET\r\n$14\r\ncapc:mixed:raw"
 				   "\r\n$1\r\nv\r\n",
 				   "+OK\r\n");
-		bad |= expect(c, REDIS_REPLY_NIL, "get", "GET capc:mixed:%d",
-			      i);
+		bad |=
+		    expect(c, REDIS_REPLY_NIL, "get", "GET capc:mixed:%d", i);
 		bad |= raw_command(fd, "get",
 				   "*2\r\n$3\r\nGET\r\n$14\r\ncapc:mixed:raw"
 				   "\r\n",

@@ -102,9 +102,8 @@ static void written(void *s)
 
 static redisReply str_reply(const char *v)
 {
-	return (redisReply){.type = REDIS_REPLY_STRING,
-			    .str = (char *)v,
-			    .len = strlen(v)};
+	return (redisReply){
+	    .type = REDIS_REPLY_STRING, .str = (char *)v, .len = strlen(v)};
 }
 static redisReply status_reply(int type, const char *v)
 {
@@ -184,8 +183,8 @@ Test(redis_api, nil_is_a_miss_and_mget_counts_per_key)
 	api_redis_reply(s, &nil_reply, 0, 20);
 	redisReply a = str_reply("1"), c = str_reply("3");
 	redisReply *el[] = {&a, (redisReply *)&nil_reply, &c};
-	redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = 3,
-			  .element = el};
+	redisReply arr = {
+	    .type = REDIS_REPLY_ARRAY, .elements = 3, .element = el};
 	api_redis_reply(s, &arr, 0, 30);
 	cr_assert_eq(nev, 2);
 	cr_assert_eq(evs[0].cache_misses, 1);
@@ -280,12 +279,18 @@ Test(redis_api, pipeline_of_3000_keeps_order_past_the_ring)
 		if (i % 2)
 			snprintf(cmd, sizeof(cmd),
 				 "*2\r\n$3\r\nGET\r\n$%d\r\np:%d\r\n",
-				 i < 10 ? 3 : i < 100 ? 4 : i < 1000 ? 5 : 6,
+				 i < 10	    ? 3
+				 : i < 100  ? 4
+				 : i < 1000 ? 5
+					    : 6,
 				 i);
 		else
 			snprintf(cmd, sizeof(cmd),
 				 "*2\r\n$4\r\nINCR\r\n$%d\r\nq:%d\r\n",
-				 i < 10 ? 3 : i < 100 ? 4 : i < 1000 ? 5 : 6,
+				 i < 10	    ? 3
+				 : i < 100  ? 4
+				 : i < 1000 ? 5
+					    : 6,
 				 i);
 		append(cmd);
 	}
@@ -327,8 +332,8 @@ Test(redis_api, multi_exec_is_one_transaction_event)
 	cr_assert_eq(nev, 0, "MULTI and queued commands: no event");
 	redisReply v = str_reply("1");
 	redisReply *el[] = {&ok, &v, (redisReply *)&nil_reply};
-	redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = 3,
-			  .element = el};
+	redisReply arr = {
+	    .type = REDIS_REPLY_ARRAY, .elements = 3, .element = el};
 	api_redis_reply(s, &arr, 0, 90);
 	cr_assert_eq(nev, 1);
 	cr_assert_str_eq(evs[0].text, "EXEC (SET tx:*; GET tx:*; GET no:*)");
