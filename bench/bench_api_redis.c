@@ -72,7 +72,7 @@ static double run(void *ctx, uint64_t n)
 		void *s = api_redis_find(ctx);
 		api_redis_send(s, 7, req, sizeof(req) - 1, now_ns());
 		api_redis_sent(s, 0);
-		api_redis_reply(s, &reply, 0, now_ns());
+		api_redis_reply(s, &reply, NULL, 0, now_ns());
 	}
 	return (double)(now_ns() - t0) / (double)n;
 }
@@ -131,7 +131,8 @@ int main(int argc, char **argv)
 		}
 		pt_writer_cursor_init(&cur, (uint32_t)getpid());
 		api_redis_reset_all();
-		api_redis_connect(&ctx_obj, 7, NULL, 0, now_ns(), now_ns());
+		api_redis_connect(&ctx_obj, 7, NULL, NULL, 0, now_ns(),
+				  now_ns());
 		events = 0;
 		extra[r] =
 		    untracked ? run_untracked(iters) : run(&ctx_obj, iters);

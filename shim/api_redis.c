@@ -44,6 +44,7 @@ struct ctx_slot {
 	size_t fed; /* R2 */
 	uint64_t events;
 	uint64_t connect_ns;
+	const void *reply_fns;	   /* the reader's at connect */
 	struct pt_redis_peer peer; /* repeated in the close record */
 	struct proto_redis *dec;   /* R3 */
 	struct pt_sink sink;
@@ -278,7 +279,7 @@ static void emit_connect(uint32_t conn_id, int err, uint64_t t0, uint64_t t1)
 }
 
 void api_redis_connect(void *ctx, int fd, const struct pt_redis_peer *peer,
-		       int err, uint64_t t0, uint64_t t1)
+		       const void *reply_fns, int err, uint64_t t0, uint64_t t1)
 {
 	uint32_t id = out.conn_id ? out.conn_id() : 0;
 	if (err || !ctx) {
@@ -304,6 +305,7 @@ void api_redis_connect(void *ctx, int fd, const struct pt_redis_peer *peer,
 	s->conn_id = id;
 	s->events = 1;
 	s->connect_ns = t1 > t0 ? t1 - t0 : 1;
+	s->reply_fns = reply_fns;
 	memset(&s->peer, 0, sizeof(s->peer));
 	if (peer)
 		s->peer = *peer;
@@ -363,12 +365,18 @@ void api_redis_sent(void *slot, size_t len)
 		s->fed = len;
 }
 
-void api_redis_reply(void *slot, const struct redisReply *reply, int broken,
-		     uint64_t t1)
+void api_redis_reply(void *slot, const struct redisReply *reply,
+		     const void *reply_fns, int broken, uint64_t t1)
 {
 	struct ctx_slot *s = slot;
 	if (s->broken)
 		return;
+	if (reply_fns != s->reply_fns) {
+		/* Not a redisReply: reading it could fault.  What is
+		 * outstanding aborts, the rest is not measured. */
+		broken = 1;
+		reply = NULL;
+	}
 	if (reply) {
 		struct enc e = {.dec = s->dec, .t = t1};
 		enc_reply(&e, reply, 0);

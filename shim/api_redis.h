@@ -74,10 +74,13 @@ void api_redis_init(const struct pt_api_out *out, const struct pt_spill *spill,
 void api_redis_reset_all(void);
 
 /* A redisConnect* call ran from t0 to t1; err: the context's err (0 ok);
- * ctx, fd, peer: the context made (NULL, -1 when it failed).  A context
- * that connected gets a slot (unless the table or the spill is out). */
+ * ctx, fd, peer: the context made (NULL, -1 when it failed); reply_fns:
+ * its reader's reply-object functions (c->reader->fn), hiredis's own at
+ * connect.  A context that connected gets a slot (unless the table or the
+ * spill is out). */
 void api_redis_connect(void *ctx, int fd, const struct pt_redis_peer *peer,
-		       int err, uint64_t t0, uint64_t t1);
+		       const void *reply_fns, int err, uint64_t t0,
+		       uint64_t t1);
 
 /* The tracked context's slot; NULL (fast) when ctx is not tracked. */
 void *api_redis_find(void *ctx);
@@ -90,10 +93,12 @@ void api_redis_send(void *slot, int fd, const char *obuf, size_t len,
 /* After it: obuf holds len bytes (hiredis dropped what it wrote). */
 void api_redis_sent(void *slot, size_t len);
 
-/* The program got reply (NULL: none) at t1.  broken: the context failed
- * for good (I/O error, EOF, protocol error): what is outstanding aborts. */
-void api_redis_reply(void *slot, const struct redisReply *reply, int broken,
-		     uint64_t t1);
+/* The program got reply (NULL: none) at t1, made by the reader functions
+ * reply_fns (other than at connect: not a redisReply; the context is
+ * measured no more).  broken: the context failed for good (I/O error,
+ * EOF, protocol error): what is outstanding aborts. */
+void api_redis_reply(void *slot, const struct redisReply *reply,
+		     const void *reply_fns, int broken, uint64_t t1);
 
 /* After redisReconnect(ctx) returned ok (1) or not, fd its new socket
  * (often the old number again): what was outstanding aborts; the new

@@ -139,6 +139,7 @@ static void connected(redisContext *c, uint64_t t0)
 	struct pt_redis_peer peer;
 	peer_of(ok ? c->fd : -1, &peer);
 	api_redis_connect(ok ? c : NULL, ok ? c->fd : -1, &peer,
+			  ok && c->reader ? c->reader->fn : NULL,
 			  c ? c->err : REDIS_ERR_OOM, t0, t1);
 	pt_tflags.guard--;
 	errno = e;
@@ -223,7 +224,8 @@ static void command_done(void *s, redisContext *c, const void *reply)
 {
 	uint64_t t1 = pt_now();
 	int e = errno;
-	api_redis_reply(s, reply, broken(c), t1);
+	api_redis_reply(s, reply, c->reader ? c->reader->fn : NULL, broken(c),
+			t1);
 	errno = e;
 }
 

@@ -86,7 +86,7 @@ static void *connected(void)
 	taken = -1;
 	olen = 0;
 	struct pt_redis_peer peer = {.family = 2, .port = 6379};
-	api_redis_connect(&ctx_obj, 7, &peer, 0, 100, 400);
+	api_redis_connect(&ctx_obj, 7, &peer, NULL, 0, 100, 400);
 	void *s = api_redis_find(&ctx_obj);
 	cr_assert_not_null(s);
 	nev = 0; /* the CONNECT event */
@@ -120,7 +120,7 @@ Test(redis_api, connect_is_a_record_and_an_event_and_takes_the_socket)
 	api_redis_reset_all();
 	nev = nconn = 0;
 	taken = -1;
-	api_redis_connect(&ctx_obj, 7, NULL, 0, 100, 400);
+	api_redis_connect(&ctx_obj, 7, NULL, NULL, 0, 100, 400);
 	cr_assert_eq(taken, 7);
 	cr_assert_eq(nconn, 1);
 	cr_assert_eq(conns[0].event, PT_CONN_OPEN);
@@ -146,7 +146,7 @@ Test(redis_api, failed_connect_is_an_error_event_and_tracks_nothing)
 	api_redis_reset_all();
 	nev = nconn = 0;
 	taken = -1;
-	api_redis_connect(NULL, -1, NULL, REDIS_ERR_IO, 100, 400);
+	api_redis_connect(NULL, -1, NULL, NULL, REDIS_ERR_IO, 100, 400);
 	cr_assert_eq(nev, 1);
 	cr_assert_eq(evs[0].outcome, PT_OUT_ERROR);
 	cr_assert_eq(nconn, 0);
@@ -161,7 +161,7 @@ Test(redis_api, command_is_one_event_from_send_to_reply)
 	api_redis_send(s, 7, obuf, olen, 1000);
 	written(s);
 	redisReply r = str_reply("alice");
-	api_redis_reply(s, &r, 0, 1500);
+	api_redis_reply(s, &r, NULL, 0, 1500);
 	cr_assert_eq(nev, 1);
 	cr_assert_str_eq(evs[0].text, "GET user:*");
 	cr_assert_eq(evs[0].start_ns, 1000);
@@ -180,12 +180,12 @@ Test(redis_api, nil_is_a_miss_and_mget_counts_per_key)
 	append("*4\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
 	api_redis_send(s, 7, obuf, olen, 10);
 	written(s);
-	api_redis_reply(s, &nil_reply, 0, 20);
+	api_redis_reply(s, &nil_reply, NULL, 0, 20);
 	redisReply a = str_reply("1"), c = str_reply("3");
 	redisReply *el[] = {&a, (redisReply *)&nil_reply, &c};
 	redisReply arr = {
 	    .type = REDIS_REPLY_ARRAY, .elements = 3, .element = el};
-	api_redis_reply(s, &arr, 0, 30);
+	api_redis_reply(s, &arr, NULL, 0, 30);
 	cr_assert_eq(nev, 2);
 	cr_assert_eq(evs[0].cache_misses, 1);
 	cr_assert_eq(evs[0].cache_hits, 0);
@@ -204,7 +204,7 @@ Test(redis_api, error_reply_is_an_error_with_its_class)
 	redisReply r = status_reply(REDIS_REPLY_ERROR,
 				    "WRONGTYPE Operation against a key holding "
 				    "the wrong kind of value");
-	api_redis_reply(s, &r, 0, 20);
+	api_redis_reply(s, &r, NULL, 0, 20);
 	cr_assert_eq(nev, 1);
 	cr_assert_eq(evs[0].outcome, PT_OUT_ERROR);
 	cr_assert_eq(evs[0].status, PT_REDIS_ERR_WRONGTYPE);
@@ -218,9 +218,9 @@ Test(redis_api, integer_and_status_replies_end_their_commands)
 	api_redis_send(s, 7, obuf, olen, 10);
 	written(s);
 	redisReply i = {.type = REDIS_REPLY_INTEGER, .integer = -12345678901};
-	api_redis_reply(s, &i, 0, 20);
+	api_redis_reply(s, &i, NULL, 0, 20);
 	redisReply ok = status_reply(REDIS_REPLY_STATUS, "OK");
-	api_redis_reply(s, &ok, 0, 30);
+	api_redis_reply(s, &ok, NULL, 0, 30);
 	cr_assert_eq(nev, 2);
 	cr_assert_str_eq(evs[0].text, "INCR ctr");
 	cr_assert_str_eq(evs[1].text, "SET k");
@@ -242,7 +242,7 @@ Test(redis_api, bytes_not_yet_written_are_fed_once)
 	written(s);
 	for (int k = 0; k < 3; k++) {
 		redisReply r = str_reply("v");
-		api_redis_reply(s, &r, 0, 100 + (uint64_t)k);
+		api_redis_reply(s, &r, NULL, 0, 100 + (uint64_t)k);
 	}
 	cr_assert_eq(nev, 3, "three commands, not five");
 	cr_assert_eq(evs[0].start_ns, 10);
@@ -262,8 +262,8 @@ Test(redis_api, partial_write_feeds_only_what_is_new)
 	api_redis_send(s, 7, obuf, olen, 20);
 	written(s);
 	redisReply r = str_reply("v");
-	api_redis_reply(s, &r, 0, 30);
-	api_redis_reply(s, &r, 0, 40);
+	api_redis_reply(s, &r, NULL, 0, 30);
+	api_redis_reply(s, &r, NULL, 0, 40);
 	cr_assert_eq(nev, 2);
 	cr_assert_str_eq(evs[0].text, "GET user:*");
 	cr_assert_str_eq(evs[1].text, "GET user:*");
@@ -302,7 +302,7 @@ Test(redis_api, pipeline_of_3000_keeps_order_past_the_ring)
 		redisReply r = i % 2 ? str_reply("v")
 				     : (redisReply){.type = REDIS_REPLY_INTEGER,
 						    .integer = i};
-		api_redis_reply(s, &r, 0, 2000 + (uint64_t)i);
+		api_redis_reply(s, &r, NULL, 0, 2000 + (uint64_t)i);
 	}
 	cr_assert_eq(nev, N);
 	for (int i = 0; i < N; i++) {
@@ -326,15 +326,15 @@ Test(redis_api, multi_exec_is_one_transaction_event)
 	written(s);
 	redisReply ok = status_reply(REDIS_REPLY_STATUS, "OK");
 	redisReply q = status_reply(REDIS_REPLY_STATUS, "QUEUED");
-	api_redis_reply(s, &ok, 0, 20);
+	api_redis_reply(s, &ok, NULL, 0, 20);
 	for (int k = 0; k < 3; k++)
-		api_redis_reply(s, &q, 0, 30);
+		api_redis_reply(s, &q, NULL, 0, 30);
 	cr_assert_eq(nev, 0, "MULTI and queued commands: no event");
 	redisReply v = str_reply("1");
 	redisReply *el[] = {&ok, &v, (redisReply *)&nil_reply};
 	redisReply arr = {
 	    .type = REDIS_REPLY_ARRAY, .elements = 3, .element = el};
-	api_redis_reply(s, &arr, 0, 90);
+	api_redis_reply(s, &arr, NULL, 0, 90);
 	cr_assert_eq(nev, 1);
 	cr_assert_str_eq(evs[0].text, "EXEC (SET tx:*; GET tx:*; GET no:*)");
 	cr_assert(evs[0].flags & PT_EV_TRANSACTION);
@@ -353,7 +353,7 @@ Test(redis_api, free_aborts_what_is_outstanding)
 	api_redis_send(s, 7, obuf, olen, 10);
 	written(s);
 	redisReply r = str_reply("v");
-	api_redis_reply(s, &r, 0, 20);
+	api_redis_reply(s, &r, NULL, 0, 20);
 	api_redis_free(&ctx_obj, 70);
 	cr_assert_eq(nev, 2);
 	cr_assert_eq(evs[1].outcome, PT_OUT_ABORTED);
@@ -385,13 +385,13 @@ Test(redis_api, broken_context_aborts_and_feeds_nothing_more)
 	append(GET_USER_1);
 	api_redis_send(s, 7, obuf, olen, 10);
 	written(s);
-	api_redis_reply(s, NULL, 1, 40);
+	api_redis_reply(s, NULL, NULL, 1, 40);
 	cr_assert_eq(nev, 1);
 	cr_assert_eq(evs[0].outcome, PT_OUT_ABORTED);
 	append(GET_USER_1);
 	api_redis_send(s, 7, obuf, olen, 50);
 	redisReply r = str_reply("v");
-	api_redis_reply(s, &r, 0, 60);
+	api_redis_reply(s, &r, NULL, 0, 60);
 	cr_assert_eq(nev, 1);
 }
 
@@ -409,7 +409,7 @@ Test(redis_api, reconnect_takes_the_new_socket_and_starts_afresh)
 	cr_assert_eq(nev, 1);
 	cr_assert_eq(evs[0].outcome, PT_OUT_ABORTED);
 	redisReply r = str_reply("v");
-	api_redis_reply(s, &r, 0, 60);
+	api_redis_reply(s, &r, NULL, 0, 60);
 	cr_assert_eq(nev, 2);
 	cr_assert_eq(evs[1].outcome, PT_OUT_OK);
 	cr_assert_eq(evs[1].start_ns, 50);
@@ -419,7 +419,7 @@ Test(redis_api, contexts_are_told_apart)
 {
 	void *s = connected();
 	struct pt_redis_peer peer = {0};
-	api_redis_connect(&other_obj, 9, &peer, 0, 100, 200);
+	api_redis_connect(&other_obj, 9, &peer, NULL, 0, 100, 200);
 	void *o = api_redis_find(&other_obj);
 	cr_assert_not_null(o);
 	cr_assert_neq(o, s);
@@ -428,7 +428,7 @@ Test(redis_api, contexts_are_told_apart)
 	api_redis_send(o, 9, obuf, olen, 10);
 	written(o);
 	redisReply r = str_reply("v");
-	api_redis_reply(o, &r, 0, 20);
+	api_redis_reply(o, &r, NULL, 0, 20);
 	cr_assert_eq(nev, 1);
 	cr_assert_eq(evs[0].conn_id, conns[1].conn_id);
 	cr_assert_neq(evs[0].conn_id, conns[0].conn_id);
@@ -446,7 +446,7 @@ Test(redis_api, a_freed_slot_hides_no_context_claimed_past_it)
 	connected();
 	int tracked = 0;
 	for (int i = 0; i < N; i++) {
-		api_redis_connect(&many[i], 100 + i, NULL, 0, 1, 2);
+		api_redis_connect(&many[i], 100 + i, NULL, NULL, 0, 1, 2);
 		was[i] = api_redis_find(&many[i]) != NULL;
 		tracked += was[i];
 	}
@@ -462,6 +462,29 @@ Test(redis_api, a_freed_slot_hides_no_context_claimed_past_it)
 	}
 	/* A new context takes a freed slot. */
 	static char again;
-	api_redis_connect(&again, 5, NULL, 0, 1, 2);
+	api_redis_connect(&again, 5, NULL, NULL, 0, 1, 2);
 	cr_assert_not_null(api_redis_find(&again));
+}
+
+Test(redis_api, replies_from_another_readers_functions_are_never_read)
+{
+	/* The program replaced c->reader->fn: its replies are not
+	 * redisReply objects.  Nothing is read from them; what is
+	 * outstanding aborts and the context is measured no more. */
+	static int other_fns;
+	void *s = connected();
+	append(GET_USER_1);
+	api_redis_send(s, 7, obuf, olen, 10);
+	written(s);
+	redisReply bogus = {.type = REDIS_REPLY_STRING,
+			    .str = NULL,
+			    .len = 1u << 30}; /* would fault if read */
+	api_redis_reply(s, &bogus, &other_fns, 0, 20);
+	cr_assert_eq(nev, 1);
+	cr_assert_eq(evs[0].outcome, PT_OUT_ABORTED);
+	append(GET_USER_1);
+	api_redis_send(s, 7, obuf, olen, 30);
+	redisReply r = str_reply("v");
+	api_redis_reply(s, &r, NULL, 0, 40);
+	cr_assert_eq(nev, 1);
 }
