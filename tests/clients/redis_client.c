@@ -27,6 +27,9 @@
  *                                        UNSUBSCRIBE
  *   redis_client tcp|unix reconnect N    N x (SET, redisReconnect, GET hit),
  *                                        then DEL
+ *   redis_client tcp|unix async N        the async API, driven by a poll()
+ *                                        loop of its own: N x (SET, GET
+ *                                        hit, GET miss), then DEL
  *   redis_client tcp|unix mixed N        N x (INCR, GET miss) through
  *                                        hiredis on one connection and N x
  *                                        (SET, GET hit) in raw RESP on a
@@ -36,7 +39,9 @@
  * (the same with and without the shim); stderr: the operation log.  Exit 0
  * when every reply was as expected.
  */
+#include <async.h>
 #include <hiredis.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -454,6 +459,67 @@ static int do_mixed(redisContext *c, int n)
 	return bad;
 }
 
+/* The async API without an event library: the loop is ours, as a
+ * program's would be. */
+static long async_replies, async_bad;
+
+static void on_async_reply(redisAsyncContext *ac, void *r, void *want)
+{
+	(void)ac;
+	redisReply *reply = r;
+	async_replies++;
+	async_bad |= !reply || reply->type != (int)(intptr_t)want;
+}
+
+static int do_async(int n)
+{
+	redisAsyncContext *ac;
+	if (use_unix) {
+		const char *s = getenv("PERFTAP_REDIS_SOCKET");
+		ac = redisAsyncConnectUnix(s ? s : "/run/redis/redis.sock");
+	} else {
+		const char *h = getenv("PERFTAP_REDIS_HOST");
+		const char *p = getenv("PERFTAP_REDIS_PORT");
+		ac = redisAsyncConnect(h ? h : "127.0.0.1", p ? atoi(p) : 6379);
+	}
+	if (!ac || ac->err)
+		return 1;
+	long sent = 0;
+	uint64_t t = oplog_now();
+	for (int i = 0; i < n; i++) {
+		sent += redisAsyncCommand(ac, on_async_reply,
+					  (void *)(intptr_t)REDIS_REPLY_STATUS,
+					  "SET capc:async:%d v", i) == REDIS_OK;
+		sent += redisAsyncCommand(ac, on_async_reply,
+					  (void *)(intptr_t)REDIS_REPLY_STRING,
+					  "GET capc:async:%d", i) == REDIS_OK;
+		sent +=
+		    redisAsyncCommand(ac, on_async_reply,
+				      (void *)(intptr_t)REDIS_REPLY_NIL,
+				      "GET capc:asyncmiss:%d", i) == REDIS_OK;
+	}
+	for (int i = 0; i < n; i++)
+		sent += redisAsyncCommand(ac, on_async_reply,
+					  (void *)(intptr_t)REDIS_REPLY_INTEGER,
+					  "DEL capc:async:%d", i) == REDIS_OK;
+	while (async_replies < sent && !ac->err) {
+		struct pollfd pfd = {.fd = ac->c.fd, .events = POLLIN};
+		if (sdslen(ac->c.obuf) || !(ac->c.flags & REDIS_CONNECTED))
+			pfd.events |= POLLOUT;
+		if (poll(&pfd, 1, 5000) <= 0)
+			break;
+		if (pfd.revents & POLLOUT)
+			redisAsyncHandleWrite(ac);
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+			redisAsyncHandleRead(ac);
+	}
+	oplog_add("async", t);
+	int bad = async_bad || async_replies != sent || sent != 4L * n;
+	redisAsyncFree(ac);
+	printf("async: replies %ld ok %d\n", async_replies, !bad);
+	return bad;
+}
+
 struct worker {
 	int index, n, bad;
 };
@@ -511,6 +577,8 @@ int main(int argc, char **argv)
 	int bad;
 	if (!strcmp(what, "threads16")) {
 		bad = do_threads(n);
+	} else if (!strcmp(what, "async")) {
+		bad = do_async(n);
 	} else {
 		redisContext *c = rc_connect();
 		if (!c)

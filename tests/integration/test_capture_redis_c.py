@@ -186,6 +186,23 @@ def test_hiredis_reconnect_counts_the_new_socket_once(servers, dump_dir):
     assert set(per_op.values()) == {1}, per_op
 
 
+@pytest.mark.parametrize("mode", ["tcp", "unix"])
+def test_hiredis_async_is_left_to_the_socket_decoder(servers, dump_dir,
+                                                     mode):
+    # api_redis.h: the async API is not hooked; its non-blocking connect
+    # leaves the socket to the socket path, which counts each command once
+    # (hiredis's redisProcessCallbacks calls redisGetReply on an
+    # untracked context: passed through).
+    snap = ct.redis_snapshot(servers)
+    p = ptenv.run_traced([CLIENT, mode, "async", "30"], dump_dir,
+                         timeout=60)
+    assert p.returncode == 0, ptenv.describe(p)
+    assert p.stdout == "async: replies 120 ok 1\n"
+    evs = ct.redis_truth_after(servers, snap, ptenv.read_events(dump_dir))
+    assert len(evs) == 120 and not any(e["flags"] & API for e in evs)
+    assert not any(e["text"] == "CONNECT" for e in evs)
+
+
 def test_program_without_hiredis_is_the_socket_paths(servers, dump_dir):
     # redis-py: no hiredis in the process, no PT_EV_API, counts equal.
     import test_capture_redis as py
