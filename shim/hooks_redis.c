@@ -19,8 +19,13 @@
  * R2), so each command is counted once whoever sent it.  The calls block:
  * nothing is suspended across them with the depth raised.
  *
- * The context's fields are read as the installed <hiredis/hiredis.h> lays
- * them out (fd, err, flags, obuf), as the connect hooks always did.
+ * The context's fields (fd, err, flags, obuf, reader) are read as the
+ * installed <hiredis/hiredis.h> lays them out, so contexts are measured
+ * only when the real functions live in the library that header describes
+ * (libhiredis.so.HIREDIS_SONAME, found with dladdr): hiredis 1.x moved
+ * them, and a program with its own copy linked in (redis-benchmark) may
+ * have any layout.  Otherwise every hook only calls the real function and
+ * the socket path counts the commands.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -37,6 +42,8 @@
 #include "spill.h"
 
 #define PT_EXPORT __attribute__((visibility("default")))
+#define STR(x)	  #x
+#define XSTR(x)	  STR(x)
 
 struct redis_real {
 	redisContext *(*connect)(const char *, int);
@@ -49,11 +56,13 @@ struct redis_real {
 	int (*get_reply)(redisContext *, void **);
 	void (*free_)(redisContext *);
 	int (*reconnect)(redisContext *);
-	void (*free_reply)(void *);
 };
 
 static struct redis_real real;
 static int resolved; /* 0 not yet, 1 done (atomic) */
+/* 1: the real functions are in the library our header describes (written
+ * before resolved's release store, read after its acquire load). */
+static int layout_ok;
 static __thread uint32_t depth __attribute__((tls_model("initial-exec")));
 
 static void *sym(void *lib, const char *name)
@@ -82,8 +91,11 @@ static __attribute__((noinline)) int resolve(void)
 	*(void **)&r.get_reply = sym(lib, "redisGetReply");
 	*(void **)&r.free_ = sym(lib, "redisFree");
 	*(void **)&r.reconnect = sym(lib, "redisReconnect");
-	*(void **)&r.free_reply = sym(lib, "freeReplyObject");
 	real = r;
+	Dl_info di;
+	layout_ok = r.get_reply && dladdr(*(void **)&r.get_reply, &di) &&
+		    di.dli_fname &&
+		    strstr(di.dli_fname, "libhiredis.so." XSTR(HIREDIS_SONAME));
 	uint32_t raw_max = 0;
 	struct pt_api_out out = {
 	    .event = pt_shim_emit_event,
@@ -108,7 +120,8 @@ static inline int ready(void)
 
 static inline int tracing(void)
 {
-	return pt_tflags.guard == 0 && depth == 0 && pt_shim_api_on();
+	return pt_tflags.guard == 0 && depth == 0 && layout_ok &&
+	       pt_shim_api_on();
 }
 
 static void peer_of(int fd, struct pt_redis_peer *p)
@@ -280,10 +293,10 @@ PT_EXPORT int redisGetReply(redisContext *c, void **reply)
 		return real.get_reply(c, reply);
 	api_redis_send(s, c->fd, c->obuf, sdslen(c->obuf), pt_now());
 	int outer = depth == 0;
-	/* reply NULL: hiredis frees the reply itself; take it to see it,
-	 * then free it as hiredis would have. */
+	/* reply NULL: hiredis 0.14 (the only one measured, see above)
+	 * drops the reply unfreed; take it to see it, and drop it too. */
 	void *mine = NULL;
-	void **dst = reply || !outer || !real.free_reply ? reply : &mine;
+	void **dst = reply || !outer ? reply : &mine;
 	depth++;
 	int rc = real.get_reply(c, dst);
 	depth--;
@@ -291,8 +304,6 @@ PT_EXPORT int redisGetReply(redisContext *c, void **reply)
 	api_redis_sent(s, sdslen(c->obuf));
 	if (outer)
 		command_done(s, c, rc == REDIS_OK && dst ? *dst : NULL);
-	if (mine)
-		real.free_reply(mine);
 	errno = e;
 	return rc;
 }
