@@ -165,7 +165,7 @@ free_port() {
 
 preflight() {
 	local f
-	for f in "$LIB" "$CMD" "$BB/bench_event" "$BB/bench_api" "$BB/bench_api_mysql" "$BB/bench_untracked" \
+	for f in "$LIB" "$CMD" "$BB/bench_event" "$BB/bench_api" "$BB/bench_api_mysql" "$BB/bench_api_redis" "$BB/bench_untracked" \
 		"$BB/bench_rate" "$BB/bench_httpd" "$BB/bench_dumpstat" \
 		"$BB/gen_dump"; do
 		[[ -x "$f" ]] || die "$f missing: run 'make all' and the bench binaries (make bench does)"
@@ -434,6 +434,19 @@ bench_event() {
 	rec event "$p-api" 1 ns_median "${med#median=}"
 	rec event "$p-api" 1 ns_min "${min#min=}"
 	rec event "$p-api" 1 ns_max "${max#max=}"
+	# hiredis API path (api_redis.c): one GET fed from obuf and its reply
+	# re-encoded into the context's RESP decoder, real writer; beside it
+	# the socket path's "redis" above (the same decoder fed from socket
+	# bytes), and the lookup a hook makes for an untracked context.
+	cmd_note event_api_redis_ns "$BB/bench_api_redis --iterations 300000 --repeat 5 [--untracked]  # ns per API event (shim's own work); untracked: a hooked call on a context not tracked"
+	for u in "" --untracked; do
+		out=$("$BB/bench_api_redis" --iterations 300000 --repeat 5 $u)
+		read -r p _ med min max _ <<<"$(awk '{print $1, $2, $4, $5, $6, $7}' <<<"$out")"
+		p=redis-api${u:+-untracked}
+		rec event "$p" 1 ns_median "${med#median=}"
+		rec event "$p" 1 ns_min "${min#min=}"
+		rec event "$p" 1 ns_max "${max#max=}"
+	done
 	# Call stacks per event (PERFTAP_STACKS), inside a live CPython.
 	cmd_note event_stack_ns "/usr/bin/python3 bench/bench_stack.py $BUILD  # ns per event: capture (python, native, both) at 10 and 30 Python frames; emit with an interned stack"
 	while read -r p val _; do

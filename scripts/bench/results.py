@@ -300,7 +300,36 @@ def section_event():
                 p(f"| {proto} | `{metric}` | {ir} | {pct} |")
     p(cmd("event_ns"))
     p(cmd("event_ir"))
+    section_event_api()
     section_event_stack()
+
+
+def section_event_api():
+    """The client-API paths (api_*.c) beside the socket path's figure."""
+    rows = [("sqlite-api", "SQLite execution (bench_api, traced - plain)"),
+            ("mysql-api", "libmysqlclient query + stored result"),
+            ("redis-api", "hiredis command: obuf + reply into the decoder"),
+            ("redis-api-untracked", "hiredis hook, context not tracked")]
+    if not any(series("event", v, "ns_median") for v, _ in rows):
+        return
+    p()
+    p("Client-API paths (the hooks' own work per event, real writer), beside")
+    p("the socket path's figure above for the same protocol:")
+    p()
+    p("| path | what | ns / event | socket path ns / event |")
+    p("|---|---|---|---|")
+    for var, what in rows:
+        ns = series("event", var, "ns_median").get("1")
+        if ns is None:
+            continue
+        lo = series("event", var, "ns_min").get("1")
+        hi = series("event", var, "ns_max").get("1")
+        sock = (series("event", var.split("-")[0], "ns_median").get("1")
+                if var.endswith("-api") else None)
+        p(f"| {var} | {what} | {fmt(ns)} ({fmt(lo)}-{fmt(hi)}) | {fmt(sock)} |")
+    p(cmd("event_api_ns"))
+    p(cmd("event_api_mysql_ns"))
+    p(cmd("event_api_redis_ns"))
 
 
 def section_event_stack():

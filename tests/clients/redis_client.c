@@ -15,17 +15,42 @@
  *                                        WRONGTYPE), GET hit, EXEC
  *   redis_client tcp|unix threads16 N    16 threads, one connection each,
  *                                        N x (INCR, GET) per thread
+ *   redis_client tcp|unix argv N         N x redisCommandArgv (SET, GET hit,
+ *                                        GET miss); a pipeline of
+ *                                        redisAppendCommandArgv and
+ *                                        redisAppendFormattedCommand, one
+ *                                        reply read with redisGetReply(c,
+ *                                        NULL); an error; DEL
+ *   redis_client tcp|unix subscribe N    SUBSCRIBE on one connection, N
+ *                                        PUBLISH on another, the N messages
+ *                                        read with redisGetReply, then
+ *                                        UNSUBSCRIBE
+ *   redis_client tcp|unix reconnect N    N x (SET, redisReconnect, GET hit),
+ *                                        then DEL
+ *   redis_client tcp|unix async N        the async API, driven by a poll()
+ *                                        loop of its own: N x (SET, GET
+ *                                        hit, GET miss), then DEL
+ *   redis_client tcp|unix mixed N        N x (INCR, GET miss) through
+ *                                        hiredis on one connection and N x
+ *                                        (SET, GET hit) in raw RESP on a
+ *                                        plain socket of its own
  *
  * Server from PERFTAP_REDIS_HOST, _PORT, _SOCKET.  stdout: results only
  * (the same with and without the shim); stderr: the operation log.  Exit 0
  * when every reply was as expected.
  */
+#include <async.h>
 #include <hiredis.h>
+#include <poll.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "oplog.h"
 
@@ -243,6 +268,258 @@ static int do_multi(redisContext *c, int n)
 	return bad;
 }
 
+/* An argv command whose reply's type must be `type`; 0 when it is. */
+static int expect_argv(redisContext *c, int type, const char *name, int argc,
+		       const char **argv)
+{
+	uint64_t t = oplog_now();
+	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+	oplog_add(name, t);
+	int bad = !r || r->type != type;
+	if (bad)
+		printf("%s: unexpected reply type %d\n", name,
+		       r ? r->type : -1);
+	freeReplyObject(r);
+	return bad;
+}
+
+static int do_argv(redisContext *c, int n)
+{
+	int bad = 0;
+	char key[64], miss[64];
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "capc:argv:%d", i);
+		snprintf(miss, sizeof(miss), "capc:argvmiss:%d", i);
+		const char *set[] = {"SET", key, "v"};
+		const char *get[] = {"GET", key};
+		const char *get_miss[] = {"GET", miss};
+		bad |= expect_argv(c, REDIS_REPLY_STATUS, "set", 3, set);
+		bad |= expect_argv(c, REDIS_REPLY_STRING, "get", 2, get);
+		bad |= expect_argv(c, REDIS_REPLY_NIL, "get", 2, get_miss);
+	}
+	/* A pipeline: argv, preformatted, argv; the middle reply is read
+	 * with reply == NULL (hiredis frees it). */
+	uint64_t t = oplog_now();
+	const char *get0[] = {"GET", "capc:argv:0"};
+	static const char formatted[] =
+	    "*2\r\n$3\r\nGET\r\n$15\r\ncapc:argvmiss:0\r\n";
+	bad |= redisAppendCommandArgv(c, 2, get0, NULL) != REDIS_OK;
+	bad |= redisAppendFormattedCommand(c, formatted,
+					   sizeof(formatted) - 1) != REDIS_OK;
+	bad |= redisAppendCommandArgv(c, 2, get0, NULL) != REDIS_OK;
+	void *v = NULL;
+	bad |= redisGetReply(c, &v) != REDIS_OK || !v ||
+	       ((redisReply *)v)->type != REDIS_REPLY_STRING;
+	freeReplyObject(v);
+	bad |= redisGetReply(c, NULL) != REDIS_OK;
+	v = NULL;
+	bad |= redisGetReply(c, &v) != REDIS_OK || !v ||
+	       ((redisReply *)v)->type != REDIS_REPLY_STRING;
+	freeReplyObject(v);
+	oplog_add("pipeline", t);
+	const char *lpush[] = {"LPUSH", "capc:argv:0", "x"};
+	bad |= expect_argv(c, REDIS_REPLY_ERROR, "lpush", 3, lpush);
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "capc:argv:%d", i);
+		const char *del[] = {"DEL", key};
+		bad |= expect_argv(c, REDIS_REPLY_INTEGER, "del", 2, del);
+	}
+	printf("argv: ok %d\n", !bad);
+	return bad;
+}
+
+/* The subscriber reads messages the publisher's PUBLISHes send it: pushes,
+ * counted as the socket decoder counts them, never events of their own. */
+static int do_subscribe(redisContext *sub, int n)
+{
+	redisContext *pub = rc_connect();
+	if (!pub)
+		return 1;
+	int bad = 0;
+	uint64_t t = oplog_now();
+	redisReply *r = redisCommand(sub, "SUBSCRIBE capc:chan:1");
+	oplog_add("subscribe", t);
+	bad |= !r || r->type != REDIS_REPLY_ARRAY;
+	freeReplyObject(r);
+	long got = 0;
+	for (int i = 0; i < n; i++) {
+		bad |= expect(pub, REDIS_REPLY_INTEGER, "publish",
+			      "PUBLISH capc:chan:1 m%d", i);
+		void *v = NULL;
+		if (redisGetReply(sub, &v) != REDIS_OK) {
+			bad = 1;
+			break;
+		}
+		r = v;
+		got += r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		       !strcmp(r->element[0]->str, "message");
+		freeReplyObject(r);
+	}
+	t = oplog_now();
+	r = redisCommand(sub, "UNSUBSCRIBE capc:chan:1");
+	oplog_add("unsubscribe", t);
+	bad |= !r || r->type != REDIS_REPLY_ARRAY;
+	freeReplyObject(r);
+	redisFree(pub);
+	printf("subscribe: messages %ld\n", got);
+	return bad || got != n;
+}
+
+/* A plain socket to the server, no hiredis (the socket path's). */
+static int raw_connect(void)
+{
+	int fd;
+	if (use_unix) {
+		const char *p = getenv("PERFTAP_REDIS_SOCKET");
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s",
+			 p ? p : "/run/redis/redis.sock");
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, (void *)&a, sizeof(a)) == 0)
+			return fd;
+	} else {
+		const char *p = getenv("PERFTAP_REDIS_PORT");
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons(p ? atoi(p) : 6379),
+					.sin_addr.s_addr =
+					    htonl(INADDR_LOOPBACK)};
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, (void *)&a, sizeof(a)) == 0)
+			return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Send req on fd, read exactly the reply `want`; 0 when it came. */
+static int raw_command(int fd, const char *name, const char *req,
+		       const char *want)
+{
+	char buf[128];
+	size_t n = strlen(want), got = 0;
+	uint64_t t = oplog_now();
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		return 1;
+	while (got < n) {
+		ssize_t k = read(fd, buf + got, n - got);
+		if (k <= 0)
+			return 1;
+		got += (size_t)k;
+	}
+	oplog_add(name, t);
+	return memcmp(buf, want, n) != 0;
+}
+
+/* redisReconnect closes the socket and opens another, most often on the
+ * same fd number: its commands must still be counted once. */
+static int do_reconnect(redisContext *c, int n)
+{
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		bad |= expect(c, REDIS_REPLY_STATUS, "set",
+			      "SET capc:reco:%d v", i);
+		bad |= redisReconnect(c) != REDIS_OK;
+		bad |=
+		    expect(c, REDIS_REPLY_STRING, "get", "GET capc:reco:%d", i);
+	}
+	for (int i = 0; i < n; i++)
+		bad |= expect(c, REDIS_REPLY_INTEGER, "del", "DEL capc:reco:%d",
+			      i);
+	printf("reconnect: ok %d\n", !bad);
+	return bad;
+}
+
+static int do_mixed(redisContext *c, int n)
+{
+	int fd = raw_connect();
+	if (fd < 0)
+		return 1;
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		bad |= expect(c, REDIS_REPLY_INTEGER, "incr",
+			      "INCR capc:mixed:ctr");
+		bad |= raw_command(fd, "set",
+				   "*3\r\n$3\r\nSET\r\n$14\r\ncapc:mixed:raw"
+				   "\r\n$1\r\nv\r\n",
+				   "+OK\r\n");
+		bad |=
+		    expect(c, REDIS_REPLY_NIL, "get", "GET capc:mixed:%d", i);
+		bad |= raw_command(fd, "get",
+				   "*2\r\n$3\r\nGET\r\n$14\r\ncapc:mixed:raw"
+				   "\r\n",
+				   "$1\r\nv\r\n");
+	}
+	bad |= raw_command(fd, "del",
+			   "*3\r\n$3\r\nDEL\r\n$14\r\ncapc:mixed:raw\r\n"
+			   "$14\r\ncapc:mixed:ctr\r\n",
+			   ":2\r\n");
+	close(fd);
+	printf("mixed: ok %d\n", !bad);
+	return bad;
+}
+
+/* The async API without an event library: the loop is ours, as a
+ * program's would be. */
+static long async_replies, async_bad;
+
+static void on_async_reply(redisAsyncContext *ac, void *r, void *want)
+{
+	(void)ac;
+	redisReply *reply = r;
+	async_replies++;
+	async_bad |= !reply || reply->type != (int)(intptr_t)want;
+}
+
+static int do_async(int n)
+{
+	redisAsyncContext *ac;
+	if (use_unix) {
+		const char *s = getenv("PERFTAP_REDIS_SOCKET");
+		ac = redisAsyncConnectUnix(s ? s : "/run/redis/redis.sock");
+	} else {
+		const char *h = getenv("PERFTAP_REDIS_HOST");
+		const char *p = getenv("PERFTAP_REDIS_PORT");
+		ac = redisAsyncConnect(h ? h : "127.0.0.1", p ? atoi(p) : 6379);
+	}
+	if (!ac || ac->err)
+		return 1;
+	long sent = 0;
+	uint64_t t = oplog_now();
+	for (int i = 0; i < n; i++) {
+		sent += redisAsyncCommand(ac, on_async_reply,
+					  (void *)(intptr_t)REDIS_REPLY_STATUS,
+					  "SET capc:async:%d v", i) == REDIS_OK;
+		sent += redisAsyncCommand(ac, on_async_reply,
+					  (void *)(intptr_t)REDIS_REPLY_STRING,
+					  "GET capc:async:%d", i) == REDIS_OK;
+		sent +=
+		    redisAsyncCommand(ac, on_async_reply,
+				      (void *)(intptr_t)REDIS_REPLY_NIL,
+				      "GET capc:asyncmiss:%d", i) == REDIS_OK;
+	}
+	for (int i = 0; i < n; i++)
+		sent += redisAsyncCommand(ac, on_async_reply,
+					  (void *)(intptr_t)REDIS_REPLY_INTEGER,
+					  "DEL capc:async:%d", i) == REDIS_OK;
+	while (async_replies < sent && !ac->err) {
+		struct pollfd pfd = {.fd = ac->c.fd, .events = POLLIN};
+		if (sdslen(ac->c.obuf) || !(ac->c.flags & REDIS_CONNECTED))
+			pfd.events |= POLLOUT;
+		if (poll(&pfd, 1, 5000) <= 0)
+			break;
+		if (pfd.revents & POLLOUT)
+			redisAsyncHandleWrite(ac);
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+			redisAsyncHandleRead(ac);
+	}
+	oplog_add("async", t);
+	int bad = async_bad || async_replies != sent || sent != 4L * n;
+	redisAsyncFree(ac);
+	printf("async: replies %ld ok %d\n", async_replies, !bad);
+	return bad;
+}
+
 struct worker {
 	int index, n, bad;
 };
@@ -300,6 +577,8 @@ int main(int argc, char **argv)
 	int bad;
 	if (!strcmp(what, "threads16")) {
 		bad = do_threads(n);
+	} else if (!strcmp(what, "async")) {
+		bad = do_async(n);
 	} else {
 		redisContext *c = rc_connect();
 		if (!c)
@@ -310,6 +589,14 @@ int main(int argc, char **argv)
 			bad = do_pipeline(c);
 		else if (!strcmp(what, "multi"))
 			bad = do_multi(c, n);
+		else if (!strcmp(what, "argv"))
+			bad = do_argv(c, n);
+		else if (!strcmp(what, "subscribe"))
+			bad = do_subscribe(c, n);
+		else if (!strcmp(what, "reconnect"))
+			bad = do_reconnect(c, n);
+		else if (!strcmp(what, "mixed"))
+			bad = do_mixed(c, n);
 		else
 			bad = 2;
 		redisFree(c);
