@@ -6,6 +6,12 @@
  * build-id is compared with the file's when both are known, and a module
  * whose file changed since the recording is left unsymbolized (its frames
  * keep their module and offset).
+ *
+ * Answers are cached by address: libdwfl finds a function's name by a
+ * scan of the module's symbol table, milliseconds for libpython, and a
+ * report asks for the same few hundred return addresses once per event
+ * (perftap events on a 100,000-operation pipeline: 2.7 ms per event
+ * without the cache).
  */
 #include "symbolize.h"
 
@@ -13,11 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct sym_cached {
+	uint64_t ret_addr; /* 0: empty slot (0 is never looked up) */
+	int found;
+	struct pt_sym_frame frame;
+};
+
 struct pt_sym {
 	Dwfl *dwfl;
 	const struct pt_read_module *mods;
 	uint32_t nmods;
 	uint8_t *stale; /* per module: build-id differs, do not trust */
+	struct sym_cached *cache; /* open addressing, power-of-2 size */
+	size_t cache_cap, cache_used;
 };
 
 static char *debuginfo_path;
@@ -78,7 +92,8 @@ static const struct pt_read_module *sym_module(const struct pt_sym *s,
 	return NULL;
 }
 
-int pt_sym_lookup(struct pt_sym *s, uint64_t ret_addr, struct pt_sym_frame *out)
+static int sym_resolve(struct pt_sym *s, uint64_t ret_addr,
+		       struct pt_sym_frame *out)
 {
 	/* A return address points after the call: look one byte back so
 	 * that a call ending a function names that function and line. */
@@ -111,10 +126,53 @@ int pt_sym_lookup(struct pt_sym *s, uint64_t ret_addr, struct pt_sym_frame *out)
 	return 1;
 }
 
+static size_t cache_slot(const struct sym_cached *c, size_t cap, uint64_t a)
+{
+	size_t i = (size_t)((a * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
+	while (c[i].ret_addr && c[i].ret_addr != a)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+/* Room for one more entry at most 3/4 full; 0, or -1 out of memory. */
+static int cache_reserve(struct pt_sym *s)
+{
+	if (s->cache_cap && (s->cache_used + 1) * 4 <= s->cache_cap * 3)
+		return 0;
+	size_t cap = s->cache_cap ? s->cache_cap * 2 : 1024;
+	struct sym_cached *n = calloc(cap, sizeof(*n));
+	if (!n)
+		return -1;
+	for (size_t i = 0; i < s->cache_cap; i++)
+		if (s->cache[i].ret_addr)
+			n[cache_slot(n, cap, s->cache[i].ret_addr)] =
+			    s->cache[i];
+	free(s->cache);
+	s->cache = n;
+	s->cache_cap = cap;
+	return 0;
+}
+
+int pt_sym_lookup(struct pt_sym *s, uint64_t ret_addr, struct pt_sym_frame *out)
+{
+	if (!ret_addr || cache_reserve(s) < 0)
+		return sym_resolve(s, ret_addr, out); /* uncached */
+	struct sym_cached *c = &s->cache[cache_slot(s->cache, s->cache_cap,
+						    ret_addr)];
+	if (!c->ret_addr) {
+		c->ret_addr = ret_addr;
+		c->found = sym_resolve(s, ret_addr, &c->frame);
+		s->cache_used++;
+	}
+	*out = c->frame;
+	return c->found;
+}
+
 void pt_sym_close(struct pt_sym *s)
 {
 	if (!s)
 		return;
+	free(s->cache);
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	free(s->stale);
