@@ -10,7 +10,7 @@
  * guess: a wrong pairing is never produced.
  *
  * Sections:
- *   1. limits and the command table
+ *   1. limits (the command table is redis_cmds.c)
  *   2. small helpers (integers, texts, the ring)
  *   3. request parser: one dispatch switch over per-state functions
  *   4. reply parser: likewise, plus the pairing of a finished reply
@@ -80,8 +80,9 @@
 #include <string.h>
 
 #include "normalize.h"
+#include "redis_cmds.h"
 
-/* ---- 1. limits and the command table ---------------------------------- */
+/* ---- 1. limits ----------------------------------------------------------- */
 
 /* Redis' own limits: proto-max-bulk-len defaults to 512 MiB but may be
  * raised; 4 GiB bounds any sane configuration and keeps sums in int64. */
@@ -106,234 +107,6 @@
  * confirmation from the subscription count. */
 #define EXPECT_ALL 0xffff
 
-enum cmd_flag {
-	CF_READ = 1 << 0,	/* cache read: nil is a miss */
-	CF_MULTIKEY = 1 << 1,	/* every argument is a key */
-	CF_PAIRS = 1 << 2,	/* key value pairs (MSET) */
-	CF_BLOCK = 1 << 3,	/* blocking command */
-	CF_SUBCMD = 1 << 4,	/* text is "CMD SUB" */
-	CF_NOARGS = 1 << 5,	/* never look at the arguments (AUTH) */
-	CF_PERELEM = 1 << 6,	/* cache: one hit/miss per reply element */
-	CF_EMPTY_MISS = 1 << 7, /* cache: empty aggregate is a miss */
-	CF_COUNT = 1 << 8,	/* cache: integer reply = keys found */
-	CF_XREAD = 1 << 9,	/* key after STREAMS; BLOCK makes it blocking */
-	CF_EVAL = 1 << 10,	/* key at argument 3 when numkeys > 0 */
-};
-
-enum cmd_special {
-	SP_NONE = 0,
-	SP_MULTI,
-	SP_EXEC,
-	SP_DISCARD,
-	SP_SELECT,
-	SP_HELLO,
-	SP_SUB,
-	SP_UNSUB,
-	SP_RESET,
-	SP_MONITOR,
-};
-
-struct cmd_def {
-	const char *name; /* upper case */
-	uint8_t keypos;	  /* argument index of the first key; 0 = none */
-	uint8_t special;  /* enum cmd_special */
-	uint16_t flags;	  /* enum cmd_flag */
-};
-
-/* Entry cmd ids are index + 1 (0 = unknown), so at most 254 entries.
- * Kept sorted by name in byte order (strcmp): cmd_lookup bisects. */
-static const struct cmd_def cmd_table[] = {
-    {"ACL", 0, SP_NONE, CF_SUBCMD},
-    {"APPEND", 1, SP_NONE, 0},
-    {"AUTH", 0, SP_NONE, CF_NOARGS},
-    {"BGSAVE", 0, SP_NONE, 0},
-    {"BITCOUNT", 1, SP_NONE, 0},
-    {"BLMOVE", 1, SP_NONE, CF_BLOCK},
-    {"BLMPOP", 3, SP_NONE, CF_BLOCK},
-    {"BLPOP", 1, SP_NONE, CF_BLOCK},
-    {"BRPOP", 1, SP_NONE, CF_BLOCK},
-    {"BRPOPLPUSH", 1, SP_NONE, CF_BLOCK},
-    {"BZMPOP", 3, SP_NONE, CF_BLOCK},
-    {"BZPOPMAX", 1, SP_NONE, CF_BLOCK},
-    {"BZPOPMIN", 1, SP_NONE, CF_BLOCK},
-    {"CLIENT", 0, SP_NONE, CF_SUBCMD},
-    {"CLUSTER", 0, SP_NONE, CF_SUBCMD},
-    {"COMMAND", 0, SP_NONE, CF_SUBCMD},
-    {"CONFIG", 0, SP_NONE, CF_SUBCMD},
-    {"COPY", 1, SP_NONE, 0},
-    {"DBSIZE", 0, SP_NONE, 0},
-    {"DEBUG", 0, SP_NONE, CF_SUBCMD},
-    {"DECR", 1, SP_NONE, 0},
-    {"DECRBY", 1, SP_NONE, 0},
-    {"DEL", 1, SP_NONE, CF_MULTIKEY},
-    {"DISCARD", 0, SP_DISCARD, 0},
-    {"DUMP", 1, SP_NONE, 0},
-    {"ECHO", 0, SP_NONE, 0},
-    {"EVAL", 0, SP_NONE, CF_EVAL},
-    {"EVALSHA", 0, SP_NONE, CF_EVAL},
-    {"EVALSHA_RO", 0, SP_NONE, CF_EVAL},
-    {"EVAL_RO", 0, SP_NONE, CF_EVAL},
-    {"EXEC", 0, SP_EXEC, 0},
-    {"EXISTS", 1, SP_NONE, CF_MULTIKEY | CF_COUNT},
-    {"EXPIRE", 1, SP_NONE, 0},
-    {"EXPIREAT", 1, SP_NONE, 0},
-    {"FCALL", 0, SP_NONE, CF_EVAL},
-    {"FCALL_RO", 0, SP_NONE, CF_EVAL},
-    {"FLUSHALL", 0, SP_NONE, 0},
-    {"FLUSHDB", 0, SP_NONE, 0},
-    {"FUNCTION", 0, SP_NONE, CF_SUBCMD},
-    {"GET", 1, SP_NONE, CF_READ},
-    {"GETBIT", 1, SP_NONE, 0},
-    {"GETDEL", 1, SP_NONE, CF_READ},
-    {"GETEX", 1, SP_NONE, CF_READ},
-    {"GETRANGE", 1, SP_NONE, 0},
-    {"GETSET", 1, SP_NONE, 0},
-    {"HDEL", 1, SP_NONE, 0},
-    {"HELLO", 0, SP_HELLO, 0},
-    {"HEXISTS", 1, SP_NONE, CF_COUNT},
-    {"HGET", 1, SP_NONE, CF_READ},
-    {"HGETALL", 1, SP_NONE, CF_READ | CF_EMPTY_MISS},
-    {"HINCRBY", 1, SP_NONE, 0},
-    {"HINCRBYFLOAT", 1, SP_NONE, 0},
-    {"HKEYS", 1, SP_NONE, 0},
-    {"HLEN", 1, SP_NONE, 0},
-    {"HMGET", 1, SP_NONE, CF_READ | CF_PERELEM},
-    {"HMSET", 1, SP_NONE, 0},
-    {"HSCAN", 1, SP_NONE, 0},
-    {"HSET", 1, SP_NONE, 0},
-    {"HSETNX", 1, SP_NONE, 0},
-    {"HVALS", 1, SP_NONE, 0},
-    {"INCR", 1, SP_NONE, 0},
-    {"INCRBY", 1, SP_NONE, 0},
-    {"INCRBYFLOAT", 1, SP_NONE, 0},
-    {"INFO", 0, SP_NONE, 0},
-    {"KEYS", 1, SP_NONE, 0},
-    {"LASTSAVE", 0, SP_NONE, 0},
-    {"LATENCY", 0, SP_NONE, CF_SUBCMD},
-    {"LINDEX", 1, SP_NONE, CF_READ},
-    {"LINSERT", 1, SP_NONE, 0},
-    {"LLEN", 1, SP_NONE, 0},
-    {"LMOVE", 1, SP_NONE, 0},
-    {"LMPOP", 2, SP_NONE, 0},
-    {"LPOP", 1, SP_NONE, 0},
-    {"LPOS", 1, SP_NONE, 0},
-    {"LPUSH", 1, SP_NONE, 0},
-    {"LPUSHX", 1, SP_NONE, 0},
-    {"LRANGE", 1, SP_NONE, 0},
-    {"LREM", 1, SP_NONE, 0},
-    {"LSET", 1, SP_NONE, 0},
-    {"LTRIM", 1, SP_NONE, 0},
-    {"MEMORY", 2, SP_NONE, CF_SUBCMD},
-    {"MGET", 1, SP_NONE, CF_READ | CF_PERELEM | CF_MULTIKEY},
-    {"MODULE", 0, SP_NONE, CF_SUBCMD},
-    {"MONITOR", 0, SP_MONITOR, 0},
-    {"MSET", 1, SP_NONE, CF_PAIRS},
-    {"MSETNX", 1, SP_NONE, CF_PAIRS},
-    {"MULTI", 0, SP_MULTI, 0},
-    {"OBJECT", 2, SP_NONE, CF_SUBCMD},
-    {"PERSIST", 1, SP_NONE, 0},
-    {"PEXPIRE", 1, SP_NONE, 0},
-    {"PEXPIREAT", 1, SP_NONE, 0},
-    {"PFADD", 1, SP_NONE, 0},
-    {"PFCOUNT", 1, SP_NONE, 0},
-    {"PFMERGE", 1, SP_NONE, 0},
-    {"PING", 0, SP_NONE, 0},
-    {"PSETEX", 1, SP_NONE, 0},
-    {"PSUBSCRIBE", 0, SP_SUB, 0},
-    {"PTTL", 1, SP_NONE, 0},
-    {"PUBLISH", 1, SP_NONE, 0},
-    {"PUBSUB", 0, SP_NONE, CF_SUBCMD},
-    {"PUNSUBSCRIBE", 0, SP_UNSUB, 0},
-    {"QUIT", 0, SP_NONE, 0},
-    {"RANDOMKEY", 0, SP_NONE, 0},
-    {"RENAME", 1, SP_NONE, 0},
-    {"RENAMENX", 1, SP_NONE, 0},
-    {"RESET", 0, SP_RESET, 0},
-    {"RESTORE", 1, SP_NONE, 0},
-    {"RPOP", 1, SP_NONE, 0},
-    {"RPOPLPUSH", 1, SP_NONE, 0},
-    {"RPUSH", 1, SP_NONE, 0},
-    {"RPUSHX", 1, SP_NONE, 0},
-    {"SADD", 1, SP_NONE, 0},
-    {"SAVE", 0, SP_NONE, 0},
-    {"SCAN", 0, SP_NONE, 0},
-    {"SCARD", 1, SP_NONE, 0},
-    {"SCRIPT", 0, SP_NONE, CF_SUBCMD},
-    {"SDIFF", 1, SP_NONE, 0},
-    {"SDIFFSTORE", 1, SP_NONE, 0},
-    {"SELECT", 0, SP_SELECT, 0},
-    {"SET", 1, SP_NONE, 0},
-    {"SETBIT", 1, SP_NONE, 0},
-    {"SETEX", 1, SP_NONE, 0},
-    {"SETNX", 1, SP_NONE, 0},
-    {"SETRANGE", 1, SP_NONE, 0},
-    {"SINTER", 1, SP_NONE, 0},
-    {"SINTERSTORE", 1, SP_NONE, 0},
-    {"SISMEMBER", 1, SP_NONE, 0},
-    {"SLOWLOG", 0, SP_NONE, CF_SUBCMD},
-    {"SMEMBERS", 1, SP_NONE, CF_READ | CF_EMPTY_MISS},
-    {"SMISMEMBER", 1, SP_NONE, 0},
-    {"SMOVE", 1, SP_NONE, 0},
-    {"SORT", 1, SP_NONE, 0},
-    {"SPOP", 1, SP_NONE, 0},
-    {"SPUBLISH", 1, SP_NONE, 0},
-    {"SRANDMEMBER", 1, SP_NONE, 0},
-    {"SREM", 1, SP_NONE, 0},
-    {"SSCAN", 1, SP_NONE, 0},
-    {"SSUBSCRIBE", 0, SP_SUB, 0},
-    {"STRLEN", 1, SP_NONE, 0},
-    {"SUBSCRIBE", 0, SP_SUB, 0},
-    {"SUNION", 1, SP_NONE, 0},
-    {"SUNIONSTORE", 1, SP_NONE, 0},
-    {"SUNSUBSCRIBE", 0, SP_UNSUB, 0},
-    {"SWAPDB", 0, SP_NONE, 0},
-    {"TIME", 0, SP_NONE, 0},
-    {"TOUCH", 1, SP_NONE, CF_MULTIKEY},
-    {"TTL", 1, SP_NONE, 0},
-    {"TYPE", 1, SP_NONE, 0},
-    {"UNLINK", 1, SP_NONE, CF_MULTIKEY},
-    {"UNSUBSCRIBE", 0, SP_UNSUB, 0},
-    {"UNWATCH", 0, SP_NONE, 0},
-    {"WAIT", 0, SP_NONE, CF_BLOCK},
-    {"WAITAOF", 0, SP_NONE, CF_BLOCK},
-    {"WATCH", 1, SP_NONE, CF_MULTIKEY},
-    {"XACK", 1, SP_NONE, 0},
-    {"XADD", 1, SP_NONE, 0},
-    {"XAUTOCLAIM", 1, SP_NONE, 0},
-    {"XCLAIM", 1, SP_NONE, 0},
-    {"XDEL", 1, SP_NONE, 0},
-    {"XGROUP", 2, SP_NONE, CF_SUBCMD},
-    {"XINFO", 2, SP_NONE, CF_SUBCMD},
-    {"XLEN", 1, SP_NONE, 0},
-    {"XPENDING", 1, SP_NONE, 0},
-    {"XRANGE", 1, SP_NONE, 0},
-    {"XREAD", 0, SP_NONE, CF_XREAD},
-    {"XREADGROUP", 0, SP_NONE, CF_XREAD},
-    {"XREVRANGE", 1, SP_NONE, 0},
-    {"XTRIM", 1, SP_NONE, 0},
-    {"ZADD", 1, SP_NONE, 0},
-    {"ZCARD", 1, SP_NONE, 0},
-    {"ZCOUNT", 1, SP_NONE, 0},
-    {"ZINCRBY", 1, SP_NONE, 0},
-    {"ZMSCORE", 1, SP_NONE, 0},
-    {"ZPOPMAX", 1, SP_NONE, 0},
-    {"ZPOPMIN", 1, SP_NONE, 0},
-    {"ZRANGE", 1, SP_NONE, 0},
-    {"ZRANGEBYSCORE", 1, SP_NONE, 0},
-    {"ZRANK", 1, SP_NONE, 0},
-    {"ZREM", 1, SP_NONE, 0},
-    {"ZREMRANGEBYRANK", 1, SP_NONE, 0},
-    {"ZREMRANGEBYSCORE", 1, SP_NONE, 0},
-    {"ZREVRANGE", 1, SP_NONE, 0},
-    {"ZREVRANGEBYSCORE", 1, SP_NONE, 0},
-    {"ZREVRANK", 1, SP_NONE, 0},
-    {"ZSCAN", 1, SP_NONE, 0},
-    {"ZSCORE", 1, SP_NONE, CF_READ},
-};
-
-#define CMD_COUNT (sizeof(cmd_table) / sizeof(cmd_table[0]))
-
-_Static_assert(CMD_COUNT < 255, "entry cmd ids are uint8_t");
 _Static_assert(PROTO_REDIS_TEXTS < NO_TEXT, "text slot ids are uint8_t");
 _Static_assert(PROTO_REDIS_TEXT_CAP <= PT_TEXT_MAX, "text fits a record");
 _Static_assert(RESP_FAST_DIGITS + 1 <= PROTO_REDIS_LINE,
@@ -369,19 +142,7 @@ enum rp_state {
 	RP_BULK_LF,
 };
 
-/* Pub/sub words in the first element of a RESP2 array or RESP3 push. */
-enum pubsub_word {
-	PS_NONE = -1,
-	PS_SUB = 0, /* +3: unsubscribe of the same kind */
-	PS_PSUB = 1,
-	PS_SSUB = 2,
-	PS_UNSUB = 3,
-	PS_PUNSUB = 4,
-	PS_SUNSUB = 5,
-	PS_MESSAGE = 6,
-};
-
-/* ---- 2. small helpers --------------------------------------------------- */
+/* ---- 2. small helpers ---------------------------------------------------- */
 
 /* Strict decimal: optional '-', at least one digit, nothing else, no
  * overflow.  0 on success. */
@@ -437,99 +198,6 @@ static char lower(char c)
 static int word_is(const char *w, size_t n, const char *lit)
 {
 	return strlen(lit) == n && memcmp(w, lit, n) == 0;
-}
-
-static const struct cmd_def *cmd_of(int id)
-{
-	return (id > 0 && (size_t)id <= CMD_COUNT) ? &cmd_table[id - 1] : NULL;
-}
-
-/* Byte-order comparison of name[0..n) (may hold NUL) with lit, as
- * strcmp would order them. */
-static int name_cmp(const char *name, size_t n, const char *lit)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char a = (unsigned char)name[i];
-		unsigned char b = (unsigned char)lit[i];
-		if (b == '\0') /* lit is a proper prefix: name sorts after */
-			return 1;
-		if (a != b)
-			return a < b ? -1 : 1;
-	}
-	return lit[n] == '\0' ? 0 : -1;
-}
-
-static int cmd_lookup(const char *name, size_t n)
-{
-	size_t lo = 0, hi = CMD_COUNT;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = name_cmp(name, n, cmd_table[mid].name);
-		if (c == 0)
-			return (int)mid + 1;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return 0;
-}
-
-static int cmd_special(int id)
-{
-	const struct cmd_def *d = cmd_of(id);
-	return d ? d->special : SP_NONE;
-}
-
-static unsigned cmd_flags(int id)
-{
-	const struct cmd_def *d = cmd_of(id);
-	return d ? d->flags : 0;
-}
-
-static int redis_error_of(const char *w, size_t n)
-{
-	static const struct {
-		const char *word;
-		int code;
-	} map[] = {
-	    {"ERR", PT_REDIS_ERR_ERR},
-	    {"WRONGTYPE", PT_REDIS_ERR_WRONGTYPE},
-	    {"MOVED", PT_REDIS_ERR_MOVED},
-	    {"ASK", PT_REDIS_ERR_ASK},
-	    {"NOSCRIPT", PT_REDIS_ERR_NOSCRIPT},
-	    {"BUSY", PT_REDIS_ERR_BUSY},
-	    {"READONLY", PT_REDIS_ERR_READONLY},
-	    {"NOAUTH", PT_REDIS_ERR_NOAUTH},
-	    {"NOPERM", PT_REDIS_ERR_NOPERM},
-	    {"OOM", PT_REDIS_ERR_OOM},
-	    {"EXECABORT", PT_REDIS_ERR_EXECABORT},
-	    {"LOADING", PT_REDIS_ERR_LOADING},
-	    {"WRONGPASS", PT_REDIS_ERR_WRONGPASS},
-	};
-	size_t k = 0;
-
-	while (k < n && w[k] != ' ')
-		k++;
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (word_is(w, k, map[i].word))
-			return map[i].code;
-	return PT_REDIS_ERR_OTHER;
-}
-
-static int pubsub_word_of(const char *w, size_t n)
-{
-	static const char *const words[] = {
-	    "subscribe",    "psubscribe",   "ssubscribe", "unsubscribe",
-	    "punsubscribe", "sunsubscribe", "message",
-	};
-	for (int i = 0; i < 7; i++)
-		if (word_is(w, n, words[i]))
-			return i;
-	if (word_is(w, n, "pmessage") || word_is(w, n, "smessage"))
-		return PS_MESSAGE;
-	return PS_NONE;
 }
 
 static int desync(struct proto_redis *r, const char *why, size_t left)
@@ -648,31 +316,32 @@ static void ring_push(struct proto_redis *r, const struct proto_redis_entry *e,
 	r->count++;
 }
 
-/* ---- 3. request parser -------------------------------------------------- */
+/* ---- 3. request parser --------------------------------------------------- */
 
 /* Does argument argi need its head word (command, sub-command, keyword,
  * number)?  Only where rq_arg_end reads it; AUTH's arguments never do. */
 static int rq_wants_word(const struct proto_redis *r)
 {
-	unsigned f = cmd_flags(r->rq_cmd_id);
+	unsigned f = redis_cmd_flags(r->rq_cmd_id);
 
 	if (r->rq_argi == 0)
 		return 1;
-	if (f & CF_NOARGS)
+	if (f & REDIS_CF_NOARGS)
 		return 0;
-	if (f & CF_XREAD) /* BLOCK, STREAMS anywhere before the key */
+	if (f & REDIS_CF_XREAD) /* BLOCK, STREAMS anywhere before the key */
 		return 1;
 	if (r->rq_argi == 1) { /* a sub-command, SELECT's db, HELLO's
 				  protocol: never a plain key */
-		int sp = cmd_special(r->rq_cmd_id);
-		return (f & CF_SUBCMD) || sp == SP_SELECT || sp == SP_HELLO;
+		int sp = redis_cmd_special(r->rq_cmd_id);
+		return (f & REDIS_CF_SUBCMD) || sp == REDIS_SP_SELECT ||
+		       sp == REDIS_SP_HELLO;
 	}
-	return (f & CF_EVAL) && r->rq_argi == 2; /* numkeys */
+	return (f & REDIS_CF_EVAL) && r->rq_argi == 2; /* numkeys */
 }
 
 static void rq_arg_begin(struct proto_redis *r)
 {
-	const struct cmd_def *d = cmd_of(r->rq_cmd_id);
+	const struct redis_cmd *d = redis_cmd_of(r->rq_cmd_id);
 	int key = 0;
 
 	r->rq_arg_len = 0;
@@ -681,7 +350,8 @@ static void rq_arg_begin(struct proto_redis *r)
 			key = 1;
 		if (r->rq_key_next)
 			key = 1;
-		if ((d->flags & CF_EVAL) && r->rq_argi == 3 && r->rq_num > 0)
+		if ((d->flags & REDIS_CF_EVAL) && r->rq_argi == 3 &&
+		    r->rq_num > 0)
 			key = 1;
 	}
 	r->rq_key_next = 0;
@@ -724,27 +394,28 @@ static void rq_arg_end(struct proto_redis *r)
 	if (r->rq_argi == 0) {
 		memcpy(r->rq_cmd, r->rq_arg, r->rq_arg_len);
 		r->rq_cmd_len = r->rq_arg_len;
-		r->rq_cmd_id = cmd_lookup(r->rq_arg, r->rq_arg_len);
-		if (cmd_flags(r->rq_cmd_id) & CF_BLOCK)
+		r->rq_cmd_id = redis_cmd_lookup(r->rq_arg, r->rq_arg_len);
+		if (redis_cmd_flags(r->rq_cmd_id) & REDIS_CF_BLOCK)
 			r->rq_flags |= PT_EV_BLOCKING;
 		return;
 	}
-	f = cmd_flags(r->rq_cmd_id);
-	sp = cmd_special(r->rq_cmd_id);
+	f = redis_cmd_flags(r->rq_cmd_id);
+	sp = redis_cmd_special(r->rq_cmd_id);
 	if (r->rq_cap_key)
 		r->rq_have_key = 1;
-	if (r->rq_argi == 1 && (f & CF_SUBCMD)) {
+	if (r->rq_argi == 1 && (f & REDIS_CF_SUBCMD)) {
 		memcpy(r->rq_sub, r->rq_arg, r->rq_arg_len);
 		r->rq_sub_len = r->rq_arg_len;
 	}
-	if ((f & CF_XREAD) && !r->rq_have_key) {
+	if ((f & REDIS_CF_XREAD) && !r->rq_have_key) {
 		if (word_is(r->rq_arg, r->rq_arg_len, "BLOCK"))
 			r->rq_flags |= PT_EV_BLOCKING;
 		if (word_is(r->rq_arg, r->rq_arg_len, "STREAMS"))
 			r->rq_key_next = 1;
 	}
-	if (((f & CF_EVAL) && r->rq_argi == 2) ||
-	    ((sp == SP_SELECT || sp == SP_HELLO) && r->rq_argi == 1))
+	if (((f & REDIS_CF_EVAL) && r->rq_argi == 2) ||
+	    ((sp == REDIS_SP_SELECT || sp == REDIS_SP_HELLO) &&
+	     r->rq_argi == 1))
 		r->rq_num =
 		    parse_i64(r->rq_arg, r->rq_arg_len, &v) == 0 ? v : -1;
 }
@@ -853,11 +524,11 @@ static size_t tx_close(struct proto_redis *r, struct proto_redis_entry *e,
 
 static uint32_t rq_rows(const struct proto_redis *r, int64_t argc)
 {
-	unsigned f = cmd_flags(r->rq_cmd_id);
+	unsigned f = redis_cmd_flags(r->rq_cmd_id);
 
-	if (f & CF_MULTIKEY)
+	if (f & REDIS_CF_MULTIKEY)
 		return (uint32_t)(argc - 1);
-	if (f & CF_PAIRS)
+	if (f & REDIS_CF_PAIRS)
 		return (uint32_t)((argc - 1) / 2);
 	return r->rq_have_key ? 1 : 0;
 }
@@ -867,7 +538,7 @@ static void rq_done(struct proto_redis *r, int64_t argc)
 {
 	struct proto_redis_entry e;
 	char text[PROTO_REDIS_TEXT_CAP];
-	int cut, sp = cmd_special(r->rq_cmd_id);
+	int cut, sp = redis_cmd_special(r->rq_cmd_id);
 	size_t n = rq_text(r, text, &cut);
 
 	memset(&e, 0, sizeof(e));
@@ -878,20 +549,21 @@ static void rq_done(struct proto_redis *r, int64_t argc)
 	e.flags = (uint16_t)(r->rq_flags | (cut ? PT_EV_TRUNCATED : 0));
 	e.expect = 1;
 	e.cmd = (uint8_t)r->rq_cmd_id;
-	if (sp == SP_HELLO || sp == SP_SELECT)
+	if (sp == REDIS_SP_HELLO || sp == REDIS_SP_SELECT)
 		e.arg =
 		    r->rq_num >= 0 && r->rq_num <= 255 ? (uint8_t)r->rq_num : 0;
-	if (sp == SP_SELECT)
+	if (sp == REDIS_SP_SELECT)
 		e.rows = r->rq_num >= 0 && r->rq_num <= UINT32_MAX
 			     ? (uint32_t)r->rq_num
 			     : 0;
-	if (sp == SP_SUB || sp == SP_UNSUB) {
+	if (sp == REDIS_SP_SUB || sp == REDIS_SP_UNSUB) {
 		e.rows = argc > 1 ? (uint32_t)(argc - 1) : 0;
 		e.expect = argc > 1 ? (argc - 1 > 0xfffe ? 0xfffe
 							 : (uint16_t)(argc - 1))
-				    : (sp == SP_UNSUB ? EXPECT_ALL : 1);
+				    : (sp == REDIS_SP_UNSUB ? EXPECT_ALL : 1);
 	}
-	if (r->tx_open && sp != SP_EXEC && sp != SP_DISCARD && sp != SP_MULTI) {
+	if (r->tx_open && sp != REDIS_SP_EXEC && sp != REDIS_SP_DISCARD &&
+	    sp != REDIS_SP_MULTI) {
 		tx_append(r, text, n);
 		tx_keep_kind(r, &e);
 		r->tx_bytes += r->rq_bytes;
@@ -899,7 +571,7 @@ static void rq_done(struct proto_redis *r, int64_t argc)
 		ring_push(r, &e, NULL, 0);
 		return;
 	}
-	if (sp == SP_MULTI && !r->tx_open) {
+	if (sp == REDIS_SP_MULTI && !r->tx_open) {
 		r->tx_open = 1;
 		r->tx_start_ns = e.start_ns;
 		r->tx_bytes = r->rq_bytes;
@@ -913,15 +585,15 @@ static void rq_done(struct proto_redis *r, int64_t argc)
 		ring_push(r, &e, NULL, 0);
 		return;
 	}
-	if (sp == SP_EXEC && r->tx_open) {
+	if (sp == REDIS_SP_EXEC && r->tx_open) {
 		/* ring_push will only count it: its reply consumes no kinds */
 		if (r->count == PROTO_REDIS_RING || r->untracked)
 			tx_drop_kinds(r);
 		n = tx_close(r, &e, text);
 	}
-	if (sp == SP_DISCARD && r->tx_open)
+	if (sp == REDIS_SP_DISCARD && r->tx_open)
 		tx_drop_kinds(r);
-	if (sp == SP_DISCARD)
+	if (sp == REDIS_SP_DISCARD)
 		r->tx_open = 0;
 	ring_push(r, &e, text, n);
 }
@@ -1210,7 +882,7 @@ static enum pt_feed_status rq_feed(struct proto_redis *r, const uint8_t *p,
 	return PT_FEED_OK;
 }
 
-/* ---- 4. reply parser ---------------------------------------------------- */
+/* ---- 4. reply parser ----------------------------------------------------- */
 
 static void rp_reset(struct proto_redis *r)
 {
@@ -1232,7 +904,7 @@ static void rp_reset(struct proto_redis *r)
 static void emit(struct proto_redis *r, const struct proto_redis_entry *e,
 		 struct pt_op *op)
 {
-	const struct cmd_def *d = cmd_of(e->cmd);
+	const struct redis_cmd *d = redis_cmd_of(e->cmd);
 
 	op->kind = PT_KIND_REDIS;
 	op->start_ns = e->start_ns;
@@ -1252,43 +924,13 @@ static void emit(struct proto_redis *r, const struct proto_redis_entry *e,
 		r->sink->op(r->sink->arg, op);
 }
 
-/* The cache rule, for one successful reply of type byte `type` (nil: a
- * null; ival: its value if an integer; hits/misses: its elements, non-nil
- * and nil) to a command of flags f touching `rows` keys.  Adds to *h, *m.
- * Used for top-level replies and for each element of EXEC's array alike. */
-static void cache_rule(unsigned f, uint8_t type, int nil, int64_t ival,
-		       uint32_t hits, uint32_t misses, uint32_t rows,
-		       uint32_t *h, uint32_t *m)
-{
-	int agg = type == '*' || type == '~' || type == '%';
-
-	if (f & CF_COUNT) {
-		uint64_t hit = ival < 0 ? 0 : (uint64_t)ival;
-
-		if (hit > rows)
-			hit = rows;
-		*h += (uint32_t)hit;
-		*m += rows - (uint32_t)hit;
-	} else if ((f & CF_PERELEM) && agg) {
-		*h += hits;
-		*m += misses;
-	} else if (f & CF_EMPTY_MISS) {
-		int miss = nil || (agg && hits + misses == 0);
-
-		*h += !miss;
-		*m += miss;
-	} else if (f & CF_READ) {
-		*h += !nil;
-		*m += nil != 0;
-	}
-}
-
 /* Cache hits and misses of a successful reply to a read command. */
 static void cache_count(const struct proto_redis *r, unsigned f, uint32_t rows,
 			struct pt_op *op)
 {
-	cache_rule(f, r->rp_top, r->rp_nil_top, r->rp_int_top, r->rp_hits,
-		   r->rp_misses, rows, &op->cache_hits, &op->cache_misses);
+	redis_cache_rule(f, r->rp_top, r->rp_nil_top, r->rp_int_top, r->rp_hits,
+			 r->rp_misses, rows, &op->cache_hits,
+			 &op->cache_misses);
 }
 
 /* The head entry's reply is complete: report it and apply its effects. */
@@ -1297,7 +939,7 @@ static void rp_finish_head(struct proto_redis *r, uint64_t now)
 	struct proto_redis_entry *e = ring_head(r);
 	struct pt_op op;
 	int err = r->rp_top == '-' || r->rp_top == '!';
-	int sp = cmd_special(e->cmd);
+	int sp = redis_cmd_special(e->cmd);
 
 	if (e->flags & ENT_SILENT) {
 		ring_pop(r);
@@ -1322,21 +964,21 @@ static void rp_finish_head(struct proto_redis *r, uint64_t now)
 			op.status = r->rp_tx_err;
 		}
 	} else {
-		cache_count(r, cmd_flags(e->cmd), e->rows, &op);
-		if (sp == SP_SELECT)
+		cache_count(r, redis_cmd_flags(e->cmd), e->rows, &op);
+		if (sp == REDIS_SP_SELECT)
 			r->db = e->rows;
-		if (sp == SP_HELLO && e->arg)
+		if (sp == REDIS_SP_HELLO && e->arg)
 			r->resp3 = e->arg == 3;
-		if (sp == SP_MONITOR)
+		if (sp == REDIS_SP_MONITOR)
 			r->monitor = 1;
-		if (sp == SP_RESET) {
+		if (sp == REDIS_SP_RESET) {
 			r->monitor = 0;
 			r->resp3 = 0;
 			r->db = 0;
 			memset(r->subs, 0, sizeof(r->subs));
 		}
 	}
-	if (sp == SP_SELECT)
+	if (sp == REDIS_SP_SELECT)
 		op.rows = 0;
 	emit(r, e, &op);
 	ring_pop(r);
@@ -1393,10 +1035,10 @@ static int monitor_line(const struct proto_redis *r)
 static int rp_reply_done(struct proto_redis *r, uint64_t now, size_t left)
 {
 	struct proto_redis_entry *e = ring_head(r);
-	int word = pubsub_word_of(r->rp_word, r->rp_word_len);
-	int sp = e ? cmd_special(e->cmd) : SP_NONE;
-	int head_sub = sp == SP_SUB || sp == SP_UNSUB;
-	int conf = word >= PS_SUB && word <= PS_SUNSUB;
+	int word = redis_pubsub_word_of(r->rp_word, r->rp_word_len);
+	int sp = e ? redis_cmd_special(e->cmd) : REDIS_SP_NONE;
+	int head_sub = sp == REDIS_SP_SUB || sp == REDIS_SP_UNSUB;
+	int conf = word >= REDIS_PS_SUB && word <= REDIS_PS_SUNSUB;
 
 	if (r->monitor && monitor_line(r)) {
 		r->pushes++; /* streamed, not a reply: no event, no failure */
@@ -1409,7 +1051,8 @@ static int rp_reply_done(struct proto_redis *r, uint64_t now, size_t left)
 			rp_reset(r);
 			return 0;
 		}
-		if (r->rp_top == '>' || (word == PS_MESSAGE && subscribed(r))) {
+		if (r->rp_top == '>' ||
+		    (word == REDIS_PS_MESSAGE && subscribed(r))) {
 			if (conf)
 				subs_update(r, word);
 			r->pushes++;
@@ -1451,9 +1094,9 @@ static void rp_tx_elem(struct proto_redis *r, int nil)
 		const struct proto_redis_kind *k =
 		    &r->kinds[(r->kind_head + i) % PROTO_REDIS_TX_KINDS];
 
-		cache_rule(cmd_flags(k->cmd), t, nil, r->rp_el_int,
-			   r->rp_el_hits, r->rp_el_misses, k->rows,
-			   &r->rp_tx_hits, &r->rp_tx_misses);
+		redis_cache_rule(redis_cmd_flags(k->cmd), t, nil, r->rp_el_int,
+				 r->rp_el_hits, r->rp_el_misses, k->rows,
+				 &r->rp_tx_hits, &r->rp_tx_misses);
 	}
 	r->rp_el_hits = r->rp_el_misses = 0;
 	r->rp_el_int = 0;
@@ -1797,7 +1440,7 @@ static enum pt_feed_status rp_feed(struct proto_redis *r, const uint8_t *p,
 	return PT_FEED_OK;
 }
 
-/* ---- 5. public functions ------------------------------------------------ */
+/* ---- 5. public functions ------------------------------------------------- */
 
 /* Note: the ring and the text bodies (40 of the context's 42 KiB) are not
  * cleared: a ring slot is written before it is counted, a text before its
@@ -1885,7 +1528,7 @@ static int sniff_inline(const uint8_t *buf, size_t len)
 		if (c == ' ' && n + 1 < len && buf[n + 1] == '/')
 			return 0;
 		if (c == ' ' || c == '\r' || c == '\n' || c == '\t')
-			return n > 0 && cmd_lookup(w, n) != 0;
+			return n > 0 && redis_cmd_lookup(w, n) != 0;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      c == '_'))
 			return 0;
