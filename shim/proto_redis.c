@@ -200,6 +200,19 @@ static int word_is(const char *w, size_t n, const char *lit)
 	return strlen(lit) == n && memcmp(w, lit, n) == 0;
 }
 
+/* The step functions of both parsers work as hiredis read.c's: each reads
+ * from a cursor over the bytes still to decode, advances it past the bytes
+ * it used (counting them in the request's or reply's size as it goes, so
+ * that an operation ended inside a step has its size whole), and returns
+ * STEP_OK, or STEP_ERR after a desync. */
+struct cursor {
+	const uint8_t *p;
+	size_t n; /* bytes left at p */
+};
+
+enum step_status { STEP_OK = 0, STEP_ERR = -1 };
+
+/* Stop decoding for good: what is left is counted, never guessed at. */
 static int desync(struct proto_redis *r, const char *why, size_t left)
 {
 	r->stopped = 1;
@@ -207,7 +220,7 @@ static int desync(struct proto_redis *r, const char *why, size_t left)
 	if (r->sink && r->sink->note)
 		r->sink->note(r->sink->arg, PT_NOTE_DESYNC, why, strlen(why),
 			      0);
-	return -1;
+	return STEP_ERR;
 }
 
 /* Append s to buf (cap bytes with NUL); 1 if cut. */
@@ -533,7 +546,87 @@ static uint32_t rq_rows(const struct proto_redis *r, int64_t argc)
 	return r->rq_have_key ? 1 : 0;
 }
 
-/* A whole request has been read: queue it. */
+/* The ring entry of the request just read (argc: its arguments, the
+ * command included; cut: its text was cut). */
+static void rq_entry(const struct proto_redis *r, int64_t argc, int cut,
+		     struct proto_redis_entry *e)
+{
+	int sp = redis_cmd_special(r->rq_cmd_id);
+
+	memset(e, 0, sizeof(*e));
+	e->start_ns = r->rq_start_ns;
+	e->bytes_out =
+	    r->rq_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)r->rq_bytes;
+	e->rows = rq_rows(r, argc);
+	e->flags = (uint16_t)(r->rq_flags | (cut ? PT_EV_TRUNCATED : 0));
+	e->expect = 1;
+	e->cmd = (uint8_t)r->rq_cmd_id;
+	if (sp == REDIS_SP_HELLO || sp == REDIS_SP_SELECT)
+		e->arg =
+		    r->rq_num >= 0 && r->rq_num <= 255 ? (uint8_t)r->rq_num : 0;
+	if (sp == REDIS_SP_SELECT)
+		e->rows = r->rq_num >= 0 && r->rq_num <= UINT32_MAX
+			      ? (uint32_t)r->rq_num
+			      : 0;
+	if (sp == REDIS_SP_SUB || sp == REDIS_SP_UNSUB) {
+		e->rows = argc > 1 ? (uint32_t)(argc - 1) : 0;
+		e->expect =
+		    argc > 1
+			? (argc - 1 > 0xfffe ? 0xfffe : (uint16_t)(argc - 1))
+			: (sp == REDIS_SP_UNSUB ? EXPECT_ALL : 1);
+	}
+}
+
+/* MULTI, outside a transaction: one opens.  MULTI gives no event of its
+ * own; the transaction's starts with its first byte. */
+static void tx_begin(struct proto_redis *r, struct proto_redis_entry *e)
+{
+	r->tx_open = 1;
+	r->tx_start_ns = e->start_ns;
+	r->tx_bytes = r->rq_bytes;
+	r->tx_count = 0;
+	r->tx_len = 0;
+	r->tx_cut = 0;
+	r->tx_kept = 0;
+	r->tx_text[0] = '\0';
+	r->tx_flags = e->flags;
+	e->flags |= ENT_SILENT;
+	ring_push(r, e, NULL, 0);
+}
+
+/* A command queued inside the open transaction: no event; its text joins
+ * EXEC's, its kind waits for its element of EXEC's reply. */
+static void tx_queue(struct proto_redis *r, struct proto_redis_entry *e,
+		     const char *text, size_t n)
+{
+	tx_append(r, text, n);
+	tx_keep_kind(r, e);
+	r->tx_bytes += r->rq_bytes;
+	e->flags |= ENT_SILENT;
+	ring_push(r, e, NULL, 0);
+}
+
+/* EXEC or DISCARD (sp) ends the open transaction, if any: EXEC's entry
+ * becomes the transaction's (its text written into text, its length
+ * returned); DISCARD forgets the queued kinds.  Any other command's text
+ * length n is returned as it is. */
+static size_t tx_end(struct proto_redis *r, int sp, struct proto_redis_entry *e,
+		     char *text, size_t n)
+{
+	if (sp == REDIS_SP_EXEC && r->tx_open) {
+		/* ring_push will only count it: its reply consumes no kinds */
+		if (r->count == PROTO_REDIS_RING || r->untracked)
+			tx_drop_kinds(r);
+		n = tx_close(r, e, text);
+	}
+	if (sp == REDIS_SP_DISCARD && r->tx_open)
+		tx_drop_kinds(r);
+	if (sp == REDIS_SP_DISCARD)
+		r->tx_open = 0;
+	return n;
+}
+
+/* A whole request has been read (argc arguments): queue it. */
 static void rq_done(struct proto_redis *r, int64_t argc)
 {
 	struct proto_redis_entry e;
@@ -541,61 +634,16 @@ static void rq_done(struct proto_redis *r, int64_t argc)
 	int cut, sp = redis_cmd_special(r->rq_cmd_id);
 	size_t n = rq_text(r, text, &cut);
 
-	memset(&e, 0, sizeof(e));
-	e.start_ns = r->rq_start_ns;
-	e.bytes_out =
-	    r->rq_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)r->rq_bytes;
-	e.rows = rq_rows(r, argc);
-	e.flags = (uint16_t)(r->rq_flags | (cut ? PT_EV_TRUNCATED : 0));
-	e.expect = 1;
-	e.cmd = (uint8_t)r->rq_cmd_id;
-	if (sp == REDIS_SP_HELLO || sp == REDIS_SP_SELECT)
-		e.arg =
-		    r->rq_num >= 0 && r->rq_num <= 255 ? (uint8_t)r->rq_num : 0;
-	if (sp == REDIS_SP_SELECT)
-		e.rows = r->rq_num >= 0 && r->rq_num <= UINT32_MAX
-			     ? (uint32_t)r->rq_num
-			     : 0;
-	if (sp == REDIS_SP_SUB || sp == REDIS_SP_UNSUB) {
-		e.rows = argc > 1 ? (uint32_t)(argc - 1) : 0;
-		e.expect = argc > 1 ? (argc - 1 > 0xfffe ? 0xfffe
-							 : (uint16_t)(argc - 1))
-				    : (sp == REDIS_SP_UNSUB ? EXPECT_ALL : 1);
-	}
+	rq_entry(r, argc, cut, &e);
 	if (r->tx_open && sp != REDIS_SP_EXEC && sp != REDIS_SP_DISCARD &&
-	    sp != REDIS_SP_MULTI) {
-		tx_append(r, text, n);
-		tx_keep_kind(r, &e);
-		r->tx_bytes += r->rq_bytes;
-		e.flags |= ENT_SILENT;
-		ring_push(r, &e, NULL, 0);
-		return;
+	    sp != REDIS_SP_MULTI)
+		tx_queue(r, &e, text, n);
+	else if (sp == REDIS_SP_MULTI && !r->tx_open)
+		tx_begin(r, &e);
+	else {
+		n = tx_end(r, sp, &e, text, n);
+		ring_push(r, &e, text, n);
 	}
-	if (sp == REDIS_SP_MULTI && !r->tx_open) {
-		r->tx_open = 1;
-		r->tx_start_ns = e.start_ns;
-		r->tx_bytes = r->rq_bytes;
-		r->tx_count = 0;
-		r->tx_len = 0;
-		r->tx_cut = 0;
-		r->tx_kept = 0;
-		r->tx_text[0] = '\0';
-		r->tx_flags = e.flags;
-		e.flags |= ENT_SILENT;
-		ring_push(r, &e, NULL, 0);
-		return;
-	}
-	if (sp == REDIS_SP_EXEC && r->tx_open) {
-		/* ring_push will only count it: its reply consumes no kinds */
-		if (r->count == PROTO_REDIS_RING || r->untracked)
-			tx_drop_kinds(r);
-		n = tx_close(r, &e, text);
-	}
-	if (sp == REDIS_SP_DISCARD && r->tx_open)
-		tx_drop_kinds(r);
-	if (sp == REDIS_SP_DISCARD)
-		r->tx_open = 0;
-	ring_push(r, &e, text, n);
 }
 
 static void rq_reset(struct proto_redis *r)
@@ -612,43 +660,58 @@ static void rq_reset(struct proto_redis *r)
 	r->rq_cmd_len = r->rq_sub_len = r->rq_arg_len = r->rq_key_len = 0;
 }
 
-/* Read a "...\r\n" line into rq_line.  Returns bytes used; *done set when
- * the line is complete (without CRLF in rq_line); -1 on a malformed line. */
-static long rq_take_line(struct proto_redis *r, const uint8_t *p, size_t n,
-			 int *done)
+/* Used k bytes of a request: past them, and counted in its size. */
+static void rq_use(struct proto_redis *r, struct cursor *c, size_t k)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n') {
+	c->p += k;
+	c->n -= k;
+	r->rq_bytes += k;
+}
+
+/* Read a "...\r\n" line into rq_line.  *used: bytes of c it takes; *done
+ * set when the line is complete (without CRLF in rq_line).  -1 on a
+ * malformed line.  Note: c is not advanced (the caller may desync with
+ * all of it left). */
+static int rq_take_line(struct proto_redis *r, const struct cursor *c,
+			size_t *used, int *done)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->p[i] == '\n') {
 			if (r->rq_line_len == 0 ||
 			    r->rq_line[r->rq_line_len - 1] != '\r')
 				return -1;
 			r->rq_line_len--;
 			*done = 1;
-			return (long)i + 1;
+			*used = i + 1;
+			return 0;
 		}
 		if (r->rq_line_len == PROTO_REDIS_LINE)
 			return -1;
-		r->rq_line[r->rq_line_len++] = (char)p[i];
+		r->rq_line[r->rq_line_len++] = (char)c->p[i];
 	}
-	return (long)n;
+	*used = c->n;
+	return 0;
 }
 
-static long rq_start(struct proto_redis *r, const uint8_t *p, size_t n,
-		     uint64_t now)
+static int rq_start(struct proto_redis *r, struct cursor *c, uint64_t now)
 {
-	(void)n;
-	if (p[0] == '\r' || p[0] == '\n')
-		return 1; /* blank line between requests: Redis ignores it */
+	uint8_t b = c->p[0];
+
+	if (b == '\r' || b == '\n') { /* blank line between requests: */
+		rq_use(r, c, 1);      /* Redis ignores it */
+		return STEP_OK;
+	}
 	rq_reset(r);
 	r->rq_start_ns = now;
 	if (r->count || r->untracked)
 		r->rq_flags |= PT_EV_PIPELINED;
-	if (p[0] == '*') {
+	if (b == '*') {
 		r->rq_state = RQ_MB_LINE;
-		return 1;
+		rq_use(r, c, 1);
+		return STEP_OK;
 	}
-	r->rq_state = RQ_INLINE;
-	return 0;
+	r->rq_state = RQ_INLINE; /* the byte is the inline command's */
+	return STEP_OK;
 }
 
 /* Digits of a whole "<digits>\r\n" line at p (at most RESP_FAST_DIGITS
@@ -673,77 +736,79 @@ static size_t rq_count_whole(const uint8_t *p, size_t n, uint64_t *v)
 	return i + 2;
 }
 
-static long rq_mb_line(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_mb_line(struct proto_redis *r, struct cursor *c)
 {
 	int done = 0;
-	long used;
+	size_t used, k;
 	int64_t argc;
 	uint64_t v;
-	size_t k;
 
 	/* Fast path: the whole count line is here. */
-	if (r->rq_line_len == 0 && (k = rq_count_whole(p, n, &v)) != 0 &&
+	if (r->rq_line_len == 0 && (k = rq_count_whole(c->p, c->n, &v)) != 0 &&
 	    v <= (uint64_t)RESP_ARGC_MAX) {
 		r->rq_argc = (int64_t)v;
 		r->rq_argi = 0;
 		r->rq_state = v ? RQ_ARG_TYPE : RQ_START;
-		return (long)k;
+		rq_use(r, c, k);
+		return STEP_OK;
 	}
-	used = rq_take_line(r, p, n, &done);
-	if (used < 0)
-		return desync(r, "redis: bad multibulk line", n);
-	if (!done)
-		return used;
-	if (parse_i64(r->rq_line, r->rq_line_len, &argc) ||
-	    argc > RESP_ARGC_MAX)
-		return desync(r, "redis: bad multibulk count", n);
-	if (argc <= 0) { /* "*0": Redis reads nothing and replies nothing */
+	if (rq_take_line(r, c, &used, &done))
+		return desync(r, "redis: bad multibulk line", c->n);
+	if (done && (parse_i64(r->rq_line, r->rq_line_len, &argc) ||
+		     argc > RESP_ARGC_MAX))
+		return desync(r, "redis: bad multibulk count", c->n);
+	if (done &&
+	    argc <= 0) { /* "*0": Redis reads nothing, replies nothing */
 		r->rq_state = RQ_START;
-		return used;
+	} else if (done) {
+		r->rq_argc = argc;
+		r->rq_argi = 0;
+		r->rq_state = RQ_ARG_TYPE;
 	}
-	r->rq_argc = argc;
-	r->rq_argi = 0;
-	r->rq_state = RQ_ARG_TYPE;
-	return used;
+	rq_use(r, c, used);
+	return STEP_OK;
 }
 
-static long rq_arg_type(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_arg_type(struct proto_redis *r, struct cursor *c)
 {
-	if (p[0] != '$')
-		return desync(r, "redis: multibulk argument without '$'", n);
+	if (c->p[0] != '$')
+		return desync(r, "redis: multibulk argument without '$'", c->n);
 	r->rq_line_len = 0;
 	r->rq_state = RQ_ARG_LINE;
-	return 1;
+	rq_use(r, c, 1);
+	return STEP_OK;
 }
 
-static long rq_arg_line(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_arg_line(struct proto_redis *r, struct cursor *c)
 {
 	int done = 0;
-	long used = rq_take_line(r, p, n, &done);
+	size_t used;
 	int64_t len;
 
-	if (used < 0)
-		return desync(r, "redis: bad argument length line", n);
-	if (!done)
-		return used;
-	if (parse_i64(r->rq_line, r->rq_line_len, &len) || len < 0 ||
-	    len > RESP_BULK_MAX)
-		return desync(r, "redis: bad argument length", n);
-	r->rq_left = len;
-	rq_arg_begin(r);
-	r->rq_state = len ? RQ_ARG_DATA : RQ_ARG_CR;
-	return used;
+	if (rq_take_line(r, c, &used, &done))
+		return desync(r, "redis: bad argument length line", c->n);
+	if (done) {
+		if (parse_i64(r->rq_line, r->rq_line_len, &len) || len < 0 ||
+		    len > RESP_BULK_MAX)
+			return desync(r, "redis: bad argument length", c->n);
+		r->rq_left = len;
+		rq_arg_begin(r);
+		r->rq_state = len ? RQ_ARG_DATA : RQ_ARG_CR;
+	}
+	rq_use(r, c, used);
+	return STEP_OK;
 }
 
-static long rq_arg_data(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_arg_data(struct proto_redis *r, struct cursor *c)
 {
-	size_t k = (int64_t)n < r->rq_left ? n : (size_t)r->rq_left;
+	size_t k = (int64_t)c->n < r->rq_left ? c->n : (size_t)r->rq_left;
 
-	rq_arg_bytes(r, p, k);
+	rq_arg_bytes(r, c->p, k);
 	r->rq_left -= (int64_t)k;
 	if (r->rq_left == 0)
 		r->rq_state = RQ_ARG_CR;
-	return (long)k;
+	rq_use(r, c, k);
+	return STEP_OK;
 }
 
 /* An argument's closing LF has been read and counted: end it, and the
@@ -759,31 +824,34 @@ static void rq_arg_finish(struct proto_redis *r)
 	}
 }
 
-static long rq_arg_crlf(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_arg_crlf(struct proto_redis *r, struct cursor *c)
 {
 	if (r->rq_state == RQ_ARG_CR) {
-		if (p[0] != '\r')
-			return desync(r, "redis: argument longer than said", n);
+		if (c->p[0] != '\r')
+			return desync(r, "redis: argument longer than said",
+				      c->n);
 		r->rq_state = RQ_ARG_LF;
-		return 1;
+		rq_use(r, c, 1);
+		return STEP_OK;
 	}
-	if (p[0] != '\n')
-		return desync(r, "redis: argument not ended by CRLF", n);
-	r->rq_bytes++; /* count the LF before rq_done reads rq_bytes */
+	if (c->p[0] != '\n')
+		return desync(r, "redis: argument not ended by CRLF", c->n);
+	rq_use(r, c, 1); /* counted before rq_done reads rq_bytes */
 	rq_arg_finish(r);
-	return -2; /* one byte used, already counted */
+	return STEP_OK;
 }
 
-/* Fast path (the usual case): a whole "$len\r\n<len bytes>\r\n" in the
- * buffer, read as rq_arg_type, rq_arg_line, rq_arg_data and rq_arg_crlf
- * would read it, with the same effects, in one step.  Returns 0 for
- * anything else (split, malformed, a length of more than
+/* Fast path (the usual case): a whole "$len\r\n<len bytes>\r\n" at c,
+ * read as rq_arg_type, rq_arg_line, rq_arg_data and rq_arg_crlf would
+ * read it, with the same effects, in one step.  Returns 0 (c untouched)
+ * for anything else (split, malformed, a length of more than
  * RESP_FAST_DIGITS digits): the state machine then reads it, and gives
  * the same desync for a bad one.  Note: rq_line is not filled; it is only
  * read after being refilled. */
-static long rq_arg_whole(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_arg_whole(struct proto_redis *r, struct cursor *c)
 {
-	size_t i, total;
+	const uint8_t *p = c->p;
+	size_t n = c->n, i;
 	uint64_t len;
 
 	if (p[0] != '$')
@@ -795,24 +863,24 @@ static long rq_arg_whole(struct proto_redis *r, const uint8_t *p, size_t n)
 	if (len > n - i || n - i - len < 2 || p[i + len] != '\r' ||
 	    p[i + len + 1] != '\n')
 		return 0;
-	total = i + (size_t)len + 2;
 	r->rq_left = 0;
 	rq_arg_begin(r);
 	rq_arg_bytes(r, p + i, (size_t)len);
-	r->rq_bytes += total; /* before rq_done reads it */
+	rq_use(r, c, i + (size_t)len + 2); /* before rq_done reads rq_bytes */
 	rq_arg_finish(r);
-	return -(long)total - 2;
+	return 1;
 }
 
 /* Inline command: words split at blanks, up to '\n' ('\r' is a blank). */
-static long rq_inline(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_inline(struct proto_redis *r, struct cursor *c)
 {
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
-		int blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	for (size_t i = 0; i < c->n; i++) {
+		uint8_t b = c->p[i];
+		int blank = b == ' ' || b == '\t' || b == '\r' || b == '\n';
 
 		if (r->rq_bytes + i + 1 > RESP_INLINE_MAX)
-			return desync(r, "redis: inline request too long", n);
+			return desync(r, "redis: inline request too long",
+				      c->n);
 		if (blank && r->rq_in_word) {
 			rq_arg_end(r);
 			r->rq_argi++;
@@ -822,67 +890,62 @@ static long rq_inline(struct proto_redis *r, const uint8_t *p, size_t n)
 			r->rq_in_word = 1;
 		}
 		if (!blank)
-			rq_arg_bytes(r, &c, 1);
-		if (c == '\n') {
-			r->rq_bytes += i + 1;
+			rq_arg_bytes(r, &b, 1);
+		if (b == '\n') {
+			rq_use(r, c, i + 1); /* before rq_done reads it */
 			if (r->rq_argi > 0)
 				rq_done(r, r->rq_argi);
 			r->rq_state = RQ_START;
-			return -(long)(i + 1) - 2;
+			return STEP_OK;
 		}
 	}
-	return (long)n;
+	rq_use(r, c, c->n);
+	return STEP_OK;
 }
 
-/* One step of the request parser.  Returns bytes used (>= 0), -1 on
- * desync, or -(k + 2) when k bytes were used and already counted. */
-static long rq_step(struct proto_redis *r, const uint8_t *p, size_t n,
-		    uint64_t now)
+/* One step of the request parser (c holds at least one byte). */
+static int rq_step(struct proto_redis *r, struct cursor *c, uint64_t now)
 {
 	switch (r->rq_state) {
 	case RQ_START:
-		return rq_start(r, p, n, now);
+		return rq_start(r, c, now);
 	case RQ_MB_LINE:
-		return rq_mb_line(r, p, n);
-	case RQ_ARG_TYPE: {
-		long used = rq_arg_whole(r, p, n);
-		return used ? used : rq_arg_type(r, p, n);
-	}
+		return rq_mb_line(r, c);
+	case RQ_ARG_TYPE:
+		return rq_arg_whole(r, c) ? STEP_OK : rq_arg_type(r, c);
 	case RQ_ARG_LINE:
-		return rq_arg_line(r, p, n);
+		return rq_arg_line(r, c);
 	case RQ_ARG_DATA:
-		return rq_arg_data(r, p, n);
+		return rq_arg_data(r, c);
 	case RQ_ARG_CR:
 	case RQ_ARG_LF:
-		return rq_arg_crlf(r, p, n);
+		return rq_arg_crlf(r, c);
 	case RQ_INLINE:
-		return rq_inline(r, p, n);
+		return rq_inline(r, c);
 	}
-	return desync(r, "redis: bad request state", n);
+	return desync(r, "redis: bad request state", c->n);
 }
 
 static enum pt_feed_status rq_feed(struct proto_redis *r, const uint8_t *p,
 				   size_t n, uint64_t now)
 {
-	while (n > 0) {
-		long used = rq_step(r, p, n, now);
+	struct cursor c = {p, n};
 
-		if (used == -1)
+	while (c.n > 0)
+		if (rq_step(r, &c, now) != STEP_OK)
 			return PT_FEED_STOPPED;
-		if (used <= -2) {
-			used = -used - 2;
-			if (used == 0) /* rq_arg_crlf: one byte, counted */
-				used = 1;
-		} else {
-			r->rq_bytes += (uint64_t)used;
-		}
-		p += used;
-		n -= (size_t)used;
-	}
 	return PT_FEED_OK;
 }
 
 /* ---- 4. reply parser ----------------------------------------------------- */
+
+/* Used k bytes of a reply: past them, and counted in its size. */
+static void rp_use(struct proto_redis *r, struct cursor *c, size_t k)
+{
+	c->p += k;
+	c->n -= k;
+	r->rp_bytes += k;
+}
 
 static void rp_reset(struct proto_redis *r)
 {
@@ -1158,18 +1221,21 @@ static int rp_is_type(uint8_t c)
 	return strchr("+-:$*%~|>_#,(=!", c) != NULL && c != '\0';
 }
 
-static long rp_type(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rp_type(struct proto_redis *r, struct cursor *c)
 {
-	if (!rp_is_type(p[0]))
-		return desync(r, "redis: bad reply type byte", n);
-	r->rp_type = p[0];
+	uint8_t t = c->p[0];
+
+	if (!rp_is_type(t))
+		return desync(r, "redis: bad reply type byte", c->n);
+	r->rp_type = t;
 	if (r->rp_depth == 0)
-		r->rp_top = p[0];
+		r->rp_top = t;
 	if (r->rp_depth == 1) /* an attribute's is overwritten by its value's */
-		r->rp_el_type = p[0];
+		r->rp_el_type = t;
 	r->rp_line_len = 0;
 	r->rp_state = RP_LINE;
-	return 1;
+	rp_use(r, c, 1);
+	return STEP_OK;
 }
 
 /* Lines that may be long: only their head is kept. */
@@ -1178,22 +1244,24 @@ static int rp_long_ok(uint8_t t)
 	return t == '+' || t == '-' || t == '(' || t == ',';
 }
 
-static long rp_line(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rp_line(struct proto_redis *r, struct cursor *c)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\r') {
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->p[i] == '\r') {
 			r->rp_state = RP_LF;
-			return (long)i + 1;
+			rp_use(r, c, i + 1);
+			return STEP_OK;
 		}
-		if (p[i] == '\n')
-			return desync(r, "redis: reply line without CR", n);
+		if (c->p[i] == '\n')
+			return desync(r, "redis: reply line without CR", c->n);
 		if (r->rp_line_len < PROTO_REDIS_LINE)
-			r->rp_line[r->rp_line_len] = (char)p[i];
+			r->rp_line[r->rp_line_len] = (char)c->p[i];
 		else if (!rp_long_ok(r->rp_type))
-			return desync(r, "redis: reply line too long", n);
+			return desync(r, "redis: reply line too long", c->n);
 		r->rp_line_len++;
 	}
-	return (long)n;
+	rp_use(r, c, c->n);
+	return STEP_OK;
 }
 
 /* First depth-1 element that is a string: keep it (pub/sub kind). */
@@ -1243,14 +1311,15 @@ static int rp_check_simple(struct proto_redis *r, const char *s, size_t n)
 }
 
 /* Start an aggregate of n elements (maps and attributes: 2n). */
-static long rp_open(struct proto_redis *r, int64_t n, uint64_t now, size_t left)
+static int rp_open(struct proto_redis *r, int64_t n, uint64_t now, size_t left)
 {
 	int pair = r->rp_type == '%' || r->rp_type == '|';
 
 	if (n == 0) {
 		if (r->rp_type == '|')
-			return 0; /* empty attribute: nothing to annotate */
-		return rp_value_done(r, 0, now, left) ? -1 : 0;
+			return STEP_OK; /* empty attribute: nothing to annotate
+					 */
+		return rp_value_done(r, 0, now, left);
 	}
 	if (r->rp_depth == PROTO_REDIS_DEPTH)
 		return desync(r, "redis: reply nested too deep", left);
@@ -1259,11 +1328,11 @@ static long rp_open(struct proto_redis *r, int64_t n, uint64_t now, size_t left)
 	r->stack[r->rp_depth].left = pair ? 2 * n : n;
 	r->stack[r->rp_depth].attr = r->rp_type == '|';
 	r->rp_depth++;
-	return 0;
+	return STEP_OK;
 }
 
 /* The line after a type byte is complete (CRLF read). */
-static long rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
+static int rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
 {
 	size_t n = r->rp_line_len < PROTO_REDIS_LINE ? r->rp_line_len
 						     : PROTO_REDIS_LINE;
@@ -1275,7 +1344,7 @@ static long rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
 		if (parse_i64(r->rp_line, n, &v))
 			return desync(r, "redis: bad reply length", left);
 		if (v == -1 && (t == '$' || t == '*'))
-			return rp_value_done(r, 1, now, left) ? -1 : 0;
+			return rp_value_done(r, 1, now, left);
 		if (v < 0 ||
 		    v > (t == '$' || t == '=' || t == '!' ? RESP_BULK_MAX
 							  : RESP_AGG_MAX))
@@ -1284,7 +1353,7 @@ static long rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
 			r->rp_left = v;
 			r->rp_line_len = 0;
 			r->rp_state = v ? RP_BULK : RP_BULK_CR;
-			return 0;
+			return STEP_OK;
 		}
 		return rp_open(r, v, now, left);
 	}
@@ -1296,22 +1365,20 @@ static long rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
 		rp_tx_error(r, r->rp_line, n);
 	if (t == '+')
 		rp_keep_word(r, (const uint8_t *)r->rp_line, n);
-	return rp_value_done(r, t == '_', now, left) ? -1 : 0;
+	return rp_value_done(r, t == '_', now, left);
 }
 
-static long rp_lf(struct proto_redis *r, const uint8_t *p, size_t n,
-		  uint64_t now)
+static int rp_lf(struct proto_redis *r, struct cursor *c, uint64_t now)
 {
-	if (p[0] != '\n')
-		return desync(r, "redis: reply line CR without LF", n);
-	r->rp_bytes++;
-	return rp_line_done(r, now, n - 1) ? -1 : -2;
+	if (c->p[0] != '\n')
+		return desync(r, "redis: reply line CR without LF", c->n);
+	rp_use(r, c, 1); /* before the reply may be reported */
+	return rp_line_done(r, now, c->n);
 }
 
-static long rp_bulk(struct proto_redis *r, const uint8_t *p, size_t n)
+/* Bulk bytes: k of them at p (at most rp_left) are the value's. */
+static void rp_bulk_bytes(struct proto_redis *r, const uint8_t *p, size_t k)
 {
-	size_t k = (int64_t)n < r->rp_left ? n : (size_t)r->rp_left;
-
 	rp_keep_word(r, p, k);
 	/* A blob error's first word, for its status (or EXEC's). */
 	if (r->rp_type == '!' && (r->rp_depth == 0 || r->rp_tx))
@@ -1321,7 +1388,15 @@ static long rp_bulk(struct proto_redis *r, const uint8_t *p, size_t n)
 	r->rp_left -= (int64_t)k;
 	if (r->rp_left == 0)
 		r->rp_state = RP_BULK_CR;
-	return (long)k;
+}
+
+static int rp_bulk(struct proto_redis *r, struct cursor *c)
+{
+	size_t k = (int64_t)c->n < r->rp_left ? c->n : (size_t)r->rp_left;
+
+	rp_bulk_bytes(r, c->p, k);
+	rp_use(r, c, k);
+	return STEP_OK;
 }
 
 /* A bulk's closing LF has been read and counted (left: bytes after it). */
@@ -1335,31 +1410,33 @@ static int rp_bulk_end(struct proto_redis *r, uint64_t now, size_t left)
 	return rp_value_done(r, 0, now, left);
 }
 
-static long rp_bulk_crlf(struct proto_redis *r, const uint8_t *p, size_t n,
-			 uint64_t now)
+static int rp_bulk_crlf(struct proto_redis *r, struct cursor *c, uint64_t now)
 {
 	if (r->rp_state == RP_BULK_CR) {
-		if (p[0] != '\r')
-			return desync(r, "redis: bulk longer than said", n);
+		if (c->p[0] != '\r')
+			return desync(r, "redis: bulk longer than said", c->n);
 		r->rp_state = RP_BULK_LF;
-		return 1;
+		rp_use(r, c, 1);
+		return STEP_OK;
 	}
-	if (p[0] != '\n')
-		return desync(r, "redis: bulk not ended by CRLF", n);
-	r->rp_bytes++;
-	return rp_bulk_end(r, now, n - 1) ? -1 : -2;
+	if (c->p[0] != '\n')
+		return desync(r, "redis: bulk not ended by CRLF", c->n);
+	rp_use(r, c, 1); /* before the reply may be reported */
+	return rp_bulk_end(r, now, c->n);
 }
 
-/* Fast path: a whole "<type><line>\r\n" in the buffer, at most
- * PROTO_REDIS_LINE bytes of line, read as rp_type, rp_line and rp_lf would
- * read it, in one step.  Returns 0 for anything else (split, long,
- * malformed): the state machine then reads it, with the same outcome. */
-static long rp_line_whole(struct proto_redis *r, const uint8_t *p, size_t n,
-			  uint64_t now)
+/* Fast path: the length of a whole "<type><line>\r\n" at c, at most
+ * PROTO_REDIS_LINE bytes of line, which rp_line_whole reads as rp_type,
+ * rp_line and rp_lf would read it, in one step.  0 for anything else
+ * (split, long, malformed): the state machine then reads it, with the
+ * same outcome. */
+static size_t rp_line_whole_len(const struct cursor *c)
 {
+	const uint8_t *p = c->p;
+	size_t n = c->n;
 	size_t max =
 	    n - 1 < PROTO_REDIS_LINE + 1 ? n - 1 : PROTO_REDIS_LINE + 1;
-	size_t i = 0, total;
+	size_t i = 0;
 
 	while (i < max && p[1 + i] != '\r') {
 		if (p[1 + i] == '\n')
@@ -1368,75 +1445,74 @@ static long rp_line_whole(struct proto_redis *r, const uint8_t *p, size_t n,
 	}
 	if (i == max || i + 3 > n || p[i + 2] != '\n')
 		return 0;
-	total = i + 3;
-	if (rp_type(r, p, n) < 0) /* the state machine's own desync */
-		return -1;
-	memcpy(r->rp_line, p + 1, i);
-	r->rp_line_len = (uint32_t)i;
-	r->rp_bytes += total; /* before the reply may be reported */
-	return rp_line_done(r, now, n - total) ? -1 : -(long)total - 2;
+	return i + 3;
 }
 
-/* Fast path: the rest of a bulk and its CRLF whole in the buffer, read as
- * rp_bulk and rp_bulk_crlf would read them.  0 for anything else. */
-static long rp_bulk_whole(struct proto_redis *r, const uint8_t *p, size_t n,
-			  uint64_t now)
+static int rp_line_whole(struct proto_redis *r, struct cursor *c, size_t total,
+			 uint64_t now)
 {
-	size_t k, total;
+	size_t line = total - 3; /* type byte, CR, LF */
 
-	if (n < 2 || r->rp_left > (int64_t)(n - 2))
+	if (rp_type(r, c) != STEP_OK) /* the state machine's own desync */
+		return STEP_ERR;
+	memcpy(r->rp_line, c->p, line);
+	r->rp_line_len = (uint32_t)line;
+	rp_use(r, c, line + 2); /* before the reply may be reported */
+	return rp_line_done(r, now, c->n);
+}
+
+/* Fast path: the rest of a bulk and its CRLF whole at c, read as rp_bulk
+ * and rp_bulk_crlf would read them.  0 (c untouched) for anything else. */
+static int rp_bulk_is_whole(const struct proto_redis *r, const struct cursor *c)
+{
+	size_t k;
+
+	if (c->n < 2 || r->rp_left > (int64_t)(c->n - 2))
 		return 0;
 	k = (size_t)r->rp_left;
-	if (p[k] != '\r' || p[k + 1] != '\n')
-		return 0;
-	total = k + 2;
-	rp_bulk(r, p, k);
-	r->rp_bytes += total; /* before the reply may be reported */
-	return rp_bulk_end(r, now, n - total) ? -1 : -(long)total - 2;
+	return c->p[k] == '\r' && c->p[k + 1] == '\n';
 }
 
-/* One step of the reply parser; same return convention as rq_step. */
-static long rp_step(struct proto_redis *r, const uint8_t *p, size_t n,
-		    uint64_t now)
+static int rp_bulk_whole(struct proto_redis *r, struct cursor *c, uint64_t now)
 {
-	long used;
+	size_t k = (size_t)r->rp_left;
+
+	rp_bulk_bytes(r, c->p, k);
+	rp_use(r, c, k + 2); /* before the reply may be reported */
+	return rp_bulk_end(r, now, c->n);
+}
+
+/* One step of the reply parser (c holds at least one byte). */
+static int rp_step(struct proto_redis *r, struct cursor *c, uint64_t now)
+{
+	size_t whole;
 
 	switch (r->rp_state) {
 	case RP_TYPE:
-		used = rp_line_whole(r, p, n, now);
-		return used ? used : rp_type(r, p, n);
+		whole = rp_line_whole_len(c);
+		return whole ? rp_line_whole(r, c, whole, now) : rp_type(r, c);
 	case RP_LINE:
-		return rp_line(r, p, n);
+		return rp_line(r, c);
 	case RP_LF:
-		return rp_lf(r, p, n, now);
+		return rp_lf(r, c, now);
 	case RP_BULK:
-		used = rp_bulk_whole(r, p, n, now);
-		return used ? used : rp_bulk(r, p, n);
+		return rp_bulk_is_whole(r, c) ? rp_bulk_whole(r, c, now)
+					      : rp_bulk(r, c);
 	case RP_BULK_CR:
 	case RP_BULK_LF:
-		return rp_bulk_crlf(r, p, n, now);
+		return rp_bulk_crlf(r, c, now);
 	}
-	return desync(r, "redis: bad reply state", n);
+	return desync(r, "redis: bad reply state", c->n);
 }
 
 static enum pt_feed_status rp_feed(struct proto_redis *r, const uint8_t *p,
 				   size_t n, uint64_t now)
 {
-	while (n > 0) {
-		long used = rp_step(r, p, n, now);
+	struct cursor c = {p, n};
 
-		if (used == -1)
+	while (c.n > 0)
+		if (rp_step(r, &c, now) != STEP_OK)
 			return PT_FEED_STOPPED;
-		if (used <= -2) { /* counted already (reply may be done) */
-			used = -used - 2;
-			if (used == 0) /* rp_lf, rp_bulk_crlf: one byte */
-				used = 1;
-		} else {
-			r->rp_bytes += (uint64_t)used;
-		}
-		p += used;
-		n -= (size_t)used;
-	}
 	return PT_FEED_OK;
 }
 
