@@ -9,6 +9,7 @@
  *   2. the decoder sink
  *   3. connection lifecycle (connect, accept, close, dup)
  *   4. bytes
+ *   5. TLS plaintext (from hooks_tls.c)
  */
 #include "conn.h"
 
@@ -318,8 +319,15 @@ void pt_on_dup(int oldfd, int newfd)
 
 /* ---- 4. bytes ---- */
 
+/* What sniffing an undecided connection's next bytes came to. */
+enum pt_sniff_step {
+	PT_SNIFF_WAIT = 0, /* first bytes kept: judge with the next ones */
+	PT_SNIFF_STOP,	   /* no decoder (counted), or the prefix stopped it */
+	PT_SNIFF_FEED,	   /* c has a decoder (prefix fed): feed buf to it */
+};
+
 /* Undecided connection: gather up to PT_SNIFF_BYTES first bytes, then
- * choose (socket bytes here, SSL plaintext in hooks_tls.c).  PT_SNIFF_FEED: the
+ * choose (socket bytes, and SSL plaintext: section 5).  PT_SNIFF_FEED: the
  * caller feeds buf next; PT_SNIFF_STOP: the caller stops decoding c (no
  * protocol, counted here, or the prefix stopped the decoder). */
 static enum pt_sniff_step conn_sniff(struct pt_conn *c, enum pt_dir dir,
@@ -522,9 +530,107 @@ void pt_conn_lost(int fd)
 	fdtab_release(&pt_fdtab, c);
 }
 
-enum pt_sniff_step pt_conn_sniff_locked(struct pt_conn *c, enum pt_dir dir,
-					const uint8_t *buf, size_t n,
-					uint64_t t)
+/* ---- 5. TLS plaintext ----
+ *
+ * hooks_tls.c hands over what SSL_read/SSL_write moved, in place of the
+ * ciphertext the socket hooks would see (they see the fd as untracked
+ * while an SSL call runs).  c->tls (enum pt_tls_state, fdtab.h) is read
+ * and written only by the holder of the slot's lock (fdtab.h F2); a
+ * reused slot starts at PT_TLS_OFF.  Once plaintext has been seen the
+ * slot is made passive, so that stray socket calls outside OpenSSL are
+ * ignored, and the plaintext is fed past the passive flag.
+ *
+ * Cases:
+ *   - MySQL: the SSLRequest goes in clear through send(); the decoder
+ *     stops with PT_NOTE_TLS (slot left live, sink_note).  The first
+ *     plaintext resumes it (proto_mysql_resume_tls) and feeds the
+ *     handshake response and every command after it.  Ciphertext reaching
+ *     the socket path first means the plaintext is not seen: conn_feed
+ *     counts PT_CNT_CONN_TLS then.
+ *   - A port-decided connection (rediss:// on a Redis port): the decoder
+ *     has seen nothing (the ClientHello went through SSL_do_handshake),
+ *     so the plaintext starts the stream.
+ *   - An undecided connection (HTTPS client or server, TLS on an unknown
+ *     port): the plaintext is sniffed like socket bytes.
+ * Events from plaintext carry PT_EV_TLS (sink_op). */
+
+/* First plaintext on c: does the TLS layer take the stream over? */
+static enum pt_tls_state tls_begin(struct pt_conn *c)
 {
-	return conn_sniff(c, dir, buf, n, t);
+#ifdef PT_HAVE_MYSQL
+	/* Stopped at the SSLRequest (slot left live for this): the
+	 * plaintext continues it. */
+	if (c->decided && c->proto == PT_PROTO_MYSQL &&
+	    proto_mysql_resume_tls(&c->dec.mysql) == 0) {
+		fdtab_set_passive(c); /* the socket hooks leave it alone */
+		return PT_TLS_ON;
+	}
+#endif
+	if (c->decided && fdtab_is_passive(c))
+		return PT_TLS_STOPPED; /* desync, busy drop... earlier */
+	/* Decided by port with nothing fed (the handshake went through the
+	 * SSL hooks), or undecided: a ClientHello sniffed as unknown leaves
+	 * an undecided passive slot, and its plaintext is sniffed afresh. */
+	c->sniff_len = 0;
+	fdtab_set_passive(c); /* the socket hooks leave it alone from now */
+	return PT_TLS_ON;
+}
+
+/* Undecided: choose a protocol from the plaintext's first bytes, as
+ * conn_feed does with socket bytes.  1 when c has a decoder and buf
+ * should be fed. */
+static int tls_sniff(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
+		     size_t n, uint64_t t)
+{
+	enum pt_sniff_step s = conn_sniff(c, dir, buf, n, t);
+	if (s == PT_SNIFF_STOP)
+		c->tls = PT_TLS_STOPPED;
+	return s == PT_SNIFF_FEED;
+}
+
+void pt_tls_bytes(int fd, enum pt_dir dir, const void *buf, size_t n,
+		  uint64_t t)
+{
+	/* Passive slots too: plaintext is fed past the passive flag. */
+	int busy;
+	struct pt_conn *c = fdtab_acquire_any(&pt_fdtab, fd, &busy);
+	if (!c) {
+		if (busy) /* the plaintext stream now has a hole */
+			host.drop(PT_DROP_BUSY);
+		return;
+	}
+	enum pt_tls_state s = (enum pt_tls_state)c->tls;
+	if (s == PT_TLS_OFF) {
+		s = tls_begin(c);
+		c->tls = (uint8_t)s;
+	}
+	if (s == PT_TLS_ON) {
+		if (!(dir == PT_DIR_OUT && c->role == PT_ROLE_CLIENT && t))
+			t = host.now();
+		if (dir == PT_DIR_IN)
+			c->bytes_in += n;
+		else
+			c->bytes_out += n;
+		if ((c->decided || tls_sniff(c, dir, buf, n, t)) &&
+		    sniff_decoder_feed(&c->dec, c->proto, dir, buf, n, t) !=
+			PT_FEED_OK)
+			c->tls = PT_TLS_STOPPED;
+	}
+	fdtab_release(&pt_fdtab, c);
+}
+
+/* Note: a forked child must not decode its parent's TLS streams (fdtab
+ * keeps only idle socket-stream connections decoding; without this, the
+ * first SSL_read would start a fresh decoder mid-stream). */
+void pt_tls_after_fork(void)
+{
+	for (uint32_t i = 0; i < pt_fdtab.nslots && i < PT_FDTAB_SLOTS_MAX;
+	     i++) {
+		struct pt_conn *c = &pt_fdtab.slots[i];
+		if (!__atomic_load_n(&c->used, __ATOMIC_RELAXED))
+			continue;
+		if (c->tls == PT_TLS_ON) /* socket bytes are ciphertext */
+			fdtab_set_passive(c);
+		c->tls = PT_TLS_STOPPED;
+	}
 }

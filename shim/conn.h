@@ -94,15 +94,14 @@ void pt_on_close(int fd);
 void pt_on_close_range(unsigned int first, unsigned int last);
 void pt_on_dup(int oldfd, int newfd);
 
-/* What sniffing an undecided connection's next bytes came to. */
-enum pt_sniff_step {
-	PT_SNIFF_WAIT = 0, /* first bytes kept: judge with the next ones */
-	PT_SNIFF_STOP,	   /* no decoder (counted), or the prefix stopped it */
-	PT_SNIFF_FEED,	   /* c has a decoder (prefix fed): feed buf to it */
-};
-/* Sniff c (locked, undecided) as the socket path does (SSL plaintext). */
-enum pt_sniff_step pt_conn_sniff_locked(struct pt_conn *c, enum pt_dir dir,
-					const uint8_t *buf, size_t n,
-					uint64_t t);
+/* n plaintext bytes moved through SSL on fd (hooks_tls.c; conn.c section
+ * 5).  t: for OUT, the clock before the call (client timing, proto.h); 0
+ * otherwise. */
+void pt_tls_bytes(int fd, enum pt_dir dir, const void *buf, size_t n,
+		  uint64_t t);
+/* In a forked child, before fdtab_after_fork: the parent's TLS streams
+ * are not decoded (the child's socket bytes would be ciphertext, its
+ * plaintext a stream joined midway). */
+void pt_tls_after_fork(void);
 
 #endif /* PERFTAP_CONN_H */

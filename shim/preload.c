@@ -9,7 +9,7 @@
  *   2. the writer: lazy open, per-thread cursor, counters, samples
  *   3. the connection layer's host
  *   4. constructor, fork
- *   5. entry points for hooks_tls.c
+ *   5. counters for the hooks
  *   6. entry points for the client-API hooks
  *
  * Rules: nothing here allocates or blocks once the constructor is done;
@@ -386,6 +386,7 @@ static const struct pt_conn_host conn_host = {
 
 static void after_fork_child(void)
 {
+	pt_tls_after_fork(); /* before fdtab decides what goes on decoding */
 	my_pid = (pid_t)syscall(SYS_getpid);
 	pt_self.tid = 0;
 	pt_self.cursor_ready = 0;
@@ -487,10 +488,9 @@ __attribute__((constructor)) static void pt_init(int argc, char **argv)
 	pt_tflags.guard--;
 }
 
-/* ---- 5. entry points for hooks_tls.c (TLS plaintext) ----
- * hooks_tls.c feeds a connection's SSL plaintext itself (it holds the
- * slot's lock); these give it the writer's counters (conn.h has the
- * sniffing). */
+/* ---- 5. counters for the hooks ----
+ * The client-API hooks (hooks_mysql.c, hooks_sqlite.c) count what they
+ * drop through these. */
 
 void pt_shim_count(enum pt_counter what)
 {

@@ -48,7 +48,23 @@ static inline int pt_mapped(int fd)
 	return fdtab_word(&pt_fdtab, fd) != 0;
 }
 
-/* ---- for hooks_tls.c (TLS plaintext) ---- */
+/* 0 once tracing is off (or before the fd table is mapped). */
+static inline int pt_tracing_on(void)
+{
+	return __atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED) != 0;
+}
+
+/* Non-zero when SSL plaintext on fd may be decoded by this call: the fd
+ * maps to a slot (passive included: conn.c feeds plaintext past it), and
+ * neither the shim nor a client-API hook is running on this thread (an
+ * API hook decodes the operation itself). */
+static inline int pt_tls_tracked(int fd)
+{
+	return fdtab_lookup(&pt_fdtab, fd) != NULL && pt_tflags.guard == 0 &&
+	       pt_tflags.api_depth == 0;
+}
+
+/* ---- for the hooks of hooks_mysql.c, hooks_sqlite.c ---- */
 /* Bump a dump counter / drop counter (no-op without a writer). */
 void pt_shim_count(enum pt_counter what);
 void pt_shim_drop(enum pt_drop_cause why);

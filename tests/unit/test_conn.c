@@ -549,3 +549,130 @@ Test(conn, connect_time_runs_to_the_first_write_when_in_progress)
 	cr_assert_eq(cap.nconn, 2);
 	cr_assert_eq(cap.conn[1].ci.connect_ns, 1000);
 }
+
+/* ---- TLS plaintext (what hooks_tls.c hands over) ----------------------- */
+
+#define CLIENT_SSL (1u << 11)
+
+static void my_ssl_request(struct buf *o)
+{
+	struct buf b = {0};
+	put32(&b, CAPS | CLIENT_SSL);
+	put32(&b, 1u << 24);
+	put8(&b, 33);
+	for (int i = 0; i < 23; i++)
+		put8(&b, 0);
+	packet(o, 1, &b);
+}
+
+/* Greeting and SSLRequest in clear on the socket, as libmariadb sends
+ * them before its TLS handshake. */
+static int mysql_up_to_tls(void)
+{
+	struct buf g = {0}, r = {0};
+	int fd = client_tcp(3306);
+
+	my_greeting(&g);
+	my_ssl_request(&r);
+	in_at(fd, g.p, g.n);
+	out_at(fd, r.p, r.n);
+	free(g.p);
+	free(r.p);
+	cr_assert_not(passive(fd), "left live for the plaintext");
+	return fd;
+}
+
+static void tls_msg(int fd, enum pt_dir dir, struct buf *m, size_t piece)
+{
+	for (size_t i = 0; i < m->n; i += piece)
+		pt_tls_bytes(fd, dir, m->p + i,
+			     m->n - i < piece ? m->n - i : piece,
+			     dir == PT_DIR_OUT ? fake_now() : 0);
+	free(m->p);
+	*m = (struct buf){0};
+}
+
+Test(conn, mysql_plaintext_after_ssl_request_resumes_the_decoder)
+{
+	for (size_t piece = 1; piece <= 64; piece *= 4) {
+		memset(&cap, 0, sizeof(cap));
+		int fd = mysql_up_to_tls();
+		struct buf m = {0};
+		my_login(&m);
+		m.p[3] = 2; /* after the SSLRequest, the login is packet 2 */
+		tls_msg(fd, PT_DIR_OUT, &m, piece);
+		my_ok(&m, 3, 0);
+		tls_msg(fd, PT_DIR_IN, &m, piece);
+		my_query(&m, "UPDATE fir SET state = 'closed' WHERE id = 3");
+		tls_msg(fd, PT_DIR_OUT, &m, piece);
+		my_ok(&m, 1, 1);
+		tls_msg(fd, PT_DIR_IN, &m, piece);
+		cr_assert(passive(fd), "socket bytes are ciphertext now");
+		pt_on_close(fd);
+		close(fd);
+		cr_assert_eq(cap.nev, 1, "piece %zu", piece);
+		expect_ev(0, PT_KIND_MYSQL, "update fir set state=? where id=?",
+			  PT_OUT_OK, 0);
+		cr_assert(cap.ev[0].ev.flags & PT_EV_TLS);
+		cr_assert_eq(cap.counts[PT_CNT_CONN_TRACKED], 1);
+		cr_assert_eq(cap.counts[PT_CNT_CONN_TLS], 0);
+	}
+}
+
+Test(conn, ciphertext_on_the_socket_after_ssl_request_is_counted_as_tls)
+{
+	static const uint8_t hello[] = {0x16, 0x03, 0x01, 0x00, 0x05,
+					1,    2,    3,	  4,	5};
+	int fd = mysql_up_to_tls();
+	out_at(fd, hello, sizeof(hello));
+	cr_assert(passive(fd));
+	cr_assert_eq(cap.counts[PT_CNT_CONN_TLS], 1);
+	pt_tls_bytes(fd, PT_DIR_OUT, "\x03SELECT 1", 9, fake_now());
+	pt_on_close(fd);
+	close(fd);
+	cr_assert_eq(cap.nev, 0, "late plaintext joins no stream");
+}
+
+Test(conn, redis_by_port_over_tls_starts_with_the_plaintext)
+{
+	int fd = client_tcp(6379);
+	pt_tls_bytes(fd, PT_DIR_OUT, "*1\r\n$4\r\nPING\r\n", 14, fake_now());
+	pt_tls_bytes(fd, PT_DIR_IN, "+PO", 3, 0);
+	pt_tls_bytes(fd, PT_DIR_IN, "NG\r\n", 4, 0);
+	pt_on_close(fd);
+	close(fd);
+	cr_assert_eq(cap.nev, 1);
+	expect_ev(0, PT_KIND_REDIS, "PING", PT_OUT_OK, 0);
+	cr_assert(cap.ev[0].ev.flags & PT_EV_TLS);
+}
+
+Test(conn, https_server_plaintext_is_sniffed)
+{
+	static const char req[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char rep[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+				  "\r\nok";
+	int fd = server_tcp();
+	pt_tls_bytes(fd, PT_DIR_IN, req, 3, 0); /* "GET": sniffing waits */
+	pt_tls_bytes(fd, PT_DIR_IN, req + 3, strlen(req) - 3, 0);
+	pt_tls_bytes(fd, PT_DIR_OUT, rep, strlen(rep), fake_now());
+	pt_on_close(fd);
+	close(fd);
+	cr_assert_eq(cap.nev, 1);
+	expect_ev(0, PT_KIND_HTTP_IN, "GET /health", PT_OUT_HTTP, 200);
+	cr_assert(cap.ev[0].ev.flags & PT_EV_TLS);
+}
+
+Test(conn, a_forked_child_stops_decoding_the_parents_tls_streams)
+{
+	int fd = client_tcp(6379);
+	pt_tls_bytes(fd, PT_DIR_OUT, "*1\r\n$4\r\nPING\r\n", 14, fake_now());
+	pt_tls_after_fork(); /* as in the child: the reply is the parent's */
+	pt_tls_bytes(fd, PT_DIR_IN, "+PONG\r\n", 7, 0);
+	pt_tls_bytes(fd, PT_DIR_OUT, "*1\r\n$4\r\nPING\r\n", 14, fake_now());
+	cr_assert(passive(fd));
+	pt_on_close(fd);
+	close(fd);
+	/* the PING sent before the fork ends aborted at close, no other */
+	cr_assert_eq(cap.nev, 1);
+	expect_ev(0, PT_KIND_REDIS, "PING", PT_OUT_ABORTED, 0);
+}
