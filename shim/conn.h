@@ -60,6 +60,9 @@ struct pt_conn_host {
 	int (*foreign)(void);
 };
 
+/* Before conn_table_init: the hooks call in only for fds the table maps
+ * (pt_mapped, pt_tracked), and pt_on_connect/accept track nothing while
+ * it is unmapped, so the host is never called unset. */
 void conn_setup(const struct pt_conn_host *host);
 
 /* Map pt_fdtab (fd_cap fds, nslots connections), finalizing connections
