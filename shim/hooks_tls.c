@@ -6,33 +6,14 @@
  * Sections:
  *   1. resolving the real OpenSSL functions (lazily: the program may not
  *      use OpenSSL at all, and Python loads it RTLD_LOCAL)
- *   2. per-connection TLS state
- *   3. feeding plaintext
- *   4. the hooks
+ *   2. the hooks
  *
  * How ciphertext is kept away from the decoders: every hooked SSL_* call
  * raises this thread's pt_tflags.api_depth around the real call, so the
  * socket hooks it reaches (read/recv/write/send on the SSL's fd) see an
  * untracked fd.  The handshake, shutdown and peek calls are hooked for that
- * reason only.  Once plaintext has been seen on a connection its slot is
- * also made passive, so that stray socket calls outside OpenSSL are
- * ignored too; this file keeps its own per-slot state (section 2) and
- * feeds the decoder past the passive flag.
- *
- * Cases:
- *   - MySQL: the SSLRequest goes in clear through send(); the decoder stops
- *     with PT_NOTE_TLS (slot left live).  The first plaintext call resumes
- *     it (proto_mysql_resume_tls), makes the slot passive and feeds the
- *     handshake response and every command after it; the connection counts
- *     as tracked.  Ciphertext reaching the socket path first means the
- *     plaintext is not seen: preload.c counts PT_CNT_CONN_TLS then.
- *   - A port-decided connection (rediss:// on a Redis port): the decoder
- *     has seen nothing (the ClientHello went through SSL_do_handshake), so
- *     the plaintext starts the stream.
- *   - An undecided connection (HTTPS client or server, TLS on an unknown
- *     port): the plaintext is sniffed like socket bytes.
- * Events from plaintext carry PT_EV_TLS (the slot's tls flag, read by
- * preload.c's sink).
+ * reason only.  The plaintext goes to pt_tls_bytes (conn.c, section 5:
+ * the per-connection TLS state, MySQL's SSLRequest, sniffing).
  *
  * Not covered: SSL objects whose BIO is not a socket (memory BIOs:
  * Python's asyncio SSL, SSLObject): SSL_get_rfd gives -1, the socket path
@@ -50,7 +31,6 @@
 #include <stdint.h>
 
 #include "preload.h"
-#include "sniff.h"
 
 #define PT_EXPORT __attribute__((visibility("default")))
 
@@ -161,141 +141,15 @@ typedef int (*ssl_wio_ex_fn)(SSL *, const void *, size_t, size_t *);
 typedef int (*ssl_int_fn)(SSL *);
 typedef int (*ssl_fd_fn)(const SSL *);
 
-/* ---- 2. per-connection TLS state ----
- *
- * c->tls (enum pt_tls_state, fdtab.h), read and written only by the holder
- * of the slot's lock (fdtab.h F2); a reused slot starts at PT_TLS_OFF. */
-
-/* A forked child must not decode its parent's TLS streams (fdtab keeps
- * only idle socket-stream connections decoding; without this, the first
- * SSL_read would start a fresh decoder mid-stream). */
-static void tls_after_fork_child(void)
-{
-	for (uint32_t i = 0; i < pt_fdtab.nslots && i < PT_FDTAB_SLOTS_MAX;
-	     i++) {
-		struct pt_conn *c = &pt_fdtab.slots[i];
-		if (!__atomic_load_n(&c->used, __ATOMIC_RELAXED))
-			continue;
-		if (c->tls == PT_TLS_ON) /* socket bytes are ciphertext */
-			fdtab_set_passive(c);
-		c->tls = PT_TLS_STOPPED;
-	}
-}
-
-__attribute__((constructor(200))) static void tls_init(void)
-{
-	pthread_atfork(NULL, NULL, tls_after_fork_child);
-}
-
-/* ---- 3. feeding plaintext ---- */
-
-/* The slot at fd, locked, passive or not; NULL when untracked, dead,
- * stale or busy (busy: the plaintext stream now has a hole). */
-static struct pt_conn *tls_acquire(int fd)
-{
-	uint32_t cap = __atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED);
-	if ((unsigned)fd >= cap)
-		return NULL;
-	/* Acquire: pairs with fdtab_attach's release (slot fields). */
-	uint32_t w = __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_ACQUIRE);
-	if (w == 0)
-		return NULL;
-	struct pt_conn *c = &pt_fdtab.slots[(w & 0xffffu) - 1];
-	if (!fdtab_trylock(c)) {
-		uint32_t l = __atomic_load_n(&c->lock, __ATOMIC_RELAXED);
-		if (!(l & PT_CONN_DEAD))
-			pt_shim_drop(PT_DROP_BUSY);
-		return NULL;
-	}
-	if (c->gen == (w >> 16) &&
-	    __atomic_load_n(&pt_fdtab.map[fd], __ATOMIC_RELAXED) == w)
-		return c;
-	fdtab_release(&pt_fdtab, c);
-	return NULL;
-}
-
-/* First plaintext on c: does the TLS layer take the stream over? */
-static enum pt_tls_state tls_begin(struct pt_conn *c)
-{
-#ifdef PT_HAVE_MYSQL
-	/* Stopped at the SSLRequest (slot left live for this, preload.c):
-	 * the plaintext continues it. */
-	if (c->decided && c->proto == PT_PROTO_MYSQL &&
-	    proto_mysql_resume_tls(&c->dec.mysql) == 0) {
-		fdtab_set_passive(c); /* the socket hooks leave it alone */
-		return PT_TLS_ON;
-	}
-#endif
-	if (c->decided && fdtab_is_passive(c))
-		return PT_TLS_STOPPED; /* desync, busy drop... earlier */
-	/* Decided by port with nothing fed (the handshake went through the
-	 * hooks below), or undecided: a ClientHello sniffed as unknown
-	 * leaves an undecided passive slot, and its plaintext is sniffed
-	 * afresh. */
-	c->sniff_len = 0;
-	fdtab_set_passive(c); /* the socket hooks leave it alone from now */
-	return PT_TLS_ON;
-}
-
-/* Undecided: choose a protocol from the plaintext's first bytes, as
- * preload.c does with socket bytes (the same routine).  Returns 1 when c has a
- * decoder and buf should be fed. */
-static int tls_sniff(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
-		     size_t n, uint64_t t)
-{
-	enum pt_sniff_step s = pt_conn_sniff_locked(c, dir, buf, n, t);
-	if (s == PT_SNIFF_STOP)
-		c->tls = PT_TLS_STOPPED;
-	return s == PT_SNIFF_FEED;
-}
-
-/* n plaintext bytes moved through SSL on fd.  t: for OUT, the clock
- * before the call (client timing, proto.h); 0 otherwise. */
-static void tls_feed(int fd, enum pt_dir dir, const void *buf, size_t n,
-		     uint64_t t)
-{
-	struct pt_conn *c = tls_acquire(fd);
-	if (!c)
-		return;
-	enum pt_tls_state s = (enum pt_tls_state)c->tls;
-	if (s == PT_TLS_OFF) {
-		s = tls_begin(c);
-		c->tls = (uint8_t)s;
-	}
-	if (s == PT_TLS_ON) {
-		if (!(dir == PT_DIR_OUT && c->role == PT_ROLE_CLIENT && t))
-			t = pt_now();
-		if (dir == PT_DIR_IN)
-			c->bytes_in += n;
-		else
-			c->bytes_out += n;
-		if ((c->decided || tls_sniff(c, dir, buf, n, t)) &&
-		    sniff_decoder_feed(&c->dec, c->proto, dir, buf, n, t) !=
-			PT_FEED_OK)
-			c->tls = PT_TLS_STOPPED;
-	}
-	fdtab_release(&pt_fdtab, c);
-}
-
-/* Non-zero when plaintext on fd may be decoded by this call: the fd maps
- * to a slot, and neither the shim nor a client-API hook is running on this
- * thread (an API hook decodes the operation itself). */
-static int tls_tracked(int fd)
-{
-	return fdtab_lookup(&pt_fdtab, fd) != NULL && pt_tflags.guard == 0 &&
-	       pt_tflags.api_depth == 0;
-}
-
 static int ssl_fd(SSL *s, enum tls_fn which, const void *caller)
 {
-	if (__builtin_expect(
-		!__atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED), 0))
+	if (__builtin_expect(!pt_tracing_on(), 0))
 		return -1; /* tracing off: not even the call */
 	ssl_fd_fn f = (ssl_fd_fn)tls_fn(which, caller);
 	return f ? f(s) : -1;
 }
 
-/* ---- 4. the hooks ----
+/* ---- 2. the hooks ----
  *
  * A real function that cannot be found (no libssl anywhere: a caller made
  * up the symbol) is reported as OpenSSL's generic failure, -1 / 0, with
@@ -310,14 +164,14 @@ PT_EXPORT int SSL_write(SSL *s, const void *buf, int num)
 	if (!f)
 		return errno = ENOSYS, -1;
 	int fd = ssl_fd(s, F_GET_WFD, caller);
-	int on = fd >= 0 && tls_tracked(fd);
+	int on = fd >= 0 && pt_tls_tracked(fd);
 	uint64_t t = on ? pt_now() : 0;
 	pt_tflags.api_depth++;
 	int r = f(s, buf, num);
 	pt_tflags.api_depth--;
 	if (on && r > 0) {
 		int e = errno;
-		tls_feed(fd, PT_DIR_OUT, buf, (size_t)r, t);
+		pt_tls_bytes(fd, PT_DIR_OUT, buf, (size_t)r, t);
 		errno = e;
 	}
 	return r;
@@ -330,14 +184,14 @@ PT_EXPORT int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written)
 	if (!f)
 		return errno = ENOSYS, 0;
 	int fd = ssl_fd(s, F_GET_WFD, caller);
-	int on = fd >= 0 && tls_tracked(fd);
+	int on = fd >= 0 && pt_tls_tracked(fd);
 	uint64_t t = on ? pt_now() : 0;
 	pt_tflags.api_depth++;
 	int r = f(s, buf, num, written);
 	pt_tflags.api_depth--;
 	if (on && r == 1 && written && *written > 0) {
 		int e = errno;
-		tls_feed(fd, PT_DIR_OUT, buf, *written, t);
+		pt_tls_bytes(fd, PT_DIR_OUT, buf, *written, t);
 		errno = e;
 	}
 	return r;
@@ -356,8 +210,8 @@ PT_EXPORT int SSL_read(SSL *s, void *buf, int num)
 	if (r > 0 && outer) {
 		int e = errno;
 		int fd = ssl_fd(s, F_GET_RFD, caller);
-		if (fd >= 0 && tls_tracked(fd))
-			tls_feed(fd, PT_DIR_IN, buf, (size_t)r, 0);
+		if (fd >= 0 && pt_tls_tracked(fd))
+			pt_tls_bytes(fd, PT_DIR_IN, buf, (size_t)r, 0);
 		errno = e;
 	}
 	return r;
@@ -376,8 +230,8 @@ PT_EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes)
 	if (r == 1 && outer && readbytes && *readbytes > 0) {
 		int e = errno;
 		int fd = ssl_fd(s, F_GET_RFD, caller);
-		if (fd >= 0 && tls_tracked(fd))
-			tls_feed(fd, PT_DIR_IN, buf, *readbytes, 0);
+		if (fd >= 0 && pt_tls_tracked(fd))
+			pt_tls_bytes(fd, PT_DIR_IN, buf, *readbytes, 0);
 		errno = e;
 	}
 	return r;

@@ -1,7 +1,7 @@
 /*
- * preload.h -- what the hooks (hooks.c) need from the shim core
- * (preload.c): the fd table, the per-thread guard, and one entry point per
- * kind of call on a tracked fd.
+ * preload.h -- what the hooks (hooks*.c) need from the shim core: the
+ * fd table, the per-thread guard and one entry point per kind of call on
+ * a tracked fd (conn.h), the clock, and preload.c's writer glue.
  *
  * The hooks call pt_mapped(fd) first: one bounds check and one load of
  * the fd's map word for an untracked fd (the overwhelming case), nothing
@@ -15,24 +15,13 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "conn.h" /* the entry points the hooks call */
 #include "fdtab.h"
 #include "proto.h"
-
-/* Hidden: reached PC-relative by every hook, no GOT load. */
-extern __attribute__((visibility("hidden"))) struct pt_fdtab pt_fdtab;
 
 /* The dump file's descriptor, moved out of the program's way; -1 when
  * none.  close() and close_range() never close it for the program. */
 extern int pt_writer_fd;
-
-/* Per-thread state the hooks read (initial-exec TLS: a fixed offset from
- * the thread pointer, no call, no allocation). */
-struct pt_thread_flags {
-	uint32_t guard;	    /* > 0: the shim itself is running; hooks pass */
-	uint32_t api_depth; /* > 0: a client-API hook decodes; sockets off */
-};
-extern __thread struct pt_thread_flags pt_tflags
-    __attribute__((tls_model("initial-exec")));
 
 static inline uint64_t pt_now(void)
 {
@@ -59,41 +48,23 @@ static inline int pt_mapped(int fd)
 	return fdtab_word(&pt_fdtab, fd) != 0;
 }
 
-/* Bytes moved on a tracked fd.  t: for OUT, the clock read just before
- * the call (used on client connections; server ones read the clock
- * after, proto.h); for IN, 0 (the clock is read now, after the call). */
-void pt_conn_bytes(int fd, enum pt_dir dir, const void *buf, size_t n,
-		   uint64_t t);
-void pt_conn_iov(int fd, enum pt_dir dir, const struct iovec *iov, int cnt,
-		 size_t n, uint64_t t);
-/* n bytes sent from a file (sendfile): content not seen. */
-void pt_conn_file_bytes(int fd, size_t n, uint64_t t);
-/* Bytes were consumed without being seen (MSG_TRUNC on a stream). */
-void pt_conn_lost(int fd);
+/* 0 once tracing is off (or before the fd table is mapped). */
+static inline int pt_tracing_on(void)
+{
+	return __atomic_load_n(&pt_fdtab.fd_cap, __ATOMIC_RELAXED) != 0;
+}
 
-/* now: clock before connect(); done: after it when it returned 0, else 0
- * (in progress: pt_on_connected or the first write ends it). */
-void pt_on_connect(int fd, const struct sockaddr *a, socklen_t alen,
-		   uint64_t now, uint64_t done);
-/* getsockopt(SO_ERROR) said err on fd: a connect in progress completed
- * (0) or failed. */
-void pt_on_connected(int fd, int err);
-void pt_on_accept(int fd, const struct sockaddr *a, socklen_t alen);
-void pt_on_close(int fd);
-void pt_on_close_range(unsigned int first, unsigned int last);
-void pt_on_dup(int oldfd, int newfd);
+/* Non-zero when SSL plaintext on fd may be decoded by this call: the fd
+ * maps to a slot (passive included: conn.c feeds plaintext past it), and
+ * neither the shim nor a client-API hook is running on this thread (an
+ * API hook decodes the operation itself). */
+static inline int pt_tls_tracked(int fd)
+{
+	return fdtab_lookup(&pt_fdtab, fd) != NULL && pt_tflags.guard == 0 &&
+	       pt_tflags.api_depth == 0;
+}
 
-/* ---- for hooks_tls.c (TLS plaintext; TLS engineer) ---- */
-/* What sniffing an undecided connection's next bytes came to. */
-enum pt_sniff_step {
-	PT_SNIFF_WAIT = 0, /* first bytes kept: judge with the next ones */
-	PT_SNIFF_STOP,	   /* no decoder (counted), or the prefix stopped it */
-	PT_SNIFF_FEED,	   /* c has a decoder (prefix fed): feed buf to it */
-};
-/* Sniff c (locked, undecided) as the socket path does. */
-enum pt_sniff_step pt_conn_sniff_locked(struct pt_conn *c, enum pt_dir dir,
-					const uint8_t *buf, size_t n,
-					uint64_t t);
+/* ---- for the hooks of hooks_mysql.c, hooks_sqlite.c ---- */
 /* Bump a dump counter / drop counter (no-op without a writer). */
 void pt_shim_count(enum pt_counter what);
 void pt_shim_drop(enum pt_drop_cause why);

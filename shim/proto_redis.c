@@ -10,7 +10,7 @@
  * guess: a wrong pairing is never produced.
  *
  * Sections:
- *   1. limits and the command table
+ *   1. limits (the command table is redis_cmds.c)
  *   2. small helpers (integers, texts, the ring)
  *   3. request parser: one dispatch switch over per-state functions
  *   4. reply parser: likewise, plus the pairing of a finished reply
@@ -80,8 +80,9 @@
 #include <string.h>
 
 #include "normalize.h"
+#include "redis_cmds.h"
 
-/* ---- 1. limits and the command table ---------------------------------- */
+/* ---- 1. limits ----------------------------------------------------------- */
 
 /* Redis' own limits: proto-max-bulk-len defaults to 512 MiB but may be
  * raised; 4 GiB bounds any sane configuration and keeps sums in int64. */
@@ -106,234 +107,6 @@
  * confirmation from the subscription count. */
 #define EXPECT_ALL 0xffff
 
-enum cmd_flag {
-	CF_READ = 1 << 0,	/* cache read: nil is a miss */
-	CF_MULTIKEY = 1 << 1,	/* every argument is a key */
-	CF_PAIRS = 1 << 2,	/* key value pairs (MSET) */
-	CF_BLOCK = 1 << 3,	/* blocking command */
-	CF_SUBCMD = 1 << 4,	/* text is "CMD SUB" */
-	CF_NOARGS = 1 << 5,	/* never look at the arguments (AUTH) */
-	CF_PERELEM = 1 << 6,	/* cache: one hit/miss per reply element */
-	CF_EMPTY_MISS = 1 << 7, /* cache: empty aggregate is a miss */
-	CF_COUNT = 1 << 8,	/* cache: integer reply = keys found */
-	CF_XREAD = 1 << 9,	/* key after STREAMS; BLOCK makes it blocking */
-	CF_EVAL = 1 << 10,	/* key at argument 3 when numkeys > 0 */
-};
-
-enum cmd_special {
-	SP_NONE = 0,
-	SP_MULTI,
-	SP_EXEC,
-	SP_DISCARD,
-	SP_SELECT,
-	SP_HELLO,
-	SP_SUB,
-	SP_UNSUB,
-	SP_RESET,
-	SP_MONITOR,
-};
-
-struct cmd_def {
-	const char *name; /* upper case */
-	uint8_t keypos;	  /* argument index of the first key; 0 = none */
-	uint8_t special;  /* enum cmd_special */
-	uint16_t flags;	  /* enum cmd_flag */
-};
-
-/* Entry cmd ids are index + 1 (0 = unknown), so at most 254 entries.
- * Kept sorted by name in byte order (strcmp): cmd_lookup bisects. */
-static const struct cmd_def cmd_table[] = {
-    {"ACL", 0, SP_NONE, CF_SUBCMD},
-    {"APPEND", 1, SP_NONE, 0},
-    {"AUTH", 0, SP_NONE, CF_NOARGS},
-    {"BGSAVE", 0, SP_NONE, 0},
-    {"BITCOUNT", 1, SP_NONE, 0},
-    {"BLMOVE", 1, SP_NONE, CF_BLOCK},
-    {"BLMPOP", 3, SP_NONE, CF_BLOCK},
-    {"BLPOP", 1, SP_NONE, CF_BLOCK},
-    {"BRPOP", 1, SP_NONE, CF_BLOCK},
-    {"BRPOPLPUSH", 1, SP_NONE, CF_BLOCK},
-    {"BZMPOP", 3, SP_NONE, CF_BLOCK},
-    {"BZPOPMAX", 1, SP_NONE, CF_BLOCK},
-    {"BZPOPMIN", 1, SP_NONE, CF_BLOCK},
-    {"CLIENT", 0, SP_NONE, CF_SUBCMD},
-    {"CLUSTER", 0, SP_NONE, CF_SUBCMD},
-    {"COMMAND", 0, SP_NONE, CF_SUBCMD},
-    {"CONFIG", 0, SP_NONE, CF_SUBCMD},
-    {"COPY", 1, SP_NONE, 0},
-    {"DBSIZE", 0, SP_NONE, 0},
-    {"DEBUG", 0, SP_NONE, CF_SUBCMD},
-    {"DECR", 1, SP_NONE, 0},
-    {"DECRBY", 1, SP_NONE, 0},
-    {"DEL", 1, SP_NONE, CF_MULTIKEY},
-    {"DISCARD", 0, SP_DISCARD, 0},
-    {"DUMP", 1, SP_NONE, 0},
-    {"ECHO", 0, SP_NONE, 0},
-    {"EVAL", 0, SP_NONE, CF_EVAL},
-    {"EVALSHA", 0, SP_NONE, CF_EVAL},
-    {"EVALSHA_RO", 0, SP_NONE, CF_EVAL},
-    {"EVAL_RO", 0, SP_NONE, CF_EVAL},
-    {"EXEC", 0, SP_EXEC, 0},
-    {"EXISTS", 1, SP_NONE, CF_MULTIKEY | CF_COUNT},
-    {"EXPIRE", 1, SP_NONE, 0},
-    {"EXPIREAT", 1, SP_NONE, 0},
-    {"FCALL", 0, SP_NONE, CF_EVAL},
-    {"FCALL_RO", 0, SP_NONE, CF_EVAL},
-    {"FLUSHALL", 0, SP_NONE, 0},
-    {"FLUSHDB", 0, SP_NONE, 0},
-    {"FUNCTION", 0, SP_NONE, CF_SUBCMD},
-    {"GET", 1, SP_NONE, CF_READ},
-    {"GETBIT", 1, SP_NONE, 0},
-    {"GETDEL", 1, SP_NONE, CF_READ},
-    {"GETEX", 1, SP_NONE, CF_READ},
-    {"GETRANGE", 1, SP_NONE, 0},
-    {"GETSET", 1, SP_NONE, 0},
-    {"HDEL", 1, SP_NONE, 0},
-    {"HELLO", 0, SP_HELLO, 0},
-    {"HEXISTS", 1, SP_NONE, CF_COUNT},
-    {"HGET", 1, SP_NONE, CF_READ},
-    {"HGETALL", 1, SP_NONE, CF_READ | CF_EMPTY_MISS},
-    {"HINCRBY", 1, SP_NONE, 0},
-    {"HINCRBYFLOAT", 1, SP_NONE, 0},
-    {"HKEYS", 1, SP_NONE, 0},
-    {"HLEN", 1, SP_NONE, 0},
-    {"HMGET", 1, SP_NONE, CF_READ | CF_PERELEM},
-    {"HMSET", 1, SP_NONE, 0},
-    {"HSCAN", 1, SP_NONE, 0},
-    {"HSET", 1, SP_NONE, 0},
-    {"HSETNX", 1, SP_NONE, 0},
-    {"HVALS", 1, SP_NONE, 0},
-    {"INCR", 1, SP_NONE, 0},
-    {"INCRBY", 1, SP_NONE, 0},
-    {"INCRBYFLOAT", 1, SP_NONE, 0},
-    {"INFO", 0, SP_NONE, 0},
-    {"KEYS", 1, SP_NONE, 0},
-    {"LASTSAVE", 0, SP_NONE, 0},
-    {"LATENCY", 0, SP_NONE, CF_SUBCMD},
-    {"LINDEX", 1, SP_NONE, CF_READ},
-    {"LINSERT", 1, SP_NONE, 0},
-    {"LLEN", 1, SP_NONE, 0},
-    {"LMOVE", 1, SP_NONE, 0},
-    {"LMPOP", 2, SP_NONE, 0},
-    {"LPOP", 1, SP_NONE, 0},
-    {"LPOS", 1, SP_NONE, 0},
-    {"LPUSH", 1, SP_NONE, 0},
-    {"LPUSHX", 1, SP_NONE, 0},
-    {"LRANGE", 1, SP_NONE, 0},
-    {"LREM", 1, SP_NONE, 0},
-    {"LSET", 1, SP_NONE, 0},
-    {"LTRIM", 1, SP_NONE, 0},
-    {"MEMORY", 2, SP_NONE, CF_SUBCMD},
-    {"MGET", 1, SP_NONE, CF_READ | CF_PERELEM | CF_MULTIKEY},
-    {"MODULE", 0, SP_NONE, CF_SUBCMD},
-    {"MONITOR", 0, SP_MONITOR, 0},
-    {"MSET", 1, SP_NONE, CF_PAIRS},
-    {"MSETNX", 1, SP_NONE, CF_PAIRS},
-    {"MULTI", 0, SP_MULTI, 0},
-    {"OBJECT", 2, SP_NONE, CF_SUBCMD},
-    {"PERSIST", 1, SP_NONE, 0},
-    {"PEXPIRE", 1, SP_NONE, 0},
-    {"PEXPIREAT", 1, SP_NONE, 0},
-    {"PFADD", 1, SP_NONE, 0},
-    {"PFCOUNT", 1, SP_NONE, 0},
-    {"PFMERGE", 1, SP_NONE, 0},
-    {"PING", 0, SP_NONE, 0},
-    {"PSETEX", 1, SP_NONE, 0},
-    {"PSUBSCRIBE", 0, SP_SUB, 0},
-    {"PTTL", 1, SP_NONE, 0},
-    {"PUBLISH", 1, SP_NONE, 0},
-    {"PUBSUB", 0, SP_NONE, CF_SUBCMD},
-    {"PUNSUBSCRIBE", 0, SP_UNSUB, 0},
-    {"QUIT", 0, SP_NONE, 0},
-    {"RANDOMKEY", 0, SP_NONE, 0},
-    {"RENAME", 1, SP_NONE, 0},
-    {"RENAMENX", 1, SP_NONE, 0},
-    {"RESET", 0, SP_RESET, 0},
-    {"RESTORE", 1, SP_NONE, 0},
-    {"RPOP", 1, SP_NONE, 0},
-    {"RPOPLPUSH", 1, SP_NONE, 0},
-    {"RPUSH", 1, SP_NONE, 0},
-    {"RPUSHX", 1, SP_NONE, 0},
-    {"SADD", 1, SP_NONE, 0},
-    {"SAVE", 0, SP_NONE, 0},
-    {"SCAN", 0, SP_NONE, 0},
-    {"SCARD", 1, SP_NONE, 0},
-    {"SCRIPT", 0, SP_NONE, CF_SUBCMD},
-    {"SDIFF", 1, SP_NONE, 0},
-    {"SDIFFSTORE", 1, SP_NONE, 0},
-    {"SELECT", 0, SP_SELECT, 0},
-    {"SET", 1, SP_NONE, 0},
-    {"SETBIT", 1, SP_NONE, 0},
-    {"SETEX", 1, SP_NONE, 0},
-    {"SETNX", 1, SP_NONE, 0},
-    {"SETRANGE", 1, SP_NONE, 0},
-    {"SINTER", 1, SP_NONE, 0},
-    {"SINTERSTORE", 1, SP_NONE, 0},
-    {"SISMEMBER", 1, SP_NONE, 0},
-    {"SLOWLOG", 0, SP_NONE, CF_SUBCMD},
-    {"SMEMBERS", 1, SP_NONE, CF_READ | CF_EMPTY_MISS},
-    {"SMISMEMBER", 1, SP_NONE, 0},
-    {"SMOVE", 1, SP_NONE, 0},
-    {"SORT", 1, SP_NONE, 0},
-    {"SPOP", 1, SP_NONE, 0},
-    {"SPUBLISH", 1, SP_NONE, 0},
-    {"SRANDMEMBER", 1, SP_NONE, 0},
-    {"SREM", 1, SP_NONE, 0},
-    {"SSCAN", 1, SP_NONE, 0},
-    {"SSUBSCRIBE", 0, SP_SUB, 0},
-    {"STRLEN", 1, SP_NONE, 0},
-    {"SUBSCRIBE", 0, SP_SUB, 0},
-    {"SUNION", 1, SP_NONE, 0},
-    {"SUNIONSTORE", 1, SP_NONE, 0},
-    {"SUNSUBSCRIBE", 0, SP_UNSUB, 0},
-    {"SWAPDB", 0, SP_NONE, 0},
-    {"TIME", 0, SP_NONE, 0},
-    {"TOUCH", 1, SP_NONE, CF_MULTIKEY},
-    {"TTL", 1, SP_NONE, 0},
-    {"TYPE", 1, SP_NONE, 0},
-    {"UNLINK", 1, SP_NONE, CF_MULTIKEY},
-    {"UNSUBSCRIBE", 0, SP_UNSUB, 0},
-    {"UNWATCH", 0, SP_NONE, 0},
-    {"WAIT", 0, SP_NONE, CF_BLOCK},
-    {"WAITAOF", 0, SP_NONE, CF_BLOCK},
-    {"WATCH", 1, SP_NONE, CF_MULTIKEY},
-    {"XACK", 1, SP_NONE, 0},
-    {"XADD", 1, SP_NONE, 0},
-    {"XAUTOCLAIM", 1, SP_NONE, 0},
-    {"XCLAIM", 1, SP_NONE, 0},
-    {"XDEL", 1, SP_NONE, 0},
-    {"XGROUP", 2, SP_NONE, CF_SUBCMD},
-    {"XINFO", 2, SP_NONE, CF_SUBCMD},
-    {"XLEN", 1, SP_NONE, 0},
-    {"XPENDING", 1, SP_NONE, 0},
-    {"XRANGE", 1, SP_NONE, 0},
-    {"XREAD", 0, SP_NONE, CF_XREAD},
-    {"XREADGROUP", 0, SP_NONE, CF_XREAD},
-    {"XREVRANGE", 1, SP_NONE, 0},
-    {"XTRIM", 1, SP_NONE, 0},
-    {"ZADD", 1, SP_NONE, 0},
-    {"ZCARD", 1, SP_NONE, 0},
-    {"ZCOUNT", 1, SP_NONE, 0},
-    {"ZINCRBY", 1, SP_NONE, 0},
-    {"ZMSCORE", 1, SP_NONE, 0},
-    {"ZPOPMAX", 1, SP_NONE, 0},
-    {"ZPOPMIN", 1, SP_NONE, 0},
-    {"ZRANGE", 1, SP_NONE, 0},
-    {"ZRANGEBYSCORE", 1, SP_NONE, 0},
-    {"ZRANK", 1, SP_NONE, 0},
-    {"ZREM", 1, SP_NONE, 0},
-    {"ZREMRANGEBYRANK", 1, SP_NONE, 0},
-    {"ZREMRANGEBYSCORE", 1, SP_NONE, 0},
-    {"ZREVRANGE", 1, SP_NONE, 0},
-    {"ZREVRANGEBYSCORE", 1, SP_NONE, 0},
-    {"ZREVRANK", 1, SP_NONE, 0},
-    {"ZSCAN", 1, SP_NONE, 0},
-    {"ZSCORE", 1, SP_NONE, CF_READ},
-};
-
-#define CMD_COUNT (sizeof(cmd_table) / sizeof(cmd_table[0]))
-
-_Static_assert(CMD_COUNT < 255, "entry cmd ids are uint8_t");
 _Static_assert(PROTO_REDIS_TEXTS < NO_TEXT, "text slot ids are uint8_t");
 _Static_assert(PROTO_REDIS_TEXT_CAP <= PT_TEXT_MAX, "text fits a record");
 _Static_assert(RESP_FAST_DIGITS + 1 <= PROTO_REDIS_LINE,
@@ -369,19 +142,7 @@ enum rp_state {
 	RP_BULK_LF,
 };
 
-/* Pub/sub words in the first element of a RESP2 array or RESP3 push. */
-enum pubsub_word {
-	PS_NONE = -1,
-	PS_SUB = 0, /* +3: unsubscribe of the same kind */
-	PS_PSUB = 1,
-	PS_SSUB = 2,
-	PS_UNSUB = 3,
-	PS_PUNSUB = 4,
-	PS_SUNSUB = 5,
-	PS_MESSAGE = 6,
-};
-
-/* ---- 2. small helpers --------------------------------------------------- */
+/* ---- 2. small helpers ---------------------------------------------------- */
 
 /* Strict decimal: optional '-', at least one digit, nothing else, no
  * overflow.  0 on success. */
@@ -439,99 +200,19 @@ static int word_is(const char *w, size_t n, const char *lit)
 	return strlen(lit) == n && memcmp(w, lit, n) == 0;
 }
 
-static const struct cmd_def *cmd_of(int id)
-{
-	return (id > 0 && (size_t)id <= CMD_COUNT) ? &cmd_table[id - 1] : NULL;
-}
+/* The step functions of both parsers work as hiredis read.c's: each reads
+ * from a cursor over the bytes still to decode, advances it past the bytes
+ * it used (counting them in the request's or reply's size as it goes, so
+ * that an operation ended inside a step has its size whole), and returns
+ * STEP_OK, or STEP_ERR after a desync. */
+struct cursor {
+	const uint8_t *p;
+	size_t n; /* bytes left at p */
+};
 
-/* Byte-order comparison of name[0..n) (may hold NUL) with lit, as
- * strcmp would order them. */
-static int name_cmp(const char *name, size_t n, const char *lit)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char a = (unsigned char)name[i];
-		unsigned char b = (unsigned char)lit[i];
-		if (b == '\0') /* lit is a proper prefix: name sorts after */
-			return 1;
-		if (a != b)
-			return a < b ? -1 : 1;
-	}
-	return lit[n] == '\0' ? 0 : -1;
-}
+enum step_status { STEP_OK = 0, STEP_ERR = -1 };
 
-static int cmd_lookup(const char *name, size_t n)
-{
-	size_t lo = 0, hi = CMD_COUNT;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = name_cmp(name, n, cmd_table[mid].name);
-		if (c == 0)
-			return (int)mid + 1;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return 0;
-}
-
-static int cmd_special(int id)
-{
-	const struct cmd_def *d = cmd_of(id);
-	return d ? d->special : SP_NONE;
-}
-
-static unsigned cmd_flags(int id)
-{
-	const struct cmd_def *d = cmd_of(id);
-	return d ? d->flags : 0;
-}
-
-static int redis_error_of(const char *w, size_t n)
-{
-	static const struct {
-		const char *word;
-		int code;
-	} map[] = {
-	    {"ERR", PT_REDIS_ERR_ERR},
-	    {"WRONGTYPE", PT_REDIS_ERR_WRONGTYPE},
-	    {"MOVED", PT_REDIS_ERR_MOVED},
-	    {"ASK", PT_REDIS_ERR_ASK},
-	    {"NOSCRIPT", PT_REDIS_ERR_NOSCRIPT},
-	    {"BUSY", PT_REDIS_ERR_BUSY},
-	    {"READONLY", PT_REDIS_ERR_READONLY},
-	    {"NOAUTH", PT_REDIS_ERR_NOAUTH},
-	    {"NOPERM", PT_REDIS_ERR_NOPERM},
-	    {"OOM", PT_REDIS_ERR_OOM},
-	    {"EXECABORT", PT_REDIS_ERR_EXECABORT},
-	    {"LOADING", PT_REDIS_ERR_LOADING},
-	    {"WRONGPASS", PT_REDIS_ERR_WRONGPASS},
-	};
-	size_t k = 0;
-
-	while (k < n && w[k] != ' ')
-		k++;
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (word_is(w, k, map[i].word))
-			return map[i].code;
-	return PT_REDIS_ERR_OTHER;
-}
-
-static int pubsub_word_of(const char *w, size_t n)
-{
-	static const char *const words[] = {
-	    "subscribe",    "psubscribe",   "ssubscribe", "unsubscribe",
-	    "punsubscribe", "sunsubscribe", "message",
-	};
-	for (int i = 0; i < 7; i++)
-		if (word_is(w, n, words[i]))
-			return i;
-	if (word_is(w, n, "pmessage") || word_is(w, n, "smessage"))
-		return PS_MESSAGE;
-	return PS_NONE;
-}
-
+/* Stop decoding for good: what is left is counted, never guessed at. */
 static int desync(struct proto_redis *r, const char *why, size_t left)
 {
 	r->stopped = 1;
@@ -539,7 +220,7 @@ static int desync(struct proto_redis *r, const char *why, size_t left)
 	if (r->sink && r->sink->note)
 		r->sink->note(r->sink->arg, PT_NOTE_DESYNC, why, strlen(why),
 			      0);
-	return -1;
+	return STEP_ERR;
 }
 
 /* Append s to buf (cap bytes with NUL); 1 if cut. */
@@ -648,31 +329,32 @@ static void ring_push(struct proto_redis *r, const struct proto_redis_entry *e,
 	r->count++;
 }
 
-/* ---- 3. request parser -------------------------------------------------- */
+/* ---- 3. request parser --------------------------------------------------- */
 
 /* Does argument argi need its head word (command, sub-command, keyword,
  * number)?  Only where rq_arg_end reads it; AUTH's arguments never do. */
 static int rq_wants_word(const struct proto_redis *r)
 {
-	unsigned f = cmd_flags(r->rq_cmd_id);
+	unsigned f = redis_cmd_flags(r->rq_cmd_id);
 
 	if (r->rq_argi == 0)
 		return 1;
-	if (f & CF_NOARGS)
+	if (f & REDIS_CF_NOARGS)
 		return 0;
-	if (f & CF_XREAD) /* BLOCK, STREAMS anywhere before the key */
+	if (f & REDIS_CF_XREAD) /* BLOCK, STREAMS anywhere before the key */
 		return 1;
 	if (r->rq_argi == 1) { /* a sub-command, SELECT's db, HELLO's
 				  protocol: never a plain key */
-		int sp = cmd_special(r->rq_cmd_id);
-		return (f & CF_SUBCMD) || sp == SP_SELECT || sp == SP_HELLO;
+		int sp = redis_cmd_special(r->rq_cmd_id);
+		return (f & REDIS_CF_SUBCMD) || sp == REDIS_SP_SELECT ||
+		       sp == REDIS_SP_HELLO;
 	}
-	return (f & CF_EVAL) && r->rq_argi == 2; /* numkeys */
+	return (f & REDIS_CF_EVAL) && r->rq_argi == 2; /* numkeys */
 }
 
 static void rq_arg_begin(struct proto_redis *r)
 {
-	const struct cmd_def *d = cmd_of(r->rq_cmd_id);
+	const struct redis_cmd *d = redis_cmd_of(r->rq_cmd_id);
 	int key = 0;
 
 	r->rq_arg_len = 0;
@@ -681,7 +363,8 @@ static void rq_arg_begin(struct proto_redis *r)
 			key = 1;
 		if (r->rq_key_next)
 			key = 1;
-		if ((d->flags & CF_EVAL) && r->rq_argi == 3 && r->rq_num > 0)
+		if ((d->flags & REDIS_CF_EVAL) && r->rq_argi == 3 &&
+		    r->rq_num > 0)
 			key = 1;
 	}
 	r->rq_key_next = 0;
@@ -724,27 +407,28 @@ static void rq_arg_end(struct proto_redis *r)
 	if (r->rq_argi == 0) {
 		memcpy(r->rq_cmd, r->rq_arg, r->rq_arg_len);
 		r->rq_cmd_len = r->rq_arg_len;
-		r->rq_cmd_id = cmd_lookup(r->rq_arg, r->rq_arg_len);
-		if (cmd_flags(r->rq_cmd_id) & CF_BLOCK)
+		r->rq_cmd_id = redis_cmd_lookup(r->rq_arg, r->rq_arg_len);
+		if (redis_cmd_flags(r->rq_cmd_id) & REDIS_CF_BLOCK)
 			r->rq_flags |= PT_EV_BLOCKING;
 		return;
 	}
-	f = cmd_flags(r->rq_cmd_id);
-	sp = cmd_special(r->rq_cmd_id);
+	f = redis_cmd_flags(r->rq_cmd_id);
+	sp = redis_cmd_special(r->rq_cmd_id);
 	if (r->rq_cap_key)
 		r->rq_have_key = 1;
-	if (r->rq_argi == 1 && (f & CF_SUBCMD)) {
+	if (r->rq_argi == 1 && (f & REDIS_CF_SUBCMD)) {
 		memcpy(r->rq_sub, r->rq_arg, r->rq_arg_len);
 		r->rq_sub_len = r->rq_arg_len;
 	}
-	if ((f & CF_XREAD) && !r->rq_have_key) {
+	if ((f & REDIS_CF_XREAD) && !r->rq_have_key) {
 		if (word_is(r->rq_arg, r->rq_arg_len, "BLOCK"))
 			r->rq_flags |= PT_EV_BLOCKING;
 		if (word_is(r->rq_arg, r->rq_arg_len, "STREAMS"))
 			r->rq_key_next = 1;
 	}
-	if (((f & CF_EVAL) && r->rq_argi == 2) ||
-	    ((sp == SP_SELECT || sp == SP_HELLO) && r->rq_argi == 1))
+	if (((f & REDIS_CF_EVAL) && r->rq_argi == 2) ||
+	    ((sp == REDIS_SP_SELECT || sp == REDIS_SP_HELLO) &&
+	     r->rq_argi == 1))
 		r->rq_num =
 		    parse_i64(r->rq_arg, r->rq_arg_len, &v) == 0 ? v : -1;
 }
@@ -853,77 +537,113 @@ static size_t tx_close(struct proto_redis *r, struct proto_redis_entry *e,
 
 static uint32_t rq_rows(const struct proto_redis *r, int64_t argc)
 {
-	unsigned f = cmd_flags(r->rq_cmd_id);
+	unsigned f = redis_cmd_flags(r->rq_cmd_id);
 
-	if (f & CF_MULTIKEY)
+	if (f & REDIS_CF_MULTIKEY)
 		return (uint32_t)(argc - 1);
-	if (f & CF_PAIRS)
+	if (f & REDIS_CF_PAIRS)
 		return (uint32_t)((argc - 1) / 2);
 	return r->rq_have_key ? 1 : 0;
 }
 
-/* A whole request has been read: queue it. */
+/* The ring entry of the request just read (argc: its arguments, the
+ * command included; cut: its text was cut). */
+static void rq_entry(const struct proto_redis *r, int64_t argc, int cut,
+		     struct proto_redis_entry *e)
+{
+	int sp = redis_cmd_special(r->rq_cmd_id);
+
+	memset(e, 0, sizeof(*e));
+	e->start_ns = r->rq_start_ns;
+	e->bytes_out =
+	    r->rq_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)r->rq_bytes;
+	e->rows = rq_rows(r, argc);
+	e->flags = (uint16_t)(r->rq_flags | (cut ? PT_EV_TRUNCATED : 0));
+	e->expect = 1;
+	e->cmd = (uint8_t)r->rq_cmd_id;
+	if (sp == REDIS_SP_HELLO || sp == REDIS_SP_SELECT)
+		e->arg =
+		    r->rq_num >= 0 && r->rq_num <= 255 ? (uint8_t)r->rq_num : 0;
+	if (sp == REDIS_SP_SELECT)
+		e->rows = r->rq_num >= 0 && r->rq_num <= UINT32_MAX
+			      ? (uint32_t)r->rq_num
+			      : 0;
+	if (sp == REDIS_SP_SUB || sp == REDIS_SP_UNSUB) {
+		e->rows = argc > 1 ? (uint32_t)(argc - 1) : 0;
+		e->expect =
+		    argc > 1
+			? (argc - 1 > 0xfffe ? 0xfffe : (uint16_t)(argc - 1))
+			: (sp == REDIS_SP_UNSUB ? EXPECT_ALL : 1);
+	}
+}
+
+/* MULTI, outside a transaction: one opens.  MULTI gives no event of its
+ * own; the transaction's starts with its first byte. */
+static void tx_begin(struct proto_redis *r, struct proto_redis_entry *e)
+{
+	r->tx_open = 1;
+	r->tx_start_ns = e->start_ns;
+	r->tx_bytes = r->rq_bytes;
+	r->tx_count = 0;
+	r->tx_len = 0;
+	r->tx_cut = 0;
+	r->tx_kept = 0;
+	r->tx_text[0] = '\0';
+	r->tx_flags = e->flags;
+	e->flags |= ENT_SILENT;
+	ring_push(r, e, NULL, 0);
+}
+
+/* A command queued inside the open transaction: no event; its text joins
+ * EXEC's, its kind waits for its element of EXEC's reply. */
+static void tx_queue(struct proto_redis *r, struct proto_redis_entry *e,
+		     const char *text, size_t n)
+{
+	tx_append(r, text, n);
+	tx_keep_kind(r, e);
+	r->tx_bytes += r->rq_bytes;
+	e->flags |= ENT_SILENT;
+	ring_push(r, e, NULL, 0);
+}
+
+/* EXEC or DISCARD (sp) ends the open transaction, if any: EXEC's entry
+ * becomes the transaction's (its text written into text, its length
+ * returned); DISCARD forgets the queued kinds.  Any other command's text
+ * length n is returned as it is. */
+static size_t tx_end(struct proto_redis *r, int sp, struct proto_redis_entry *e,
+		     char *text, size_t n)
+{
+	if (sp == REDIS_SP_EXEC && r->tx_open) {
+		/* ring_push will only count it: its reply consumes no kinds */
+		if (r->count == PROTO_REDIS_RING || r->untracked)
+			tx_drop_kinds(r);
+		n = tx_close(r, e, text);
+	}
+	if (sp == REDIS_SP_DISCARD && r->tx_open)
+		tx_drop_kinds(r);
+	if (sp == REDIS_SP_DISCARD)
+		r->tx_open = 0;
+	return n;
+}
+
+/* A whole request has been read (argc arguments): queue it. */
 static void rq_done(struct proto_redis *r, int64_t argc)
 {
 	struct proto_redis_entry e;
 	char text[PROTO_REDIS_TEXT_CAP];
-	int cut, sp = cmd_special(r->rq_cmd_id);
+	int cut, sp = redis_cmd_special(r->rq_cmd_id);
 	size_t n = rq_text(r, text, &cut);
 
-	memset(&e, 0, sizeof(e));
-	e.start_ns = r->rq_start_ns;
-	e.bytes_out =
-	    r->rq_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)r->rq_bytes;
-	e.rows = rq_rows(r, argc);
-	e.flags = (uint16_t)(r->rq_flags | (cut ? PT_EV_TRUNCATED : 0));
-	e.expect = 1;
-	e.cmd = (uint8_t)r->rq_cmd_id;
-	if (sp == SP_HELLO || sp == SP_SELECT)
-		e.arg =
-		    r->rq_num >= 0 && r->rq_num <= 255 ? (uint8_t)r->rq_num : 0;
-	if (sp == SP_SELECT)
-		e.rows = r->rq_num >= 0 && r->rq_num <= UINT32_MAX
-			     ? (uint32_t)r->rq_num
-			     : 0;
-	if (sp == SP_SUB || sp == SP_UNSUB) {
-		e.rows = argc > 1 ? (uint32_t)(argc - 1) : 0;
-		e.expect = argc > 1 ? (argc - 1 > 0xfffe ? 0xfffe
-							 : (uint16_t)(argc - 1))
-				    : (sp == SP_UNSUB ? EXPECT_ALL : 1);
+	rq_entry(r, argc, cut, &e);
+	if (r->tx_open && sp != REDIS_SP_EXEC && sp != REDIS_SP_DISCARD &&
+	    sp != REDIS_SP_MULTI)
+		tx_queue(r, &e, text, n);
+	else if (sp == REDIS_SP_MULTI && !r->tx_open)
+		tx_begin(r, &e);
+	else {
+		n = tx_end(r, sp, &e, text, n);
+		ring_push(r, &e, text, n);
 	}
-	if (r->tx_open && sp != SP_EXEC && sp != SP_DISCARD && sp != SP_MULTI) {
-		tx_append(r, text, n);
-		tx_keep_kind(r, &e);
-		r->tx_bytes += r->rq_bytes;
-		e.flags |= ENT_SILENT;
-		ring_push(r, &e, NULL, 0);
-		return;
-	}
-	if (sp == SP_MULTI && !r->tx_open) {
-		r->tx_open = 1;
-		r->tx_start_ns = e.start_ns;
-		r->tx_bytes = r->rq_bytes;
-		r->tx_count = 0;
-		r->tx_len = 0;
-		r->tx_cut = 0;
-		r->tx_kept = 0;
-		r->tx_text[0] = '\0';
-		r->tx_flags = e.flags;
-		e.flags |= ENT_SILENT;
-		ring_push(r, &e, NULL, 0);
-		return;
-	}
-	if (sp == SP_EXEC && r->tx_open) {
-		/* ring_push will only count it: its reply consumes no kinds */
-		if (r->count == PROTO_REDIS_RING || r->untracked)
-			tx_drop_kinds(r);
-		n = tx_close(r, &e, text);
-	}
-	if (sp == SP_DISCARD && r->tx_open)
-		tx_drop_kinds(r);
-	if (sp == SP_DISCARD)
-		r->tx_open = 0;
-	ring_push(r, &e, text, n);
 }
 
 static void rq_reset(struct proto_redis *r)
@@ -940,43 +660,58 @@ static void rq_reset(struct proto_redis *r)
 	r->rq_cmd_len = r->rq_sub_len = r->rq_arg_len = r->rq_key_len = 0;
 }
 
-/* Read a "...\r\n" line into rq_line.  Returns bytes used; *done set when
- * the line is complete (without CRLF in rq_line); -1 on a malformed line. */
-static long rq_take_line(struct proto_redis *r, const uint8_t *p, size_t n,
-			 int *done)
+/* Used k bytes of a request: past them, and counted in its size. */
+static void rq_use(struct proto_redis *r, struct cursor *c, size_t k)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n') {
+	c->p += k;
+	c->n -= k;
+	r->rq_bytes += k;
+}
+
+/* Read a "...\r\n" line into rq_line.  *used: bytes of c it takes; *done
+ * set when the line is complete (without CRLF in rq_line).  -1 on a
+ * malformed line.  Note: c is not advanced (the caller may desync with
+ * all of it left). */
+static int rq_take_line(struct proto_redis *r, const struct cursor *c,
+			size_t *used, int *done)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->p[i] == '\n') {
 			if (r->rq_line_len == 0 ||
 			    r->rq_line[r->rq_line_len - 1] != '\r')
 				return -1;
 			r->rq_line_len--;
 			*done = 1;
-			return (long)i + 1;
+			*used = i + 1;
+			return 0;
 		}
 		if (r->rq_line_len == PROTO_REDIS_LINE)
 			return -1;
-		r->rq_line[r->rq_line_len++] = (char)p[i];
+		r->rq_line[r->rq_line_len++] = (char)c->p[i];
 	}
-	return (long)n;
+	*used = c->n;
+	return 0;
 }
 
-static long rq_start(struct proto_redis *r, const uint8_t *p, size_t n,
-		     uint64_t now)
+static int rq_start(struct proto_redis *r, struct cursor *c, uint64_t now)
 {
-	(void)n;
-	if (p[0] == '\r' || p[0] == '\n')
-		return 1; /* blank line between requests: Redis ignores it */
+	uint8_t b = c->p[0];
+
+	if (b == '\r' || b == '\n') { /* blank line between requests: */
+		rq_use(r, c, 1);      /* Redis ignores it */
+		return STEP_OK;
+	}
 	rq_reset(r);
 	r->rq_start_ns = now;
 	if (r->count || r->untracked)
 		r->rq_flags |= PT_EV_PIPELINED;
-	if (p[0] == '*') {
+	if (b == '*') {
 		r->rq_state = RQ_MB_LINE;
-		return 1;
+		rq_use(r, c, 1);
+		return STEP_OK;
 	}
-	r->rq_state = RQ_INLINE;
-	return 0;
+	r->rq_state = RQ_INLINE; /* the byte is the inline command's */
+	return STEP_OK;
 }
 
 /* Digits of a whole "<digits>\r\n" line at p (at most RESP_FAST_DIGITS
@@ -1001,77 +736,79 @@ static size_t rq_count_whole(const uint8_t *p, size_t n, uint64_t *v)
 	return i + 2;
 }
 
-static long rq_mb_line(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_mb_line(struct proto_redis *r, struct cursor *c)
 {
 	int done = 0;
-	long used;
+	size_t used, k;
 	int64_t argc;
 	uint64_t v;
-	size_t k;
 
 	/* Fast path: the whole count line is here. */
-	if (r->rq_line_len == 0 && (k = rq_count_whole(p, n, &v)) != 0 &&
+	if (r->rq_line_len == 0 && (k = rq_count_whole(c->p, c->n, &v)) != 0 &&
 	    v <= (uint64_t)RESP_ARGC_MAX) {
 		r->rq_argc = (int64_t)v;
 		r->rq_argi = 0;
 		r->rq_state = v ? RQ_ARG_TYPE : RQ_START;
-		return (long)k;
+		rq_use(r, c, k);
+		return STEP_OK;
 	}
-	used = rq_take_line(r, p, n, &done);
-	if (used < 0)
-		return desync(r, "redis: bad multibulk line", n);
-	if (!done)
-		return used;
-	if (parse_i64(r->rq_line, r->rq_line_len, &argc) ||
-	    argc > RESP_ARGC_MAX)
-		return desync(r, "redis: bad multibulk count", n);
-	if (argc <= 0) { /* "*0": Redis reads nothing and replies nothing */
+	if (rq_take_line(r, c, &used, &done))
+		return desync(r, "redis: bad multibulk line", c->n);
+	if (done && (parse_i64(r->rq_line, r->rq_line_len, &argc) ||
+		     argc > RESP_ARGC_MAX))
+		return desync(r, "redis: bad multibulk count", c->n);
+	if (done &&
+	    argc <= 0) { /* "*0": Redis reads nothing, replies nothing */
 		r->rq_state = RQ_START;
-		return used;
+	} else if (done) {
+		r->rq_argc = argc;
+		r->rq_argi = 0;
+		r->rq_state = RQ_ARG_TYPE;
 	}
-	r->rq_argc = argc;
-	r->rq_argi = 0;
-	r->rq_state = RQ_ARG_TYPE;
-	return used;
+	rq_use(r, c, used);
+	return STEP_OK;
 }
 
-static long rq_arg_type(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_arg_type(struct proto_redis *r, struct cursor *c)
 {
-	if (p[0] != '$')
-		return desync(r, "redis: multibulk argument without '$'", n);
+	if (c->p[0] != '$')
+		return desync(r, "redis: multibulk argument without '$'", c->n);
 	r->rq_line_len = 0;
 	r->rq_state = RQ_ARG_LINE;
-	return 1;
+	rq_use(r, c, 1);
+	return STEP_OK;
 }
 
-static long rq_arg_line(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_arg_line(struct proto_redis *r, struct cursor *c)
 {
 	int done = 0;
-	long used = rq_take_line(r, p, n, &done);
+	size_t used;
 	int64_t len;
 
-	if (used < 0)
-		return desync(r, "redis: bad argument length line", n);
-	if (!done)
-		return used;
-	if (parse_i64(r->rq_line, r->rq_line_len, &len) || len < 0 ||
-	    len > RESP_BULK_MAX)
-		return desync(r, "redis: bad argument length", n);
-	r->rq_left = len;
-	rq_arg_begin(r);
-	r->rq_state = len ? RQ_ARG_DATA : RQ_ARG_CR;
-	return used;
+	if (rq_take_line(r, c, &used, &done))
+		return desync(r, "redis: bad argument length line", c->n);
+	if (done) {
+		if (parse_i64(r->rq_line, r->rq_line_len, &len) || len < 0 ||
+		    len > RESP_BULK_MAX)
+			return desync(r, "redis: bad argument length", c->n);
+		r->rq_left = len;
+		rq_arg_begin(r);
+		r->rq_state = len ? RQ_ARG_DATA : RQ_ARG_CR;
+	}
+	rq_use(r, c, used);
+	return STEP_OK;
 }
 
-static long rq_arg_data(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_arg_data(struct proto_redis *r, struct cursor *c)
 {
-	size_t k = (int64_t)n < r->rq_left ? n : (size_t)r->rq_left;
+	size_t k = (int64_t)c->n < r->rq_left ? c->n : (size_t)r->rq_left;
 
-	rq_arg_bytes(r, p, k);
+	rq_arg_bytes(r, c->p, k);
 	r->rq_left -= (int64_t)k;
 	if (r->rq_left == 0)
 		r->rq_state = RQ_ARG_CR;
-	return (long)k;
+	rq_use(r, c, k);
+	return STEP_OK;
 }
 
 /* An argument's closing LF has been read and counted: end it, and the
@@ -1087,31 +824,34 @@ static void rq_arg_finish(struct proto_redis *r)
 	}
 }
 
-static long rq_arg_crlf(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_arg_crlf(struct proto_redis *r, struct cursor *c)
 {
 	if (r->rq_state == RQ_ARG_CR) {
-		if (p[0] != '\r')
-			return desync(r, "redis: argument longer than said", n);
+		if (c->p[0] != '\r')
+			return desync(r, "redis: argument longer than said",
+				      c->n);
 		r->rq_state = RQ_ARG_LF;
-		return 1;
+		rq_use(r, c, 1);
+		return STEP_OK;
 	}
-	if (p[0] != '\n')
-		return desync(r, "redis: argument not ended by CRLF", n);
-	r->rq_bytes++; /* count the LF before rq_done reads rq_bytes */
+	if (c->p[0] != '\n')
+		return desync(r, "redis: argument not ended by CRLF", c->n);
+	rq_use(r, c, 1); /* counted before rq_done reads rq_bytes */
 	rq_arg_finish(r);
-	return -2; /* one byte used, already counted */
+	return STEP_OK;
 }
 
-/* Fast path (the usual case): a whole "$len\r\n<len bytes>\r\n" in the
- * buffer, read as rq_arg_type, rq_arg_line, rq_arg_data and rq_arg_crlf
- * would read it, with the same effects, in one step.  Returns 0 for
- * anything else (split, malformed, a length of more than
+/* Fast path (the usual case): a whole "$len\r\n<len bytes>\r\n" at c,
+ * read as rq_arg_type, rq_arg_line, rq_arg_data and rq_arg_crlf would
+ * read it, with the same effects, in one step.  Returns 0 (c untouched)
+ * for anything else (split, malformed, a length of more than
  * RESP_FAST_DIGITS digits): the state machine then reads it, and gives
  * the same desync for a bad one.  Note: rq_line is not filled; it is only
  * read after being refilled. */
-static long rq_arg_whole(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_arg_whole(struct proto_redis *r, struct cursor *c)
 {
-	size_t i, total;
+	const uint8_t *p = c->p;
+	size_t n = c->n, i;
 	uint64_t len;
 
 	if (p[0] != '$')
@@ -1123,24 +863,24 @@ static long rq_arg_whole(struct proto_redis *r, const uint8_t *p, size_t n)
 	if (len > n - i || n - i - len < 2 || p[i + len] != '\r' ||
 	    p[i + len + 1] != '\n')
 		return 0;
-	total = i + (size_t)len + 2;
 	r->rq_left = 0;
 	rq_arg_begin(r);
 	rq_arg_bytes(r, p + i, (size_t)len);
-	r->rq_bytes += total; /* before rq_done reads it */
+	rq_use(r, c, i + (size_t)len + 2); /* before rq_done reads rq_bytes */
 	rq_arg_finish(r);
-	return -(long)total - 2;
+	return 1;
 }
 
 /* Inline command: words split at blanks, up to '\n' ('\r' is a blank). */
-static long rq_inline(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rq_inline(struct proto_redis *r, struct cursor *c)
 {
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
-		int blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	for (size_t i = 0; i < c->n; i++) {
+		uint8_t b = c->p[i];
+		int blank = b == ' ' || b == '\t' || b == '\r' || b == '\n';
 
 		if (r->rq_bytes + i + 1 > RESP_INLINE_MAX)
-			return desync(r, "redis: inline request too long", n);
+			return desync(r, "redis: inline request too long",
+				      c->n);
 		if (blank && r->rq_in_word) {
 			rq_arg_end(r);
 			r->rq_argi++;
@@ -1150,67 +890,62 @@ static long rq_inline(struct proto_redis *r, const uint8_t *p, size_t n)
 			r->rq_in_word = 1;
 		}
 		if (!blank)
-			rq_arg_bytes(r, &c, 1);
-		if (c == '\n') {
-			r->rq_bytes += i + 1;
+			rq_arg_bytes(r, &b, 1);
+		if (b == '\n') {
+			rq_use(r, c, i + 1); /* before rq_done reads it */
 			if (r->rq_argi > 0)
 				rq_done(r, r->rq_argi);
 			r->rq_state = RQ_START;
-			return -(long)(i + 1) - 2;
+			return STEP_OK;
 		}
 	}
-	return (long)n;
+	rq_use(r, c, c->n);
+	return STEP_OK;
 }
 
-/* One step of the request parser.  Returns bytes used (>= 0), -1 on
- * desync, or -(k + 2) when k bytes were used and already counted. */
-static long rq_step(struct proto_redis *r, const uint8_t *p, size_t n,
-		    uint64_t now)
+/* One step of the request parser (c holds at least one byte). */
+static int rq_step(struct proto_redis *r, struct cursor *c, uint64_t now)
 {
 	switch (r->rq_state) {
 	case RQ_START:
-		return rq_start(r, p, n, now);
+		return rq_start(r, c, now);
 	case RQ_MB_LINE:
-		return rq_mb_line(r, p, n);
-	case RQ_ARG_TYPE: {
-		long used = rq_arg_whole(r, p, n);
-		return used ? used : rq_arg_type(r, p, n);
-	}
+		return rq_mb_line(r, c);
+	case RQ_ARG_TYPE:
+		return rq_arg_whole(r, c) ? STEP_OK : rq_arg_type(r, c);
 	case RQ_ARG_LINE:
-		return rq_arg_line(r, p, n);
+		return rq_arg_line(r, c);
 	case RQ_ARG_DATA:
-		return rq_arg_data(r, p, n);
+		return rq_arg_data(r, c);
 	case RQ_ARG_CR:
 	case RQ_ARG_LF:
-		return rq_arg_crlf(r, p, n);
+		return rq_arg_crlf(r, c);
 	case RQ_INLINE:
-		return rq_inline(r, p, n);
+		return rq_inline(r, c);
 	}
-	return desync(r, "redis: bad request state", n);
+	return desync(r, "redis: bad request state", c->n);
 }
 
 static enum pt_feed_status rq_feed(struct proto_redis *r, const uint8_t *p,
 				   size_t n, uint64_t now)
 {
-	while (n > 0) {
-		long used = rq_step(r, p, n, now);
+	struct cursor c = {p, n};
 
-		if (used == -1)
+	while (c.n > 0)
+		if (rq_step(r, &c, now) != STEP_OK)
 			return PT_FEED_STOPPED;
-		if (used <= -2) {
-			used = -used - 2;
-			if (used == 0) /* rq_arg_crlf: one byte, counted */
-				used = 1;
-		} else {
-			r->rq_bytes += (uint64_t)used;
-		}
-		p += used;
-		n -= (size_t)used;
-	}
 	return PT_FEED_OK;
 }
 
-/* ---- 4. reply parser ---------------------------------------------------- */
+/* ---- 4. reply parser ----------------------------------------------------- */
+
+/* Used k bytes of a reply: past them, and counted in its size. */
+static void rp_use(struct proto_redis *r, struct cursor *c, size_t k)
+{
+	c->p += k;
+	c->n -= k;
+	r->rp_bytes += k;
+}
 
 static void rp_reset(struct proto_redis *r)
 {
@@ -1232,7 +967,7 @@ static void rp_reset(struct proto_redis *r)
 static void emit(struct proto_redis *r, const struct proto_redis_entry *e,
 		 struct pt_op *op)
 {
-	const struct cmd_def *d = cmd_of(e->cmd);
+	const struct redis_cmd *d = redis_cmd_of(e->cmd);
 
 	op->kind = PT_KIND_REDIS;
 	op->start_ns = e->start_ns;
@@ -1252,43 +987,13 @@ static void emit(struct proto_redis *r, const struct proto_redis_entry *e,
 		r->sink->op(r->sink->arg, op);
 }
 
-/* The cache rule, for one successful reply of type byte `type` (nil: a
- * null; ival: its value if an integer; hits/misses: its elements, non-nil
- * and nil) to a command of flags f touching `rows` keys.  Adds to *h, *m.
- * Used for top-level replies and for each element of EXEC's array alike. */
-static void cache_rule(unsigned f, uint8_t type, int nil, int64_t ival,
-		       uint32_t hits, uint32_t misses, uint32_t rows,
-		       uint32_t *h, uint32_t *m)
-{
-	int agg = type == '*' || type == '~' || type == '%';
-
-	if (f & CF_COUNT) {
-		uint64_t hit = ival < 0 ? 0 : (uint64_t)ival;
-
-		if (hit > rows)
-			hit = rows;
-		*h += (uint32_t)hit;
-		*m += rows - (uint32_t)hit;
-	} else if ((f & CF_PERELEM) && agg) {
-		*h += hits;
-		*m += misses;
-	} else if (f & CF_EMPTY_MISS) {
-		int miss = nil || (agg && hits + misses == 0);
-
-		*h += !miss;
-		*m += miss;
-	} else if (f & CF_READ) {
-		*h += !nil;
-		*m += nil != 0;
-	}
-}
-
 /* Cache hits and misses of a successful reply to a read command. */
 static void cache_count(const struct proto_redis *r, unsigned f, uint32_t rows,
 			struct pt_op *op)
 {
-	cache_rule(f, r->rp_top, r->rp_nil_top, r->rp_int_top, r->rp_hits,
-		   r->rp_misses, rows, &op->cache_hits, &op->cache_misses);
+	redis_cache_rule(f, r->rp_top, r->rp_nil_top, r->rp_int_top, r->rp_hits,
+			 r->rp_misses, rows, &op->cache_hits,
+			 &op->cache_misses);
 }
 
 /* The head entry's reply is complete: report it and apply its effects. */
@@ -1297,7 +1002,7 @@ static void rp_finish_head(struct proto_redis *r, uint64_t now)
 	struct proto_redis_entry *e = ring_head(r);
 	struct pt_op op;
 	int err = r->rp_top == '-' || r->rp_top == '!';
-	int sp = cmd_special(e->cmd);
+	int sp = redis_cmd_special(e->cmd);
 
 	if (e->flags & ENT_SILENT) {
 		ring_pop(r);
@@ -1322,21 +1027,21 @@ static void rp_finish_head(struct proto_redis *r, uint64_t now)
 			op.status = r->rp_tx_err;
 		}
 	} else {
-		cache_count(r, cmd_flags(e->cmd), e->rows, &op);
-		if (sp == SP_SELECT)
+		cache_count(r, redis_cmd_flags(e->cmd), e->rows, &op);
+		if (sp == REDIS_SP_SELECT)
 			r->db = e->rows;
-		if (sp == SP_HELLO && e->arg)
+		if (sp == REDIS_SP_HELLO && e->arg)
 			r->resp3 = e->arg == 3;
-		if (sp == SP_MONITOR)
+		if (sp == REDIS_SP_MONITOR)
 			r->monitor = 1;
-		if (sp == SP_RESET) {
+		if (sp == REDIS_SP_RESET) {
 			r->monitor = 0;
 			r->resp3 = 0;
 			r->db = 0;
 			memset(r->subs, 0, sizeof(r->subs));
 		}
 	}
-	if (sp == SP_SELECT)
+	if (sp == REDIS_SP_SELECT)
 		op.rows = 0;
 	emit(r, e, &op);
 	ring_pop(r);
@@ -1393,10 +1098,10 @@ static int monitor_line(const struct proto_redis *r)
 static int rp_reply_done(struct proto_redis *r, uint64_t now, size_t left)
 {
 	struct proto_redis_entry *e = ring_head(r);
-	int word = pubsub_word_of(r->rp_word, r->rp_word_len);
-	int sp = e ? cmd_special(e->cmd) : SP_NONE;
-	int head_sub = sp == SP_SUB || sp == SP_UNSUB;
-	int conf = word >= PS_SUB && word <= PS_SUNSUB;
+	int word = redis_pubsub_word_of(r->rp_word, r->rp_word_len);
+	int sp = e ? redis_cmd_special(e->cmd) : REDIS_SP_NONE;
+	int head_sub = sp == REDIS_SP_SUB || sp == REDIS_SP_UNSUB;
+	int conf = word >= REDIS_PS_SUB && word <= REDIS_PS_SUNSUB;
 
 	if (r->monitor && monitor_line(r)) {
 		r->pushes++; /* streamed, not a reply: no event, no failure */
@@ -1409,7 +1114,8 @@ static int rp_reply_done(struct proto_redis *r, uint64_t now, size_t left)
 			rp_reset(r);
 			return 0;
 		}
-		if (r->rp_top == '>' || (word == PS_MESSAGE && subscribed(r))) {
+		if (r->rp_top == '>' ||
+		    (word == REDIS_PS_MESSAGE && subscribed(r))) {
 			if (conf)
 				subs_update(r, word);
 			r->pushes++;
@@ -1451,9 +1157,9 @@ static void rp_tx_elem(struct proto_redis *r, int nil)
 		const struct proto_redis_kind *k =
 		    &r->kinds[(r->kind_head + i) % PROTO_REDIS_TX_KINDS];
 
-		cache_rule(cmd_flags(k->cmd), t, nil, r->rp_el_int,
-			   r->rp_el_hits, r->rp_el_misses, k->rows,
-			   &r->rp_tx_hits, &r->rp_tx_misses);
+		redis_cache_rule(redis_cmd_flags(k->cmd), t, nil, r->rp_el_int,
+				 r->rp_el_hits, r->rp_el_misses, k->rows,
+				 &r->rp_tx_hits, &r->rp_tx_misses);
 	}
 	r->rp_el_hits = r->rp_el_misses = 0;
 	r->rp_el_int = 0;
@@ -1515,18 +1221,21 @@ static int rp_is_type(uint8_t c)
 	return strchr("+-:$*%~|>_#,(=!", c) != NULL && c != '\0';
 }
 
-static long rp_type(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rp_type(struct proto_redis *r, struct cursor *c)
 {
-	if (!rp_is_type(p[0]))
-		return desync(r, "redis: bad reply type byte", n);
-	r->rp_type = p[0];
+	uint8_t t = c->p[0];
+
+	if (!rp_is_type(t))
+		return desync(r, "redis: bad reply type byte", c->n);
+	r->rp_type = t;
 	if (r->rp_depth == 0)
-		r->rp_top = p[0];
+		r->rp_top = t;
 	if (r->rp_depth == 1) /* an attribute's is overwritten by its value's */
-		r->rp_el_type = p[0];
+		r->rp_el_type = t;
 	r->rp_line_len = 0;
 	r->rp_state = RP_LINE;
-	return 1;
+	rp_use(r, c, 1);
+	return STEP_OK;
 }
 
 /* Lines that may be long: only their head is kept. */
@@ -1535,22 +1244,24 @@ static int rp_long_ok(uint8_t t)
 	return t == '+' || t == '-' || t == '(' || t == ',';
 }
 
-static long rp_line(struct proto_redis *r, const uint8_t *p, size_t n)
+static int rp_line(struct proto_redis *r, struct cursor *c)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\r') {
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->p[i] == '\r') {
 			r->rp_state = RP_LF;
-			return (long)i + 1;
+			rp_use(r, c, i + 1);
+			return STEP_OK;
 		}
-		if (p[i] == '\n')
-			return desync(r, "redis: reply line without CR", n);
+		if (c->p[i] == '\n')
+			return desync(r, "redis: reply line without CR", c->n);
 		if (r->rp_line_len < PROTO_REDIS_LINE)
-			r->rp_line[r->rp_line_len] = (char)p[i];
+			r->rp_line[r->rp_line_len] = (char)c->p[i];
 		else if (!rp_long_ok(r->rp_type))
-			return desync(r, "redis: reply line too long", n);
+			return desync(r, "redis: reply line too long", c->n);
 		r->rp_line_len++;
 	}
-	return (long)n;
+	rp_use(r, c, c->n);
+	return STEP_OK;
 }
 
 /* First depth-1 element that is a string: keep it (pub/sub kind). */
@@ -1600,14 +1311,15 @@ static int rp_check_simple(struct proto_redis *r, const char *s, size_t n)
 }
 
 /* Start an aggregate of n elements (maps and attributes: 2n). */
-static long rp_open(struct proto_redis *r, int64_t n, uint64_t now, size_t left)
+static int rp_open(struct proto_redis *r, int64_t n, uint64_t now, size_t left)
 {
 	int pair = r->rp_type == '%' || r->rp_type == '|';
 
 	if (n == 0) {
 		if (r->rp_type == '|')
-			return 0; /* empty attribute: nothing to annotate */
-		return rp_value_done(r, 0, now, left) ? -1 : 0;
+			return STEP_OK; /* empty attribute: nothing to annotate
+					 */
+		return rp_value_done(r, 0, now, left);
 	}
 	if (r->rp_depth == PROTO_REDIS_DEPTH)
 		return desync(r, "redis: reply nested too deep", left);
@@ -1616,11 +1328,11 @@ static long rp_open(struct proto_redis *r, int64_t n, uint64_t now, size_t left)
 	r->stack[r->rp_depth].left = pair ? 2 * n : n;
 	r->stack[r->rp_depth].attr = r->rp_type == '|';
 	r->rp_depth++;
-	return 0;
+	return STEP_OK;
 }
 
 /* The line after a type byte is complete (CRLF read). */
-static long rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
+static int rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
 {
 	size_t n = r->rp_line_len < PROTO_REDIS_LINE ? r->rp_line_len
 						     : PROTO_REDIS_LINE;
@@ -1632,7 +1344,7 @@ static long rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
 		if (parse_i64(r->rp_line, n, &v))
 			return desync(r, "redis: bad reply length", left);
 		if (v == -1 && (t == '$' || t == '*'))
-			return rp_value_done(r, 1, now, left) ? -1 : 0;
+			return rp_value_done(r, 1, now, left);
 		if (v < 0 ||
 		    v > (t == '$' || t == '=' || t == '!' ? RESP_BULK_MAX
 							  : RESP_AGG_MAX))
@@ -1641,7 +1353,7 @@ static long rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
 			r->rp_left = v;
 			r->rp_line_len = 0;
 			r->rp_state = v ? RP_BULK : RP_BULK_CR;
-			return 0;
+			return STEP_OK;
 		}
 		return rp_open(r, v, now, left);
 	}
@@ -1653,22 +1365,20 @@ static long rp_line_done(struct proto_redis *r, uint64_t now, size_t left)
 		rp_tx_error(r, r->rp_line, n);
 	if (t == '+')
 		rp_keep_word(r, (const uint8_t *)r->rp_line, n);
-	return rp_value_done(r, t == '_', now, left) ? -1 : 0;
+	return rp_value_done(r, t == '_', now, left);
 }
 
-static long rp_lf(struct proto_redis *r, const uint8_t *p, size_t n,
-		  uint64_t now)
+static int rp_lf(struct proto_redis *r, struct cursor *c, uint64_t now)
 {
-	if (p[0] != '\n')
-		return desync(r, "redis: reply line CR without LF", n);
-	r->rp_bytes++;
-	return rp_line_done(r, now, n - 1) ? -1 : -2;
+	if (c->p[0] != '\n')
+		return desync(r, "redis: reply line CR without LF", c->n);
+	rp_use(r, c, 1); /* before the reply may be reported */
+	return rp_line_done(r, now, c->n);
 }
 
-static long rp_bulk(struct proto_redis *r, const uint8_t *p, size_t n)
+/* Bulk bytes: k of them at p (at most rp_left) are the value's. */
+static void rp_bulk_bytes(struct proto_redis *r, const uint8_t *p, size_t k)
 {
-	size_t k = (int64_t)n < r->rp_left ? n : (size_t)r->rp_left;
-
 	rp_keep_word(r, p, k);
 	/* A blob error's first word, for its status (or EXEC's). */
 	if (r->rp_type == '!' && (r->rp_depth == 0 || r->rp_tx))
@@ -1678,7 +1388,15 @@ static long rp_bulk(struct proto_redis *r, const uint8_t *p, size_t n)
 	r->rp_left -= (int64_t)k;
 	if (r->rp_left == 0)
 		r->rp_state = RP_BULK_CR;
-	return (long)k;
+}
+
+static int rp_bulk(struct proto_redis *r, struct cursor *c)
+{
+	size_t k = (int64_t)c->n < r->rp_left ? c->n : (size_t)r->rp_left;
+
+	rp_bulk_bytes(r, c->p, k);
+	rp_use(r, c, k);
+	return STEP_OK;
 }
 
 /* A bulk's closing LF has been read and counted (left: bytes after it). */
@@ -1692,31 +1410,33 @@ static int rp_bulk_end(struct proto_redis *r, uint64_t now, size_t left)
 	return rp_value_done(r, 0, now, left);
 }
 
-static long rp_bulk_crlf(struct proto_redis *r, const uint8_t *p, size_t n,
-			 uint64_t now)
+static int rp_bulk_crlf(struct proto_redis *r, struct cursor *c, uint64_t now)
 {
 	if (r->rp_state == RP_BULK_CR) {
-		if (p[0] != '\r')
-			return desync(r, "redis: bulk longer than said", n);
+		if (c->p[0] != '\r')
+			return desync(r, "redis: bulk longer than said", c->n);
 		r->rp_state = RP_BULK_LF;
-		return 1;
+		rp_use(r, c, 1);
+		return STEP_OK;
 	}
-	if (p[0] != '\n')
-		return desync(r, "redis: bulk not ended by CRLF", n);
-	r->rp_bytes++;
-	return rp_bulk_end(r, now, n - 1) ? -1 : -2;
+	if (c->p[0] != '\n')
+		return desync(r, "redis: bulk not ended by CRLF", c->n);
+	rp_use(r, c, 1); /* before the reply may be reported */
+	return rp_bulk_end(r, now, c->n);
 }
 
-/* Fast path: a whole "<type><line>\r\n" in the buffer, at most
- * PROTO_REDIS_LINE bytes of line, read as rp_type, rp_line and rp_lf would
- * read it, in one step.  Returns 0 for anything else (split, long,
- * malformed): the state machine then reads it, with the same outcome. */
-static long rp_line_whole(struct proto_redis *r, const uint8_t *p, size_t n,
-			  uint64_t now)
+/* Fast path: the length of a whole "<type><line>\r\n" at c, at most
+ * PROTO_REDIS_LINE bytes of line, which rp_line_whole reads as rp_type,
+ * rp_line and rp_lf would read it, in one step.  0 for anything else
+ * (split, long, malformed): the state machine then reads it, with the
+ * same outcome. */
+static size_t rp_line_whole_len(const struct cursor *c)
 {
+	const uint8_t *p = c->p;
+	size_t n = c->n;
 	size_t max =
 	    n - 1 < PROTO_REDIS_LINE + 1 ? n - 1 : PROTO_REDIS_LINE + 1;
-	size_t i = 0, total;
+	size_t i = 0;
 
 	while (i < max && p[1 + i] != '\r') {
 		if (p[1 + i] == '\n')
@@ -1725,79 +1445,78 @@ static long rp_line_whole(struct proto_redis *r, const uint8_t *p, size_t n,
 	}
 	if (i == max || i + 3 > n || p[i + 2] != '\n')
 		return 0;
-	total = i + 3;
-	if (rp_type(r, p, n) < 0) /* the state machine's own desync */
-		return -1;
-	memcpy(r->rp_line, p + 1, i);
-	r->rp_line_len = (uint32_t)i;
-	r->rp_bytes += total; /* before the reply may be reported */
-	return rp_line_done(r, now, n - total) ? -1 : -(long)total - 2;
+	return i + 3;
 }
 
-/* Fast path: the rest of a bulk and its CRLF whole in the buffer, read as
- * rp_bulk and rp_bulk_crlf would read them.  0 for anything else. */
-static long rp_bulk_whole(struct proto_redis *r, const uint8_t *p, size_t n,
-			  uint64_t now)
+static int rp_line_whole(struct proto_redis *r, struct cursor *c, size_t total,
+			 uint64_t now)
 {
-	size_t k, total;
+	size_t line = total - 3; /* type byte, CR, LF */
 
-	if (n < 2 || r->rp_left > (int64_t)(n - 2))
+	if (rp_type(r, c) != STEP_OK) /* the state machine's own desync */
+		return STEP_ERR;
+	memcpy(r->rp_line, c->p, line);
+	r->rp_line_len = (uint32_t)line;
+	rp_use(r, c, line + 2); /* before the reply may be reported */
+	return rp_line_done(r, now, c->n);
+}
+
+/* Fast path: the rest of a bulk and its CRLF whole at c, read as rp_bulk
+ * and rp_bulk_crlf would read them.  0 (c untouched) for anything else. */
+static int rp_bulk_is_whole(const struct proto_redis *r, const struct cursor *c)
+{
+	size_t k;
+
+	if (c->n < 2 || r->rp_left > (int64_t)(c->n - 2))
 		return 0;
 	k = (size_t)r->rp_left;
-	if (p[k] != '\r' || p[k + 1] != '\n')
-		return 0;
-	total = k + 2;
-	rp_bulk(r, p, k);
-	r->rp_bytes += total; /* before the reply may be reported */
-	return rp_bulk_end(r, now, n - total) ? -1 : -(long)total - 2;
+	return c->p[k] == '\r' && c->p[k + 1] == '\n';
 }
 
-/* One step of the reply parser; same return convention as rq_step. */
-static long rp_step(struct proto_redis *r, const uint8_t *p, size_t n,
-		    uint64_t now)
+static int rp_bulk_whole(struct proto_redis *r, struct cursor *c, uint64_t now)
 {
-	long used;
+	size_t k = (size_t)r->rp_left;
+
+	rp_bulk_bytes(r, c->p, k);
+	rp_use(r, c, k + 2); /* before the reply may be reported */
+	return rp_bulk_end(r, now, c->n);
+}
+
+/* One step of the reply parser (c holds at least one byte). */
+static int rp_step(struct proto_redis *r, struct cursor *c, uint64_t now)
+{
+	size_t whole;
 
 	switch (r->rp_state) {
 	case RP_TYPE:
-		used = rp_line_whole(r, p, n, now);
-		return used ? used : rp_type(r, p, n);
+		whole = rp_line_whole_len(c);
+		return whole ? rp_line_whole(r, c, whole, now) : rp_type(r, c);
 	case RP_LINE:
-		return rp_line(r, p, n);
+		return rp_line(r, c);
 	case RP_LF:
-		return rp_lf(r, p, n, now);
+		return rp_lf(r, c, now);
 	case RP_BULK:
-		used = rp_bulk_whole(r, p, n, now);
-		return used ? used : rp_bulk(r, p, n);
+		return rp_bulk_is_whole(r, c) ? rp_bulk_whole(r, c, now)
+					      : rp_bulk(r, c);
 	case RP_BULK_CR:
 	case RP_BULK_LF:
-		return rp_bulk_crlf(r, p, n, now);
+		return rp_bulk_crlf(r, c, now);
 	}
-	return desync(r, "redis: bad reply state", n);
+	return desync(r, "redis: bad reply state", c->n);
 }
 
 static enum pt_feed_status rp_feed(struct proto_redis *r, const uint8_t *p,
 				   size_t n, uint64_t now)
 {
-	while (n > 0) {
-		long used = rp_step(r, p, n, now);
+	struct cursor c = {p, n};
 
-		if (used == -1)
+	while (c.n > 0)
+		if (rp_step(r, &c, now) != STEP_OK)
 			return PT_FEED_STOPPED;
-		if (used <= -2) { /* counted already (reply may be done) */
-			used = -used - 2;
-			if (used == 0) /* rp_lf, rp_bulk_crlf: one byte */
-				used = 1;
-		} else {
-			r->rp_bytes += (uint64_t)used;
-		}
-		p += used;
-		n -= (size_t)used;
-	}
 	return PT_FEED_OK;
 }
 
-/* ---- 5. public functions ------------------------------------------------ */
+/* ---- 5. public functions ------------------------------------------------- */
 
 /* Note: the ring and the text bodies (40 of the context's 42 KiB) are not
  * cleared: a ring slot is written before it is counted, a text before its
@@ -1885,7 +1604,7 @@ static int sniff_inline(const uint8_t *buf, size_t len)
 		if (c == ' ' && n + 1 < len && buf[n + 1] == '/')
 			return 0;
 		if (c == ' ' || c == '\r' || c == '\n' || c == '\t')
-			return n > 0 && cmd_lookup(w, n) != 0;
+			return n > 0 && redis_cmd_lookup(w, n) != 0;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      c == '_'))
 			return 0;
