@@ -12,8 +12,6 @@
 #include <string.h>
 
 #include "sql_class.h"
-#include "thresholds.h"
-#include "baseline.h"
 
 static const int kind_order[] = {PT_KIND_HTTP_IN,     PT_KIND_HTTP_OUT,
 				 PT_KIND_MYSQL,	      PT_KIND_REDIS,
@@ -604,11 +602,6 @@ void analysis_free(struct pt_analysis *a)
 	free(a->cache);
 	free(a->res);
 	free(a->thresholds);
-	comparisons_free(a);
-	if (a->owned_thresholds) {
-		thresholds_free(a->owned_thresholds);
-		free(a->owned_thresholds);
-	}
 	memset(a, 0, sizeof(*a));
 }
 

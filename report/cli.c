@@ -356,6 +356,11 @@ void cli_free(struct pt_cli *c)
 	c->filters = NULL;
 	free(c->charts);
 	c->charts = NULL;
+	if (c->rules) {
+		thresholds_free(c->rules);
+		free(c->rules);
+		c->rules = NULL;
+	}
 }
 
 static int keep_op(const struct pt_op *op, void *arg)
@@ -491,12 +496,12 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 		if (rc == 0)
 			a->charts = c->charts;
 	}
-	/* The results point at the thresholds: keep them alive with a. */
+	/* The results point at the thresholds: keep them until cli_free. */
 	if (rc == 0 && c->thresholds) {
 		struct pt_thresholds *keep = malloc(sizeof(*keep));
 		if (keep) {
 			*keep = th;
-			a->owned_thresholds = keep;
+			c->rules = keep;
 			return 0;
 		}
 		rc = 2;
