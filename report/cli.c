@@ -72,14 +72,9 @@ static const struct option long_opts[] = {
 
 void cli_common_usage(FILE *out)
 {
+	format_usage(out);
 	fprintf(
 	    out,
-	    "  -f, --format FMT     text (default), json, markdown, junit, "
-	    "csv,\n"
-	    "                       html (one page, inline SVG charts), otlp "
-	    "(OTLP/JSON\n"
-	    "                       lines, one per operation), prometheus "
-	    "(text format)\n"
 	    "  -o, --output FILE    write there instead of stdout\n"
 	    "      --since T        only events starting at or after T: an "
 	    "offset from\n"
@@ -172,12 +167,11 @@ static int option(struct pt_cli *c, int ch, const char *arg,
 		return 1;
 	case 'f':
 		c->fmt = format_find(arg);
-		return c->fmt ? 0
-			      : bad("--format",
-				    "unknown format '%s' "
-				    "(text, json, markdown, junit, csv, "
-				    "html, otlp, prometheus)",
-				    arg);
+		if (c->fmt)
+			return 0;
+		fprintf(stderr, "perftap: --format: unknown format '%s' (%s)\n",
+			arg, format_names());
+		return -1;
 	case 'o':
 		c->output = arg;
 		return 0;
