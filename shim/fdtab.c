@@ -20,8 +20,9 @@ static uint32_t map_word(const struct pt_conn *c)
 
 static void *map_anon(size_t bytes)
 {
-	void *p = pt_sys.mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p =
+	    pt_sys.mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 

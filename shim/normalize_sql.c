@@ -163,7 +163,9 @@ static int word_is(const char *s, size_t n, const char *w)
 #define KW_HASH_SLOTS 128u
 #define KW_HASH_SHIFT 57 /* 64 - log2(KW_HASH_SLOTS) */
 
-#define KW_CHECK(w, what)                                                      	_Static_assert(sizeof(w) - 1 >= 2 && sizeof(w) - 1 <= KW_MAX,          		       "SQL keyword length: " w);
+#define KW_CHECK(w, what)                                                      \
+	_Static_assert(sizeof(w) - 1 >= 2 && sizeof(w) - 1 <= KW_MAX,          \
+		       "SQL keyword length: " w);
 SQL_KEYWORDS(KW_CHECK)
 #undef KW_CHECK
 

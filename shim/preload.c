@@ -925,7 +925,8 @@ __attribute__((constructor)) static void pt_init(int argc, char **argv)
 	my_pid = (pid_t)syscall(SYS_getpid);
 	saved_argc = argc;
 	saved_argv = argv;
-	ssize_t n = pt_sys.readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+	ssize_t n =
+	    pt_sys.readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
 	exe_path[n > 0 ? n : 0] = '\0';
 	if (setup() == 0) {
 		pthread_atfork(NULL, NULL, after_fork_child);

@@ -139,7 +139,7 @@ struct proto_mysql {
 	/* The queue and the arena: the context's own arrays, or spill
 	 * memory once a pipeline outgrew them (given back at close). */
 	struct proto_mysql_cmd *q;
-	uint32_t q_mask; /* entries in q - 1 (a power of two) */
+	uint32_t q_mask;       /* entries in q - 1 (a power of two) */
 	struct text_ring text; /* where texts go in arena (and its size) */
 	char *arena;
 	const struct pt_spill *spill; /* NULL: fixed queue only */

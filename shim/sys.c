@@ -43,6 +43,8 @@ static int sys_fclose(FILE *f)
 	return pt_real_fclose(f);
 }
 
+/* One entry a line. */
+/* clang-format off */
 #define PT_SYS_REAL_INIT                                                       \
 	{                                                                      \
 	    .open = sys_open,                                                  \
@@ -62,6 +64,7 @@ static int sys_fclose(FILE *f)
 	    .fopen = fopen,                                                    \
 	    .fclose = sys_fclose,                                              \
 	}
+/* clang-format on */
 
 const struct pt_sys pt_sys_real = PT_SYS_REAL_INIT;
 struct pt_sys pt_sys = PT_SYS_REAL_INIT;

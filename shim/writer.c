@@ -86,8 +86,8 @@ static int writer_alloc(int fd, uint64_t off, uint64_t len)
 
 /* W4, for PT_DEBUG_ASSERT: the file reaches `end`.  A system call, so
  * only debug builds call it. */
-__attribute__((unused)) static int
-writer_file_covers(const struct pt_writer *w, uint64_t end)
+__attribute__((unused)) static int writer_file_covers(const struct pt_writer *w,
+						      uint64_t end)
 {
 	struct stat st;
 	return pt_sys.fstat(w->fd, &st) == 0 && (uint64_t)st.st_size >= end;
@@ -125,8 +125,8 @@ static int writer_check_dirfd(int dirfd)
  * race).  Returns the fd or -errno. */
 static int writer_open_dir(const char *dir)
 {
-	int fd = pt_sys.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-			     0);
+	int fd = pt_sys.open(
+	    dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return errno == ELOOP ? -ENOTDIR : -errno;
 	int rc = writer_check_dirfd(fd);
@@ -911,7 +911,7 @@ static int writer_create_file(struct pt_writer *w,
 	void *map = MAP_FAILED;
 	if (rc == 0) {
 		map = pt_sys.mmap(NULL, w->map_size, PROT_READ | PROT_WRITE,
-			   MAP_SHARED, fd, 0);
+				  MAP_SHARED, fd, 0);
 		if (map == MAP_FAILED)
 			rc = -errno;
 	}

@@ -97,7 +97,8 @@ Test(text_ring, granted_pieces_never_overlap_live_ones)
 		owner[i] = 0;
 	for (int step = 0; step < 200000; step++) {
 		seed = seed * 1103515245u + 12345u;
-		int push = count == 0 || (count < DEPTH && (seed >> 16) % 3 != 0);
+		int push =
+		    count == 0 || (count < DEPTH && (seed >> 16) % 3 != 0);
 		if (!push) {
 			struct piece *p = &q[head];
 			for (uint32_t b = 0; b < p->len; b++)

@@ -30,9 +30,9 @@
 	 (uint32_t)sizeof(struct pt_event_record))
 
 static const char *dir;
-static int fail_errno;	 /* what the failing entries set */
-static unsigned calls;	 /* calls that reached a failing entry */
-static unsigned unmaps;	 /* munmap calls seen by counting_munmap */
+static int fail_errno;	/* what the failing entries set */
+static unsigned calls;	/* calls that reached a failing entry */
+static unsigned unmaps; /* munmap calls seen by counting_munmap */
 
 static void setup(void)
 {
