@@ -28,7 +28,13 @@ REPORT_LIBS := $(shell pkg-config --libs sqlite3 libdw ncurses 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC \
+# PT_DEBUG_ASSERT (shim/debug.h) checks the invariant blocks: always in
+# the sanitizer unit tests, in everything with `make DEBUG=1
+# BUILD=build-debug` (a build directory of its own), never in the release
+# shim.
+DEBUG    ?=
+DEBUG_CFLAGS := $(if $(filter 1,$(DEBUG)),-DPERFTAP_DEBUG)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(DEBUG_CFLAGS) -fPIC \
 	-fvisibility=hidden -Iinclude -Ishim -Ireport $(PKG_CFLAGS) -MMD -MP
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -84,7 +90,7 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -DPERFTAP_DEBUG -c $< -o $@
 
 # The shim: only interposed symbols are exported (-fvisibility=hidden plus
 # PT_EXPORT on each hook); everything else stays private to the library.
@@ -128,7 +134,7 @@ $(BUILD)/probes/%.so: tests/probes/%.c shim/pyrt.c shim/pyframes.c
 
 # The stack probe also needs the capture and the writer.
 $(BUILD)/probes/stack_probe.so: tests/probes/stack_probe.c shim/pyrt.c \
-		shim/pyframes.c shim/stack.c shim/writer.c shim/real.c
+		shim/pyframes.c shim/stack.c shim/writer.c shim/real.c shim/sys.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden \
 		-Ishim -Iinclude $(PY_CFLAGS) -o $@ $^ -lpthread -ldl

@@ -5,6 +5,7 @@
  * concurrency (in-flight at each request's start, levels, timeline),
  * ordering, the public entry points.
  */
+#include "grow.h"
 #include "analysis.h"
 
 #include <stdio.h>
@@ -12,8 +13,6 @@
 #include <string.h>
 
 #include "sql_class.h"
-#include "thresholds.h"
-#include "baseline.h"
 
 static const int kind_order[] = {PT_KIND_HTTP_IN,     PT_KIND_HTTP_OUT,
 				 PT_KIND_MYSQL,	      PT_KIND_REDIS,
@@ -253,14 +252,8 @@ struct end_heap {
 
 static int heap_push(struct end_heap *h, uint64_t x)
 {
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		uint64_t *nv = realloc(h->v, cap * sizeof(*nv));
-		if (!nv)
-			return -1;
-		h->v = nv;
-		h->cap = cap;
-	}
+	if (PT_GROW(h->v, h->cap, h->n + 1) < 0)
+		return -1;
 	size_t i = h->n++;
 	while (i > 0 && h->v[(i - 1) / 2] > x) {
 		h->v[i] = h->v[(i - 1) / 2];
@@ -604,11 +597,6 @@ void analysis_free(struct pt_analysis *a)
 	free(a->cache);
 	free(a->res);
 	free(a->thresholds);
-	comparisons_free(a);
-	if (a->owned_thresholds) {
-		thresholds_free(a->owned_thresholds);
-		free(a->owned_thresholds);
-	}
 	memset(a, 0, sizeof(*a));
 }
 

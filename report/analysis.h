@@ -84,16 +84,17 @@ struct pt_analysis {
 	uint64_t cache_hits, cache_misses;
 	double cache_hit_rate; /* -1 when no cache reads */
 	struct pt_concurrency conc;
-	/* Filled by the subcommands that evaluate them. */
+	/* Filled by the subcommands that evaluate them, which also free
+	 * what they attach: thresholds_eval's results point into the
+	 * thresholds the CLI's options own (struct pt_cli, cli_free);
+	 * baseline_compare's comparisons go with comparisons_free. */
 	struct pt_threshold_result *thresholds;
 	size_t nthresholds, thresholds_failed;
 	struct pt_comparison *comparisons;
 	size_t ncomparisons, regressions;
 	struct pt_requests req; /* per-request breakdown (requests.h) */
 	const char *baseline_path;
-	void
-	    *owned_thresholds; /* struct pt_thresholds the results point into */
-	int show_operations;   /* report: the tables; check/compare: not */
+	int show_operations; /* report: the tables; check/compare: not */
 	const struct pt_charts *charts; /* HTML only (charts.h); NULL = none */
 	struct pt_proc_res *res; /* per process, by pid (resources.h) */
 	size_t nres;

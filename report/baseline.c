@@ -3,6 +3,7 @@
  *
  * Sections: limits, writing, reading, comparing.
  */
+#include "grow.h"
 #include "baseline.h"
 
 #include <cjson/cJSON.h>
@@ -361,14 +362,8 @@ struct cmp_list {
 
 static struct pt_comparison *cmp_push(struct cmp_list *l, const char *key)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct pt_comparison *nv = realloc(l->v, cap * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		l->v = nv;
-		l->cap = cap;
-	}
+	if (PT_GROW(l->v, l->cap, l->n + 1) < 0)
+		return NULL;
 	struct pt_comparison *c = &l->v[l->n];
 	memset(c, 0, sizeof(*c));
 	c->key = strdup(key);

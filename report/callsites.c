@@ -7,6 +7,7 @@
  *   3. (op, key) entries
  *   4. public API
  */
+#include "grow.h"
 #include "callsites.h"
 
 #include <stdio.h>
@@ -63,14 +64,8 @@ static uint32_t key_find(struct pt_callsites *cs, int native, const char *func,
 		    !strcmp(k->module, module))
 			return (uint32_t)i + 1;
 	}
-	if (cs->nkeys == cs->capkeys) {
-		size_t cap = cs->capkeys ? cs->capkeys * 2 : 64;
-		struct pt_callsite *p = realloc(cs->keys, cap * sizeof(*p));
-		if (!p)
-			return 0;
-		cs->keys = p;
-		cs->capkeys = cap;
-	}
+	if (PT_GROW(cs->keys, cs->capkeys, cs->nkeys + 1) < 0)
+		return 0;
 	struct pt_callsite *k = &cs->keys[cs->nkeys];
 	memset(k, 0, sizeof(*k));
 	k->native = native;
@@ -164,14 +159,8 @@ static struct pt_callsite *entry(struct pt_callsites *cs, uint32_t op,
 	for (; cs->index[j]; j = (j + 1) & (cs->index_cap - 1))
 		if (cs->index_key[j] == k)
 			return &cs->v[cs->index[j] - 1];
-	if (cs->n == cs->cap) {
-		size_t cap = cs->cap ? cs->cap * 2 : 64;
-		struct pt_callsite *p = realloc(cs->v, cap * sizeof(*p));
-		if (!p)
-			return NULL;
-		cs->v = p;
-		cs->cap = cap;
-	}
+	if (PT_GROW(cs->v, cs->cap, cs->n + 1) < 0)
+		return NULL;
 	struct pt_callsite *e = &cs->v[cs->n];
 	*e = cs->keys[key - 1]; /* strings shared with the key */
 	e->op = op;
@@ -255,14 +244,8 @@ static struct pt_folded *fold_entry(struct pt_callsites *cs, const char *line)
 	for (; cs->fold_index[j]; j = (j + 1) & (cs->fold_cap - 1))
 		if (!strcmp(cs->fv[cs->fold_index[j] - 1].line, line))
 			return &cs->fv[cs->fold_index[j] - 1];
-	if (cs->nfv == cs->capfv) {
-		size_t cap = cs->capfv ? cs->capfv * 2 : 64;
-		struct pt_folded *p = realloc(cs->fv, cap * sizeof(*p));
-		if (!p)
-			return NULL;
-		cs->fv = p;
-		cs->capfv = cap;
-	}
+	if (PT_GROW(cs->fv, cs->capfv, cs->nfv + 1) < 0)
+		return NULL;
 	struct pt_folded *e = &cs->fv[cs->nfv];
 	if (!(e->line = dup(line)))
 		return NULL;

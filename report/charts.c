@@ -3,6 +3,7 @@
  * the event recorder, the choice of operations, per-bucket percentiles
  * and the fine latency histogram.
  */
+#include "grow.h"
 #include "charts.h"
 
 #include <math.h>
@@ -20,15 +21,9 @@ static void observe(void *arg, size_t op, uint64_t start, uint64_t dur)
 	struct pt_chart_recorder *r = arg;
 	if (r->oom)
 		return;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 4096;
-		void *p = realloc(r->ev, cap * sizeof(*r->ev));
-		if (!p) {
-			r->oom = 1;
-			return;
-		}
-		r->ev = p;
-		r->cap = cap;
+	if (PT_GROW(r->ev, r->cap, r->n + 1) < 0) {
+		r->oom = 1;
+		return;
 	}
 	r->ev[r->n++] = (struct pt_chart_event){start, dur, (uint32_t)op};
 }

@@ -72,14 +72,9 @@ static const struct option long_opts[] = {
 
 void cli_common_usage(FILE *out)
 {
+	format_usage(out);
 	fprintf(
 	    out,
-	    "  -f, --format FMT     text (default), json, markdown, junit, "
-	    "csv,\n"
-	    "                       html (one page, inline SVG charts), otlp "
-	    "(OTLP/JSON\n"
-	    "                       lines, one per operation), prometheus "
-	    "(text format)\n"
 	    "  -o, --output FILE    write there instead of stdout\n"
 	    "      --since T        only events starting at or after T: an "
 	    "offset from\n"
@@ -172,12 +167,11 @@ static int option(struct pt_cli *c, int ch, const char *arg,
 		return 1;
 	case 'f':
 		c->fmt = format_find(arg);
-		return c->fmt ? 0
-			      : bad("--format",
-				    "unknown format '%s' "
-				    "(text, json, markdown, junit, csv, "
-				    "html, otlp, prometheus)",
-				    arg);
+		if (c->fmt)
+			return 0;
+		fprintf(stderr, "perftap: --format: unknown format '%s' (%s)\n",
+			arg, format_names());
+		return -1;
 	case 'o':
 		c->output = arg;
 		return 0;
@@ -356,6 +350,11 @@ void cli_free(struct pt_cli *c)
 	c->filters = NULL;
 	free(c->charts);
 	c->charts = NULL;
+	if (c->rules) {
+		thresholds_free(c->rules);
+		free(c->rules);
+		c->rules = NULL;
+	}
 }
 
 static int keep_op(const struct pt_op *op, void *arg)
@@ -491,12 +490,12 @@ int cli_analyse(struct pt_cli *c, struct pt_model *m, struct pt_analysis *a)
 		if (rc == 0)
 			a->charts = c->charts;
 	}
-	/* The results point at the thresholds: keep them alive with a. */
+	/* The results point at the thresholds: keep them until cli_free. */
 	if (rc == 0 && c->thresholds) {
 		struct pt_thresholds *keep = malloc(sizeof(*keep));
 		if (keep) {
 			*keep = th;
-			a->owned_thresholds = keep;
+			c->rules = keep;
 			return 0;
 		}
 		rc = 2;

@@ -21,6 +21,8 @@
 #define CLI_NO_FORMAT	(1u << 4) /* writes its own file format */
 #define CLI_STACKS	(1u << 5) /* --weight time|count, --native: folded */
 
+struct pt_thresholds;
+
 struct pt_cli {
 	const char *cmd;
 	unsigned flags;
@@ -48,6 +50,9 @@ struct pt_cli {
 	char **inputs;
 	int ninputs;
 	struct pt_charts *charts; /* HTML: built by cli_analyse */
+	/* The --thresholds file as loaded by cli_analyse; the analysis's
+	 * threshold results point into it, so it lives until cli_free. */
+	struct pt_thresholds *rules;
 };
 
 /* Parse argv (argv[0] = the subcommand).  usage prints the command's own

@@ -138,6 +138,7 @@ int cmd_compare(int argc, char **argv)
 		if (rc == 0 && c.fail_on_regression && a.regressions)
 			rc = 1;
 	}
+	comparisons_free(&a);
 	analysis_free(&a);
 	model_free(&m);
 	baseline_free(&b);

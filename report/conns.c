@@ -6,6 +6,7 @@
  *   2. folding a dump into groups: counts, lifetimes, open at once
  *   3. words
  */
+#include "grow.h"
 #include "conns.h"
 
 #include <arpa/inet.h>
@@ -195,14 +196,8 @@ group_of(struct pt_conns *cs, const struct pt_conn_entry *e, size_t first)
 		if (cs->g[i].proto == e->proto &&
 		    !strcmp(cs->g[i].label, label))
 			return &cs->g[i];
-	if (cs->ng == cs->capg) {
-		size_t cap = cs->capg ? cs->capg * 2 : 8;
-		struct pt_conn_group *g = realloc(cs->g, cap * sizeof(*g));
-		if (!g)
-			return NULL;
-		cs->g = g;
-		cs->capg = cap;
-	}
+	if (PT_GROW(cs->g, cs->capg, cs->ng + 1) < 0)
+		return NULL;
 	struct pt_conn_group *g = &cs->g[cs->ng++];
 	memset(g, 0, sizeof(*g));
 	g->pid = cs->pid;
@@ -263,14 +258,8 @@ static int group_add(struct pt_conn_group *g, const struct pt_conn_entry *e)
 			return -1;
 		g->auth_n++;
 	}
-	if (g->niv == g->capiv) {
-		size_t cap = g->capiv ? g->capiv * 2 : 16;
-		struct pt_conn_iv *iv = realloc(g->iv, cap * sizeof(*iv));
-		if (!iv)
-			return -1;
-		g->iv = iv;
-		g->capiv = cap;
-	}
+	if (PT_GROW(g->iv, g->capiv, g->niv + 1) < 0)
+		return -1;
 	uint64_t open = e->inherited   ? 0
 			: e->have_open ? e->open_ns
 				       : e->close_ns;

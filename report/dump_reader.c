@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "dump_reader.h"
 
 /* Sanity bounds for header fields, so that a damaged header can never ask
@@ -577,14 +578,8 @@ static int sample_push(struct pt_dump *d, const uint8_t *p)
 		d->problems.bad_samples++;
 		return 0;
 	}
-	if (d->nsamples == d->capsamples) {
-		size_t cap = d->capsamples ? d->capsamples * 2 : 64;
-		void *v = realloc(d->samples, cap * sizeof(r));
-		if (!v)
-			return -1;
-		d->samples = v;
-		d->capsamples = cap;
-	}
+	if (PT_GROW(d->samples, d->capsamples, d->nsamples + 1) < 0)
+		return -1;
 	d->samples[d->nsamples++] = r;
 	return 0;
 }

@@ -11,14 +11,15 @@
 #include "thresholds.h"
 
 static const struct pt_format formats[] = {
-    {"text", fmt_text_emit},	     {"json", fmt_json_emit},
-    {"markdown", fmt_markdown_emit}, {"junit", fmt_junit_emit},
-    {"csv", fmt_csv_emit},	     {"html", fmt_html_emit},
-    {"otlp", fmt_otlp_emit},	     {"prometheus", fmt_prometheus_emit}};
+#define PT_FORMAT_ENTRY(name, note) {#name, note, fmt_##name##_emit},
+    PT_FORMATS(PT_FORMAT_ENTRY)
+#undef PT_FORMAT_ENTRY
+};
+#define NFORMATS (sizeof(formats) / sizeof(formats[0]))
 
 const struct pt_format *format_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+	for (size_t i = 0; i < NFORMATS; i++)
 		if (!strcmp(name, formats[i].name))
 			return &formats[i];
 	if (!strcmp(name, "md"))
@@ -28,7 +29,59 @@ const struct pt_format *format_find(const char *name)
 
 const char *format_names(void)
 {
-	return "text|json|markdown|junit|csv|html|otlp|prometheus";
+	/* ", text, json, ...": the literal without its first separator. */
+#define PT_FORMAT_NAME(name, note) ", " #name
+	static const char names[] = PT_FORMATS(PT_FORMAT_NAME);
+#undef PT_FORMAT_NAME
+	return names + 2;
+}
+
+size_t format_count(void)
+{
+	return NFORMATS;
+}
+
+const struct pt_format *format_at(size_t i)
+{
+	return i < NFORMATS ? &formats[i] : NULL;
+}
+
+/* Usage lines start with the option in 23 columns and stay within 78. */
+#define USAGE_INDENT 23
+#define USAGE_WIDTH  78
+
+/* Print word (len bytes) at column *col, breaking the line before it
+ * when it would pass USAGE_WIDTH. */
+static void usage_word(FILE *out, const char *word, size_t len, size_t *col)
+{
+	if (*col > USAGE_INDENT && *col + 1 + len > USAGE_WIDTH) {
+		fprintf(out, "\n%*s", USAGE_INDENT, "");
+		*col = USAGE_INDENT;
+	} else if (*col > USAGE_INDENT) {
+		fputc(' ', out);
+		(*col)++;
+	}
+	fwrite(word, 1, len, out);
+	*col += len;
+}
+
+void format_usage(FILE *out)
+{
+	size_t col =
+	    (size_t)fprintf(out, "%-*s", USAGE_INDENT, "  -f, --format FMT");
+	for (size_t i = 0; i < NFORMATS; i++) {
+		char item[128];
+		snprintf(item, sizeof(item), "%s%s%s%s", formats[i].name,
+			 *formats[i].note ? " " : "", formats[i].note,
+			 i + 1 < NFORMATS ? "," : "");
+		for (const char *w = item; *w;) {
+			size_t n = strcspn(w, " ");
+			usage_word(out, w, n, &col);
+			w += n;
+			w += strspn(w, " ");
+		}
+	}
+	fputc('\n', out);
 }
 
 void fmt_duration(double ns, char *buf, size_t len)

@@ -1,6 +1,8 @@
 /*
  * format.h -- output formats behind one table of functions: a new format
- * is one new file and one line in format.c.
+ * is one new file (fmt_NAME.c defining fmt_NAME_emit) and one line in
+ * PT_FORMATS below, which makes its prototype, its table entry, its name
+ * in the usage and error messages, and the fuzzer's list.
  *
  * A format prints an analysis (analysis.h) as it stands: the operation
  * tables when show_operations is set, thresholds when evaluated,
@@ -20,33 +22,42 @@ struct pt_out_opts {
 	int verbose; /* text: histograms and slowest samples for every row */
 };
 
+/* X(name, note): every format, in the order --help lists them; note is
+ * what the usage says after the name ("" for nothing). */
+#define PT_FORMATS(X)                                                          \
+	X(text, "(default)")                                                   \
+	X(json, "")                                                            \
+	X(markdown, "")                                                        \
+	X(junit, "")                                                           \
+	X(csv, "")                                                             \
+	X(html, "(one page, inline SVG charts)")                               \
+	X(otlp, "(OTLP/JSON lines, one per operation)")                        \
+	X(prometheus, "(text format)")
+
 struct pt_format {
 	const char *name;
+	const char *note;
 	/* Returns 0, or -1 on a write error or out of memory. */
 	int (*emit)(const struct pt_analysis *a, const struct pt_out_opts *o,
 		    FILE *out);
 };
 
+/* The format called name ("md" is markdown), or NULL. */
 const struct pt_format *format_find(const char *name);
-/* "text|json|...|prometheus", for usage lines. */
+/* "text, json, ..., prometheus", for error messages. */
 const char *format_names(void);
+/* The table itself: format_at(i) for i < format_count(), in PT_FORMATS
+ * order. */
+size_t format_count(void);
+const struct pt_format *format_at(size_t i);
+/* The usage's lines for -f: every name with its note, wrapped. */
+void format_usage(FILE *out);
 
-int fmt_text_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
-		  FILE *out);
-int fmt_json_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
-		  FILE *out);
-int fmt_markdown_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
-		      FILE *out);
-int fmt_junit_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
-		   FILE *out);
-int fmt_csv_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
-		 FILE *out);
-int fmt_html_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
-		  FILE *out);
-int fmt_otlp_emit(const struct pt_analysis *a, const struct pt_out_opts *o,
-		  FILE *out);
-int fmt_prometheus_emit(const struct pt_analysis *a,
-			const struct pt_out_opts *o, FILE *out);
+#define PT_FORMAT_DECL(name, note)                                             \
+	int fmt_##name##_emit(const struct pt_analysis *a,                     \
+			      const struct pt_out_opts *o, FILE *out);
+PT_FORMATS(PT_FORMAT_DECL)
+#undef PT_FORMAT_DECL
 
 /* Shared helpers (format.c). */
 

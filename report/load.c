@@ -11,6 +11,7 @@
  * time-ordered merge (pt_dump_next) gives the same figures, several times
  * slower; it stays behind pt_load_opts.ordered to prove that.
  */
+#include "grow.h"
 #include "load.h"
 
 #include <dirent.h>
@@ -43,14 +44,8 @@ struct inputs {
 
 static int push_input(struct inputs *in, const char *path, uint64_t size)
 {
-	if (in->n == in->cap) {
-		size_t cap = in->cap ? in->cap * 2 : 16;
-		struct input *nv = realloc(in->v, cap * sizeof(*nv));
-		if (!nv)
-			return -1;
-		in->v = nv;
-		in->cap = cap;
-	}
+	if (PT_GROW(in->v, in->cap, in->n + 1) < 0)
+		return -1;
 	in->v[in->n].path = strdup(path);
 	in->v[in->n].d = NULL;
 	in->v[in->n].size = size;

@@ -12,6 +12,7 @@
  * Sums are exact integers, percentiles are order statistics, the slowest
  * samples break ties on time, and cache-aside state is kept per thread.
  */
+#include "grow.h"
 #include "callsites.h"
 #include "model.h"
 
@@ -210,14 +211,8 @@ static int index_grow(struct pt_model *m)
 static struct pt_op *op_create(struct pt_model *m, uint8_t kind,
 			       const char *text, size_t len, uint32_t h)
 {
-	if (m->nops == m->capops) {
-		size_t cap = m->capops ? m->capops * 2 : 64;
-		struct pt_op *n = realloc(m->ops, cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		m->ops = n;
-		m->capops = cap;
-	}
+	if (PT_GROW(m->ops, m->capops, m->nops + 1) < 0)
+		return NULL;
 	/* Keep the index at most half full so probes stay short. */
 	if ((m->nops + 1) * 2 > m->index_cap && index_grow(m) < 0)
 		return NULL;
@@ -502,14 +497,8 @@ int model_begin_process(struct pt_model *m, const char *path, const char *host,
 	if (m->pending)
 		memset(m->pending, 0, m->pending_cap * sizeof(*m->pending));
 	m->npending = 0;
-	if (m->nprocs == m->capprocs) {
-		size_t cap = m->capprocs ? m->capprocs * 2 : 8;
-		struct pt_proc_info *n = realloc(m->procs, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		m->procs = n;
-		m->capprocs = cap;
-	}
+	if (PT_GROW(m->procs, m->capprocs, m->nprocs + 1) < 0)
+		return -1;
 	struct pt_proc_info *p = &m->procs[m->nprocs++];
 	p->path = strdup(path ? path : "");
 	p->host = strdup(host ? host : "");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "model.h"
 #include "requests.h"
 #include "stats.h"
@@ -27,14 +28,8 @@ int requests_log_add(struct pt_requests_log *l, uint32_t proc, uint32_t op,
 	}
 	if (!e->request_id && (!e->task_key || e->kind == PT_KIND_HTTP_IN))
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		struct pt_req_ev *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (PT_GROW(l->v, l->cap, l->n + 1) < 0)
+		return -1;
 	struct pt_req_ev *x = &l->v[l->n++];
 	memset(x, 0, sizeof(*x));
 	x->rid = e->request_id;

@@ -4,6 +4,7 @@
  *
  * Sections: series, the side file, figures.
  */
+#include "grow.h"
 #include "resources.h"
 
 #include <errno.h>
@@ -30,14 +31,8 @@ static struct pt_proc_series *series_of(struct pt_model *m, int32_t pid)
 	for (size_t i = s->n; i-- > 0;)
 		if (s->v[i].pid == pid)
 			return &s->v[i];
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct pt_proc_series *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (PT_GROW(s->v, s->cap, s->n + 1) < 0)
+		return NULL;
 	struct pt_proc_series *ps = &s->v[s->n++];
 	memset(ps, 0, sizeof(*ps));
 	ps->pid = pid;
@@ -50,14 +45,8 @@ int resources_add(struct pt_model *m, const struct pt_sample_record *r,
 	struct pt_proc_series *ps = series_of(m, r->pid);
 	if (!ps)
 		return -1;
-	if (ps->n == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 64;
-		struct pt_sample_record *v = realloc(ps->v, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		ps->v = v;
-		ps->cap = cap;
-	}
+	if (PT_GROW(ps->v, ps->cap, ps->n + 1) < 0)
+		return -1;
 	ps->v[ps->n] = *r;
 	ps->v[ps->n++].time_ns = rt;
 	ps->supervised |= !!(r->flags & PT_SAMPLE_SUPERVISOR);

@@ -3,6 +3,7 @@
  *
  * Sections: reading /proc files, one process, the tree, the side file.
  */
+#include "grow.h"
 #include "sampler.h"
 
 #include <dirent.h>
@@ -183,14 +184,8 @@ int sampler_read_proc(int32_t pid, uint64_t now_ns, long hz,
 
 static int procs_push(struct pt_sampler *s, const struct pt_proc_entry *e)
 {
-	if (s->nprocs == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct pt_proc_entry *v = realloc(s->procs, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->procs = v;
-		s->cap = cap;
-	}
+	if (PT_GROW(s->procs, s->cap, s->nprocs + 1) < 0)
+		return -ENOMEM;
 	s->procs[s->nprocs++] = *e;
 	return 0;
 }

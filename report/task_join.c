@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "perftap/dump_format.h"
 #include "task_join.h"
 
@@ -12,14 +13,8 @@ int task_join_add(struct pt_task_join *j, uint64_t key, uint64_t from,
 {
 	if (!key || !rid || to < from)
 		return 0;
-	if (j->n == j->cap) {
-		size_t cap = j->cap ? j->cap * 2 : 256;
-		struct pt_task_req *v = realloc(j->v, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		j->v = v;
-		j->cap = cap;
-	}
+	if (PT_GROW(j->v, j->cap, j->n + 1) < 0)
+		return -1;
 	j->v[j->n++] = (struct pt_task_req){key, from, to, rid, to};
 	return 0;
 }

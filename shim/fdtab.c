@@ -8,8 +8,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "debug.h"
 #include "fdtab.h"
 #include "sniff.h"
+#include "sys.h"
 
 static uint32_t map_word(const struct pt_conn *c)
 {
@@ -18,8 +20,9 @@ static uint32_t map_word(const struct pt_conn *c)
 
 static void *map_anon(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p =
+	    pt_sys.mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -53,9 +56,9 @@ void fdtab_destroy(struct pt_fdtab *t)
 {
 	__atomic_store_n(&t->fd_cap, 0, __ATOMIC_RELEASE);
 	if (t->map)
-		munmap(t->map, t->map_bytes);
+		pt_sys.munmap(t->map, t->map_bytes);
 	if (t->slots)
-		munmap(t->slots, t->slots_bytes);
+		pt_sys.munmap(t->slots, t->slots_bytes);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -78,6 +81,8 @@ struct pt_conn *fdtab_alloc(struct pt_fdtab *t)
 		       offsetof(struct pt_conn, dec) -
 			   offsetof(struct pt_conn, conn_id));
 		c->gen = gen ? gen : 1;
+		/* F4: a new generation, never 0 (0 is no map word's). */
+		PT_DEBUG_ASSERT(c->gen != 0 && c->gen <= 0xffffu);
 		__atomic_store_n(&c->refs, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->passive, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->lock, PT_CONN_BUSY, __ATOMIC_RELAXED);
@@ -91,6 +96,8 @@ struct pt_conn *fdtab_attach(struct pt_fdtab *t, int fd, struct pt_conn *c)
 	uint32_t cap = __atomic_load_n(&t->fd_cap, __ATOMIC_RELAXED);
 	if (fd < 0 || (unsigned)fd >= cap)
 		return NULL;
+	/* F1: only an allocated slot is ever published. */
+	PT_DEBUG_ASSERT(__atomic_load_n(&c->used, __ATOMIC_RELAXED) == 1);
 	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
 	uint32_t max = __atomic_load_n(&t->max_fd, __ATOMIC_RELAXED);
 	while ((unsigned)fd > max &&
@@ -130,6 +137,9 @@ int fdtab_trylock(struct pt_conn *c)
 
 static void finalize_and_free(struct pt_fdtab *t, struct pt_conn *c)
 {
+	/* F3: the finaliser holds a dead connection's lock. */
+	PT_DEBUG_ASSERT(__atomic_load_n(&c->lock, __ATOMIC_RELAXED) ==
+			(PT_CONN_BUSY | PT_CONN_DEAD));
 	if (t->finalize)
 		t->finalize(c);
 	fdtab_free(t, c);
@@ -138,6 +148,9 @@ static void finalize_and_free(struct pt_fdtab *t, struct pt_conn *c)
 void fdtab_release(struct pt_fdtab *t, struct pt_conn *c)
 {
 	uint32_t busy = PT_CONN_BUSY;
+	/* F2: only the holder releases. */
+	PT_DEBUG_ASSERT(__atomic_load_n(&c->lock, __ATOMIC_RELAXED) &
+			PT_CONN_BUSY);
 	/* Release: our writes to the owned fields before the next holder. */
 	if (__atomic_compare_exchange_n(&c->lock, &busy, 0, 0, __ATOMIC_RELEASE,
 					__ATOMIC_ACQUIRE))
@@ -205,6 +218,10 @@ struct pt_conn *fdtab_acquire_any(struct pt_fdtab *t, int fd, int *busy)
 void fdtab_free(struct pt_fdtab *t, struct pt_conn *c)
 {
 	(void)t;
+	/* F1: freed once, by the thread holding the slot's lock. */
+	PT_DEBUG_ASSERT(__atomic_load_n(&c->used, __ATOMIC_RELAXED) == 1);
+	PT_DEBUG_ASSERT(__atomic_load_n(&c->lock, __ATOMIC_RELAXED) &
+			PT_CONN_BUSY);
 	__atomic_store_n(&c->lock, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->refs, 0, __ATOMIC_RELAXED);
 	/* Release: everything we wrote is done before the slot is reused. */

@@ -35,6 +35,7 @@
 
 #include "api_mysql.h"
 #include "preload.h"
+#include "sys.h"
 
 #define PT_EXPORT __attribute__((visibility("default")))
 #define CR_ERR	  2000 /* CR_UNKNOWN_ERROR: only when libmariadb is absent */
@@ -177,7 +178,7 @@ static __attribute__((noinline)) int resolve(void)
 	} else {
 		static const char msg[] =
 		    "perftap: libmysqlclient functions not found\n";
-		ssize_t w = write(2, msg, sizeof(msg) - 1);
+		ssize_t w = pt_sys.write(2, msg, sizeof(msg) - 1);
 		(void)w;
 	}
 	api_ok = ok;

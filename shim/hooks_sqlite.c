@@ -29,6 +29,7 @@
 
 #include "api_sqlite.h"
 #include "preload.h"
+#include "sys.h"
 
 #define PT_EXPORT	 __attribute__((visibility("default")))
 #define PT_SQLITE_MISUSE 21
@@ -114,7 +115,7 @@ static __attribute__((noinline)) int resolve(void)
 	} else {
 		static const char msg[] =
 		    "perftap: libsqlite3 functions not found\n";
-		ssize_t w = write(2, msg, sizeof(msg) - 1);
+		ssize_t w = pt_sys.write(2, msg, sizeof(msg) - 1);
 		(void)w;
 	}
 	__atomic_store_n(&resolved, ok ? 1 : -1, __ATOMIC_RELEASE);

@@ -30,6 +30,7 @@
  * work is O(len x templates).  Loading may allocate (start-up only).
  */
 #include "normalize.h"
+#include "sys.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -371,7 +372,7 @@ struct pt_route_table *pt_route_table_parse(const char *text, size_t len,
 struct pt_route_table *pt_route_table_load(const char *path, char *err,
 					   size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = pt_sys.fopen(path, "rb");
 	char *buf;
 	size_t n;
 	struct pt_route_table *t;
@@ -382,7 +383,7 @@ struct pt_route_table *pt_route_table_load(const char *path, char *err,
 	}
 	buf = malloc(ROUTE_FILE_MAX + 1);
 	if (!buf) {
-		fclose(f);
+		pt_sys.fclose(f);
 		route_err(err, errlen, "out of memory", 0);
 		return NULL;
 	}
@@ -390,11 +391,11 @@ struct pt_route_table *pt_route_table_load(const char *path, char *err,
 	if (ferror(f) || n > ROUTE_FILE_MAX) {
 		route_err(err, errlen,
 			  ferror(f) ? "read error" : "file too large", 0);
-		fclose(f);
+		pt_sys.fclose(f);
 		free(buf);
 		return NULL;
 	}
-	fclose(f);
+	pt_sys.fclose(f);
 	t = pt_route_table_parse(buf, n, err, errlen);
 	free(buf);
 	return t;

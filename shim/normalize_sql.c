@@ -68,6 +68,7 @@
  * twice); the output is cut at outcap-1 bytes and always NUL-terminated.
  */
 #include "normalize.h"
+#include "sql_keywords.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -148,223 +149,100 @@ static int word_is(const char *s, size_t n, const char *w)
 	return w[i] == '\0';
 }
 
-/* Words the fingerprint treats specially. */
-enum kw {
-	KW_NONE,  /* an identifier, or a keyword that ends an operand */
-	KW_OP,	  /* a keyword after which a sign starts a literal */
-	KW_VALUE, /* NULL TRUE FALSE: a literal */
-	KW_ASC,	  /* dropped */
-	KW_OFFSET,
-	KW_LIMIT,
-	KW_IN,
-	KW_VALUES, /* VALUES or VALUE */
-	KW_CALL,
-};
+/*
+ * Special words (sql_keywords.h), found by hashing: the lower-case word,
+ * zero-padded to 8 bytes, read as an integer, times a multiplier chosen
+ * (by a search over random odd numbers) so that the words land in
+ * distinct slots of 128 -- one multiply, one load, one compare per word.
+ * The table is built from the list when the library loads (C cannot read
+ * a string literal's bytes in a constant expression), before any
+ * statement can be fingerprinted; collisions, should a new word bring
+ * one, probe onwards.
+ */
+#define KW_HASH_MUL   0x6607b61550332cb9ull
+#define KW_HASH_SLOTS 128u
+#define KW_HASH_SHIFT 57 /* 64 - log2(KW_HASH_SLOTS) */
 
-/* Longest word in keyword_of()'s lists. */
-#define KW_MAX 8
+#define KW_CHECK(w, what)                                                      \
+	_Static_assert(sizeof(w) - 1 >= 2 && sizeof(w) - 1 <= KW_MAX,          \
+		       "SQL keyword length: " w);
+SQL_KEYWORDS(KW_CHECK)
+#undef KW_CHECK
 
-/* Which special word the lower-case w[0..n) is: a switch on the first
- * letter keeps this to one or two comparisons per word. */
-static enum kw keyword_lookup(const char *w, size_t n)
-{
-	static const struct {
-		const char *w;
-		unsigned char len;
-		unsigned char kw; /* enum kw */
-	} * e, table[] = {
-		   {"all", 3, KW_OP},	     {"and", 3, KW_OP},
-		   {"any", 3, KW_OP},	     {"asc", 3, KW_ASC},
-		   {"between", 7, KW_OP},    {"by", 2, KW_OP},
-		   {"call", 4, KW_CALL},     {"case", 4, KW_OP},
-		   {"default", 7, KW_OP},    {"distinct", 8, KW_OP},
-		   {"div", 3, KW_OP},	     {"else", 4, KW_OP},
-		   {"escape", 6, KW_OP},     {"exists", 6, KW_OP},
-		   {"false", 5, KW_VALUE},   {"having", 6, KW_OP},
-		   {"in", 2, KW_IN},	     {"interval", 8, KW_OP},
-		   {"is", 2, KW_OP},	     {"like", 4, KW_OP},
-		   {"limit", 5, KW_LIMIT},   {"mod", 3, KW_OP},
-		   {"not", 3, KW_OP},	     {"null", 4, KW_VALUE},
-		   {"offset", 6, KW_OFFSET}, {"on", 2, KW_OP},
-		   {"or", 2, KW_OP},	     {"regexp", 6, KW_OP},
-		   {"return", 6, KW_OP},     {"rlike", 5, KW_OP},
-		   {"select", 6, KW_OP},     {"set", 3, KW_OP},
-		   {"some", 4, KW_OP},	     {"then", 4, KW_OP},
-		   {"true", 4, KW_VALUE},    {"union", 5, KW_OP},
-		   {"value", 5, KW_VALUES},  {"values", 6, KW_VALUES},
-		   {"when", 4, KW_OP},	     {"where", 5, KW_OP},
-		   {"xor", 3, KW_OP},
-	       };
-	size_t from, count;
-
-	if (n < 2 || n > KW_MAX)
-		return KW_NONE;
-	switch (w[0]) {
-	case 'a':
-		from = 0;
-		count = 4;
-		break;
-	case 'b':
-		from = 4;
-		count = 2;
-		break;
-	case 'c':
-		from = 6;
-		count = 2;
-		break;
-	case 'd':
-		from = 8;
-		count = 3;
-		break;
-	case 'e':
-		from = 11;
-		count = 3;
-		break;
-	case 'f':
-		from = 14;
-		count = 1;
-		break;
-	case 'h':
-		from = 15;
-		count = 1;
-		break;
-	case 'i':
-		from = 16;
-		count = 3;
-		break;
-	case 'l':
-		from = 19;
-		count = 2;
-		break;
-	case 'm':
-		from = 21;
-		count = 1;
-		break;
-	case 'n':
-		from = 22;
-		count = 2;
-		break;
-	case 'o':
-		from = 24;
-		count = 3;
-		break;
-	case 'r':
-		from = 27;
-		count = 3;
-		break;
-	case 's':
-		from = 30;
-		count = 3;
-		break;
-	case 't':
-		from = 33;
-		count = 2;
-		break;
-	case 'u':
-		from = 35;
-		count = 1;
-		break;
-	case 'v':
-		from = 36;
-		count = 2;
-		break;
-	case 'w':
-		from = 38;
-		count = 2;
-		break;
-	case 'x':
-		from = 40;
-		count = 1;
-		break;
-	default:
-		return KW_NONE;
-	}
-	for (e = table + from; e < table + from + count; e++) {
-		size_t k = 0;
-		if (e->len != n)
-			continue;
-		while (k < n && e->w[k] == w[k])
-			k++;
-		if (k == n)
-			return (enum kw)e->kw;
-	}
-	return KW_NONE;
-}
-
-/* keyword_lookup() by hashing instead: the lower-case word, zero-padded
- * to 8 bytes, read as a little-endian integer, times a multiplier chosen
- * (by a search over random odd numbers) so that the 41 words land in 41
- * distinct slots of 128: one multiply, one load, one compare per word. */
-#define KW_HASH_MUL 0x6607b61550332cb9ull
-
-static const struct {
+static struct {
 	uint64_t key; /* 0: empty (no word of 2+ bytes reads as 0) */
 	uint8_t kw;   /* enum kw */
-} kw_hash[128] = {
-    [3] = {0x00746c7561666564ull, KW_OP},      /* default */
-    [4] = {0x0000000000796e61ull, KW_OP},      /* any */
-    [11] = {0x0000676e69766168ull, KW_OP},     /* having */
-    [12] = {0x0000000000646e61ull, KW_OP},     /* and */
-    [14] = {0x00000000656d6f73ull, KW_OP},     /* some */
-    [16] = {0x0000707865676572ull, KW_OP},     /* regexp */
-    [17] = {0x00007365756c6176ull, KW_VALUES}, /* values */
-    [19] = {0x00000065756c6176ull, KW_VALUES}, /* value */
-    [20] = {0x0000000000006e69ull, KW_IN},     /* in */
-    [22] = {0x000000006c6c756eull, KW_VALUE},  /* null */
-    [23] = {0x000000006c6c6163ull, KW_CALL},   /* call */
-    [32] = {0x0000000000726f78ull, KW_OP},     /* xor */
-    [33] = {0x000074657366666full, KW_OFFSET}, /* offset */
-    [37] = {0x0000000065757274ull, KW_VALUE},  /* true */
-    [38] = {0x00007463656c6573ull, KW_OP},     /* select */
-    [39] = {0x0000000000007369ull, KW_OP},     /* is */
-    [42] = {0x0000006e6f696e75ull, KW_OP},     /* union */
-    [46] = {0x000000006e656874ull, KW_OP},     /* then */
-    [47] = {0x6c61767265746e69ull, KW_OP},     /* interval */
-    [48] = {0x0000000000746573ull, KW_OP},     /* set */
-    [54] = {0x00006e7275746572ull, KW_OP},     /* return */
-    [58] = {0x0000737473697865ull, KW_OP},     /* exists */
-    [61] = {0x74636e6974736964ull, KW_OP},     /* distinct */
-    [62] = {0x0000657061637365ull, KW_OP},     /* escape */
-    [67] = {0x0000006572656877ull, KW_OP},     /* where */
-    [68] = {0x0000000000637361ull, KW_ASC},    /* asc */
-    [70] = {0x0000000000006e6full, KW_OP},     /* on */
-    [71] = {0x000000006e656877ull, KW_OP},     /* when */
-    [72] = {0x006e656577746562ull, KW_OP},     /* between */
-    [74] = {0x0000000065736163ull, KW_OP},     /* case */
-    [77] = {0x00000065736c6166ull, KW_VALUE},  /* false */
-    [86] = {0x000000000000726full, KW_OP},     /* or */
-    [88] = {0x0000000000746f6eull, KW_OP},     /* not */
-    [90] = {0x0000000000007962ull, KW_OP},     /* by */
-    [91] = {0x0000000065736c65ull, KW_OP},     /* else */
-    [92] = {0x00000000656b696cull, KW_OP},     /* like */
-    [93] = {0x00000000006c6c61ull, KW_OP},     /* all */
-    [104] = {0x00000074696d696cull, KW_LIMIT}, /* limit */
-    [116] = {0x0000000000646f6dull, KW_OP},    /* mod */
-    [117] = {0x000000656b696c72ull, KW_OP},    /* rlike */
-    [121] = {0x0000000000766964ull, KW_OP},    /* div */
-};
+} kw_hash[KW_HASH_SLOTS];
+static unsigned kw_probes = 1; /* most slots a lookup looks at */
+
+static uint64_t kw_key(const char w[KW_MAX])
+{
+	uint64_t key;
+	memcpy(&key, w, sizeof(key));
+	return key;
+}
+
+static unsigned kw_slot(uint64_t key)
+{
+	return (unsigned)((key * KW_HASH_MUL) >> KW_HASH_SHIFT);
+}
+
+__attribute__((constructor)) static void kw_hash_build(void)
+{
+	static const struct {
+		char w[KW_MAX]; /* zero-padded */
+		uint8_t kw;
+	} words[] = {
+#define KW_ENTRY(w, what) {w, what},
+	    SQL_KEYWORDS(KW_ENTRY)
+#undef KW_ENTRY
+	};
+	unsigned most = 1;
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		uint64_t key = kw_key(words[i].w);
+		unsigned slot = kw_slot(key), probes = 1;
+		while (kw_hash[slot].key) {
+			slot = (slot + 1) % KW_HASH_SLOTS;
+			probes++;
+		}
+		kw_hash[slot].key = key;
+		kw_hash[slot].kw = words[i].kw;
+		if (probes > most)
+			most = probes;
+	}
+	kw_probes = most;
+}
+
+unsigned sql_keyword_probes(void)
+{
+	return kw_probes;
+}
 
 /* Which special word the lower-case w[0..n) is; w[n..8) must be zero. */
 static enum kw keyword_hashed(const char *w, size_t n)
 {
-	uint64_t key;
-	unsigned slot;
 	if (n < 2 || n > KW_MAX)
 		return KW_NONE;
-	memcpy(&key, w, sizeof(key));
-	slot = (unsigned)((key * KW_HASH_MUL) >> 57);
-	return kw_hash[slot].key == key ? (enum kw)kw_hash[slot].kw : KW_NONE;
+	uint64_t key = kw_key(w);
+	unsigned slot = kw_slot(key);
+	for (unsigned p = 0; p < kw_probes; p++) {
+		if (kw_hash[slot].key == key)
+			return (enum kw)kw_hash[slot].kw;
+		slot = (slot + 1) % KW_HASH_SLOTS;
+	}
+	return KW_NONE;
 }
 
 /* Which special word s[0..n) is, case-insensitively. */
 static enum kw keyword_of(const char *s, size_t n)
 {
-	char w[KW_MAX];
+	char w[KW_MAX] = {0};
 	if (n < 2 || n > KW_MAX)
 		return KW_NONE;
 	for (size_t i = 0; i < n; i++)
 		w[i] = (char)to_lower((unsigned char)s[i]);
-	return keyword_lookup(w, n);
+	return keyword_hashed(w, n);
 }
 
 /* The per-token helpers run once or twice per token: inlined, they cost
@@ -756,11 +634,7 @@ static size_t lex_word(struct fp *f, size_t i)
 		emit_value(f);
 		return skip_quoted(f->s, f->len, end, 1);
 	}
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	kw = fast ? keyword_hashed(low, n) : keyword_of(s, n);
-#else
-	kw = fast ? keyword_lookup(low, n) : keyword_of(s, n);
-#endif
 	switch (kw) {
 	case KW_VALUE:
 		emit_value(f);

@@ -40,6 +40,7 @@
 #include "task.h"
 #include "spill.h"
 #include "stack.h"
+#include "sys.h"
 #include "writer.h"
 
 /* ---- 1. state and saying things once ---- */
@@ -95,7 +96,7 @@ static void say_once(const char *what, int err)
 		size_t len =
 		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
 		pt_tflags.guard++;
-		ssize_t w = pt_real_write(2, line, len);
+		ssize_t w = pt_sys.write(2, line, len);
 		(void)w;
 		pt_tflags.guard--;
 	}
@@ -137,9 +138,9 @@ static void writer_fd_move(void)
 	if (top > (1L << 20))
 		top = 1L << 20;
 	long want = top - 64 > 3 ? top - 64 : 3;
-	int fd = fcntl(writer.fd, F_DUPFD_CLOEXEC, (int)want);
+	int fd = pt_sys.fcntl(writer.fd, F_DUPFD_CLOEXEC, want);
 	if (fd >= 0) {
-		pt_real_close(writer.fd);
+		pt_sys.close(writer.fd);
 		writer.fd = fd;
 	}
 	__atomic_store_n(&pt_writer_fd, writer.fd, __ATOMIC_RELAXED);
@@ -479,7 +480,8 @@ __attribute__((constructor)) static void pt_init(int argc, char **argv)
 	my_pid = (pid_t)syscall(SYS_getpid);
 	saved_argc = argc;
 	saved_argv = argv;
-	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+	ssize_t n =
+	    pt_sys.readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
 	exe_path[n > 0 ? n : 0] = '\0';
 	if (setup() == 0) {
 		pthread_atfork(NULL, NULL, after_fork_child);

@@ -5,7 +5,7 @@
  * Sections:
  *   1. limits and private enums
  *   2. text helpers (tokens, case-insensitive compare, strict numbers)
- *   3. the request ring and its text arena
+ *   3. the request ring and its texts
  *   4. events and notes
  *   5. bounded line collection
  *   6. start lines (request line, status line)
@@ -249,51 +249,7 @@ static int parse_decimal(const char *s, size_t len, uint64_t *out)
 	return 0;
 }
 
-/* ---- 3. the request ring and its text arena ------------------------------ */
-
-/*
- * Texts live in arena[] in the order of their requests; the oldest is
- * freed first, so the arena is a ring of variable-sized pieces.  A piece
- * never wraps: when the space at the end is too small, the next piece
- * starts at 0 and the end is left unused until the ring passes it.
- * Invariant: arena_used == sum of text_len over queued requests; when it is
- * 0, head == tail == 0.
- */
-
-/* Offset and size of the largest contiguous free space, at most want. */
-static uint32_t arena_reserve(struct proto_http *h, uint32_t want,
-			      uint32_t *off)
-{
-	uint32_t end, start;
-
-	if (h->arena_used == 0) {
-		h->arena_head = h->arena_tail = 0;
-		*off = 0;
-		return want < PROTO_HTTP_ARENA ? want : PROTO_HTTP_ARENA;
-	}
-	if (h->arena_tail > h->arena_head) {
-		end = PROTO_HTTP_ARENA - h->arena_tail;
-		start = h->arena_head;
-		if (end >= want || end >= start) {
-			*off = h->arena_tail;
-			return end < want ? end : want;
-		}
-		*off = 0;
-		return start < want ? start : want;
-	}
-	/* tail <= head: free space is [tail, head); equal means full. */
-	*off = h->arena_tail;
-	start = h->arena_head - h->arena_tail;
-	return start < want ? start : want;
-}
-
-static void arena_commit(struct proto_http *h, uint32_t off, uint32_t len)
-{
-	if (len == 0)
-		return;
-	h->arena_tail = off + len;
-	h->arena_used += len;
-}
+/* ---- 3. the request ring and its texts ----------------------------------- */
 
 static struct proto_http_req *ring_at(struct proto_http *h, uint32_t i)
 {
@@ -302,23 +258,28 @@ static struct proto_http_req *ring_at(struct proto_http *h, uint32_t i)
 
 static void ring_pop(struct proto_http *h)
 {
-	struct proto_http_req *e = ring_at(h, 0);
-	uint32_t i;
-
-	h->arena_used -= e->text_len;
 	h->ring_head = (h->ring_head + 1) % PROTO_HTTP_RING;
 	h->ring_count--;
-	if (h->arena_used == 0) {
-		h->arena_head = h->arena_tail = 0;
-		return;
+}
+
+/* The first queued request's text: where the live texts start. */
+static uint32_t oldest_text(struct proto_http *h)
+{
+	for (uint32_t i = 0; i < h->ring_count; i++) {
+		const struct proto_http_req *e = ring_at(h, i);
+		if (e->text_len)
+			return e->text_off;
 	}
-	for (i = 0; i < h->ring_count; i++) {
-		e = ring_at(h, i);
-		if (e->text_len) {
-			h->arena_head = e->text_off;
-			return;
-		}
-	}
+	return TEXT_RING_EMPTY;
+}
+
+/* Texts live in arena[] in the order of their requests (text_ring.h):
+ * the offset and size of the largest contiguous free space, at most
+ * want. */
+static uint32_t arena_reserve(struct proto_http *h, uint32_t want,
+			      uint32_t *off)
+{
+	return text_ring_reserve(&h->text, oldest_text(h), want, off);
 }
 
 /* The queued request the response being parsed answers, or NULL when that
@@ -427,7 +388,7 @@ static void text_make(struct proto_http *h, struct proto_http_req *e)
 	if (cut)
 		e->flags |= PT_EV_TRUNCATED;
 	e->text_len = (uint16_t)n;
-	arena_commit(h, off, (uint32_t)n);
+	text_ring_commit(&h->text, off, (uint32_t)n);
 }
 
 /* ---- 4. events and notes ------------------------------------------------- */
@@ -1375,6 +1336,7 @@ void proto_http_init(struct proto_http *h, enum pt_conn_role role,
 		     const struct pt_sink *sink)
 {
 	memset(h, 0, sizeof(*h));
+	text_ring_init(&h->text, PROTO_HTTP_ARENA);
 	h->role = (uint8_t)role;
 	if (sink)
 		h->sink = *sink;

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "text_ring.h"
 
 /* Outstanding (pipelined) requests tracked per connection.  Browsers and
  * HTTP clients pipeline a handful at most; beyond this a request is
@@ -126,8 +127,9 @@ struct proto_http {
 	struct proto_http_req ring[PROTO_HTTP_RING];
 	uint32_t ring_head, ring_count;
 
-	/* Text arena: live texts are [arena_head ... arena_tail) cyclically. */
-	uint32_t arena_head, arena_tail, arena_used;
+	/* Where texts go in arena[] (the oldest is the first queued request
+	 * with a text). */
+	struct text_ring text;
 
 	uint32_t method_len;
 	uint32_t target_len; /* bytes of target kept in start_line */

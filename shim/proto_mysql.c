@@ -145,7 +145,7 @@ enum resp_class {
 	RC_STREAM,	/* replication stream: not decoded */
 };
 
-#define TEXT_NONE 0xFFFFFFFFu /* command has no arena text */
+#define TEXT_NONE TEXT_RING_EMPTY /* command has no arena text */
 
 static enum resp_class resp_class(uint8_t com)
 {
@@ -339,33 +339,18 @@ static void stmt_clear(struct proto_mysql *m)
 
 /*
  * Reserve up to want bytes of contiguous arena for a new command's text.
- * Texts are freed in queue order, so the arena is a ring: the live texts
- * run from the oldest queued text to arena_next (possibly wrapping).
- * Returns the capacity granted (maybe less than want, maybe 0).
+ * Texts are freed in queue order, so the arena is a ring (text_ring.h)
+ * whose oldest live piece is the first queued command's text.  Returns
+ * the capacity granted (maybe less than want, maybe 0).
  */
 static uint32_t arena_reserve(const struct proto_mysql *m, uint32_t want,
 			      uint32_t *off)
 {
-	uint32_t oldest = TEXT_NONE, next = m->arena_next;
+	uint32_t oldest = TEXT_NONE;
 
 	for (uint32_t i = 0; i < m->q_count && oldest == TEXT_NONE; i++)
 		oldest = m->q[(m->q_head + i) & m->q_mask].text_off;
-	if (oldest == TEXT_NONE) {
-		*off = 0;
-		return want < m->arena_size ? want : m->arena_size;
-	}
-	if (next > oldest) { /* free: [next, end) and [0, oldest) */
-		uint32_t tail = m->arena_size - next;
-		if (tail >= want || tail >= oldest) {
-			*off = next;
-			return tail < want ? tail : want;
-		}
-		*off = 0;
-		return oldest < want ? oldest : want;
-	}
-	/* wrapped (next == oldest: full, since every text uses >= 1 byte) */
-	*off = next;
-	return oldest - next < want ? oldest - next : want;
+	return text_ring_reserve(&m->text, oldest, want, off);
 }
 
 /*
@@ -376,7 +361,7 @@ static uint32_t arena_reserve(const struct proto_mysql *m, uint32_t want,
  */
 static __attribute__((noinline)) int arena_grow(struct proto_mysql *m)
 {
-	uint32_t size = m->arena_size * 4, at = 0;
+	uint32_t size = m->text.size * 4, at = 0;
 
 	if (size > PROTO_MYSQL_ARENA_SPILL_MAX || !m->spill)
 		return -1;
@@ -392,10 +377,10 @@ static __attribute__((noinline)) int arena_grow(struct proto_mysql *m)
 		at += c->text_len + 1u;
 	}
 	if (m->arena != m->arena0)
-		m->spill->put(m->arena, m->arena_size);
+		m->spill->put(m->arena, m->text.size);
 	m->arena = n;
-	m->arena_size = size;
-	m->arena_next = at;
+	m->text.size = size;
+	m->text.next = at;
 	return 0;
 }
 
@@ -978,7 +963,7 @@ static void text_sql(struct proto_mysql *m, struct proto_mysql_cmd *c,
 	}
 	c->text_off = off;
 	c->text_len = (uint32_t)(plen + n);
-	m->arena_next = off + c->text_len + 1;
+	text_ring_commit(&m->text, off, c->text_len + 1);
 }
 
 /* Room for len bytes of c's text (cut if the arena is short), or NULL.
@@ -999,7 +984,7 @@ static char *text_room(struct proto_mysql *m, struct proto_mysql_cmd *c,
 	m->arena[off + *len] = '\0';
 	c->text_off = off;
 	c->text_len = (uint32_t)*len;
-	m->arena_next = off + (uint32_t)*len + 1;
+	text_ring_commit(&m->text, off, (uint32_t)*len + 1);
 	return m->arena + off;
 }
 
@@ -1305,7 +1290,7 @@ void proto_mysql_init(struct proto_mysql *m, const struct pt_proto_options *opt,
 	m->q = m->q0;
 	m->q_mask = PROTO_MYSQL_QUEUE_MAX - 1;
 	m->arena = m->arena0;
-	m->arena_size = PROTO_MYSQL_ARENA_SIZE;
+	text_ring_init(&m->text, PROTO_MYSQL_ARENA_SIZE);
 	m->spill = opt ? opt->spill : NULL;
 }
 
@@ -1378,10 +1363,9 @@ void proto_mysql_close(struct proto_mysql *m, uint64_t now_ns)
 			   PROTO_MYSQL_QUEUE_MAX);
 	m->q = q;
 	if (m->arena != m->arena0)
-		m->spill->put(m->arena, m->arena_size);
+		m->spill->put(m->arena, m->text.size);
 	m->arena = m->arena0;
-	m->arena_size = PROTO_MYSQL_ARENA_SIZE;
-	m->arena_next = 0;
+	text_ring_init(&m->text, PROTO_MYSQL_ARENA_SIZE);
 }
 
 int proto_mysql_idle(const struct proto_mysql *m)

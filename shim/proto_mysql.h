@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "text_ring.h"
 
 /* Bytes of a statement's SQL kept for fingerprinting; longer statements
  * are fingerprinted on this prefix and flagged PT_EV_TRUNCATED. */
@@ -121,7 +122,6 @@ struct proto_mysql {
 	uint32_t stmt_clock;   /* LRU clock */
 	uint32_t last_stmt_id; /* for MariaDB's "last prepared" id 0xFFFFFFFF */
 	uint32_t q_head, q_count;
-	uint32_t arena_next;   /* where the next text goes */
 	uint64_t rows;	       /* rows of the response so far */
 	uint64_t bytes_in;     /* response bytes so far */
 	uint64_t extra_out;    /* LOCAL INFILE / auth bytes sent mid-response */
@@ -139,8 +139,8 @@ struct proto_mysql {
 	/* The queue and the arena: the context's own arrays, or spill
 	 * memory once a pipeline outgrew them (given back at close). */
 	struct proto_mysql_cmd *q;
-	uint32_t q_mask; /* entries in q - 1 (a power of two) */
-	uint32_t arena_size;
+	uint32_t q_mask;       /* entries in q - 1 (a power of two) */
+	struct text_ring text; /* where texts go in arena (and its size) */
 	char *arena;
 	const struct pt_spill *spill; /* NULL: fixed queue only */
 	struct proto_mysql_cmd q0[PROTO_MYSQL_QUEUE_MAX];

@@ -20,19 +20,21 @@
 
 #include "proto.h"
 #include "spill.h"
+#include "sys.h"
 
 /* ---- 1. the shim's spill ---- */
 
 static void *spill_mmap_get(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p =
+	    pt_sys.mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
 static void spill_mmap_put(void *p, size_t bytes)
 {
-	munmap(p, bytes);
+	pt_sys.munmap(p, bytes);
 }
 
 const struct pt_spill pt_spill_mmap = {spill_mmap_get, spill_mmap_put};

@@ -19,6 +19,7 @@
 
 #include "pyframes.h"
 #include "pyrt.h"
+#include "sys.h"
 
 /* ---- 1. settings and sampling ------------------------------------------ */
 
@@ -148,7 +149,8 @@ static const char *mod_path(const char *name, uint32_t *len)
 {
 	char exe[4096];
 	if (!*name) {
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		ssize_t n =
+		    pt_sys.readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		if (n <= 0)
 			return NULL;
 		exe[n] = '\0';

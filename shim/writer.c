@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "debug.h"
+#include "sys.h"
 #include "writer.h"
 
 /* Tickets a wrap-mode claim may try before it gives up on a full house of
@@ -59,8 +61,6 @@
 #define PT_HOST_MAX	255u
 #define PT_SETTINGS_MAX 8192u
 
-struct pt_writer_sys pt_writer_sys = {fallocate, posix_fallocate};
-
 /* Bumped by every open (also in a forked child, which inherits the value
  * and so gets a fresh one): a cursor whose generation differs forgets its
  * chunk.  Relaxed: it only needs to be unique, not to order anything. */
@@ -78,10 +78,19 @@ static uint32_t round8(uint32_t n)
  * ftruncate would); posix_fallocate where the filesystem lacks it. */
 static int writer_alloc(int fd, uint64_t off, uint64_t len)
 {
-	if (pt_writer_sys.fallocate(fd, 0, (off_t)off, (off_t)len) == 0)
+	if (pt_sys.fallocate(fd, 0, (off_t)off, (off_t)len) == 0)
 		return 0;
-	int err = pt_writer_sys.posix_fallocate(fd, (off_t)off, (off_t)len);
+	int err = pt_sys.posix_fallocate(fd, (off_t)off, (off_t)len);
 	return err ? -err : 0;
+}
+
+/* W4, for PT_DEBUG_ASSERT: the file reaches `end`.  A system call, so
+ * only debug builds call it. */
+__attribute__((unused)) static int writer_file_covers(const struct pt_writer *w,
+						      uint64_t end)
+{
+	struct stat st;
+	return pt_sys.fstat(w->fd, &st) == 0 && (uint64_t)st.st_size >= end;
 }
 
 /* Fault a freshly claimed chunk's pages in, writable, with one call
@@ -91,7 +100,7 @@ static int writer_alloc(int fd, uint64_t off, uint64_t len)
 static void writer_prefault(uint8_t *chunk, uint32_t len)
 {
 #ifdef MADV_POPULATE_WRITE
-	madvise(chunk, len, MADV_POPULATE_WRITE);
+	pt_sys.madvise(chunk, len, MADV_POPULATE_WRITE);
 #else
 	(void)chunk, (void)len;
 #endif
@@ -102,7 +111,7 @@ static int writer_check_dirfd(int dirfd)
 {
 	struct stat st;
 
-	if (fstat(dirfd, &st) < 0)
+	if (pt_sys.fstat(dirfd, &st) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
@@ -116,12 +125,13 @@ static int writer_check_dirfd(int dirfd)
  * race).  Returns the fd or -errno. */
 static int writer_open_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = pt_sys.open(
+	    dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return errno == ELOOP ? -ENOTDIR : -errno;
 	int rc = writer_check_dirfd(fd);
 	if (rc < 0) {
-		close(fd);
+		pt_sys.close(fd);
 		return rc;
 	}
 	return fd;
@@ -151,7 +161,7 @@ static int writer_create(int dirfd, const char *stem, char *name, size_t cap)
 			snprintf(name, cap, "%s.%d.ptd", stem, pid);
 		else
 			snprintf(name, cap, "%s.%d.%d.ptd", stem, pid, i);
-		int fd = openat(
+		int fd = pt_sys.openat(
 		    dirfd, name,
 		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
@@ -290,6 +300,7 @@ static struct pt_chunk_header *chunk_at(struct pt_writer *w, uint64_t slot)
 static void count_drop(struct pt_writer *w, enum pt_drop_cause cause,
 		       uint64_t n)
 {
+	PT_DEBUG_ASSERT((unsigned)cause < PT_DROP_CAUSE_COUNT); /* W5 */
 	/* Relaxed (W5): a total, read after the fact. */
 	__atomic_fetch_add(&w->hdr->drops[cause], n, __ATOMIC_RELAXED);
 }
@@ -299,6 +310,9 @@ static void cursor_close_chunk(struct pt_writer_cursor *c)
 	if (!c->chunk)
 		return;
 	struct pt_chunk_header *ch = (struct pt_chunk_header *)c->chunk;
+	/* W2: only the owner closes, and only an OPEN chunk. */
+	PT_DEBUG_ASSERT(__atomic_load_n(&ch->state, __ATOMIC_RELAXED) ==
+			PT_CHUNK_OPEN);
 	/* Release (W2): our last commit and nevents are visible to whoever
 	 * claims the slot next (its CAS acquires this store). */
 	__atomic_store_n(&ch->state, PT_CHUNK_CLOSED, __ATOMIC_RELEASE);
@@ -310,6 +324,11 @@ static void cursor_close_chunk(struct pt_writer_cursor *c)
 static void chunk_init(struct pt_writer *w, struct pt_writer_cursor *c,
 		       struct pt_chunk_header *ch, uint64_t seq)
 {
+	/* W2: we moved the slot to CLAIMING; W4: its pages are in the file. */
+	PT_DEBUG_ASSERT(__atomic_load_n(&ch->state, __ATOMIC_RELAXED) ==
+			PT_CHUNK_CLAIMING);
+	PT_DEBUG_ASSERT(writer_file_covers(
+	    w, (uint64_t)((uint8_t *)ch - w->map) + w->chunk_size));
 	writer_prefault((uint8_t *)ch, w->chunk_size);
 	ch->magic = PT_CHUNK_MAGIC;
 	ch->seq = seq;
@@ -354,6 +373,8 @@ static int claim_stop(struct pt_writer *w, struct pt_writer_cursor *c)
 		return rc;
 	}
 	struct pt_chunk_header *ch = chunk_at(w, t);
+	/* W1 (stop): the ticket is the slot, so nobody has used it yet. */
+	PT_DEBUG_ASSERT(ch->state == PT_CHUNK_FREE);
 	/* The ticket makes the slot ours; CLAIMING is still stored first so
 	 * that a kill mid-init leaves a slot readers skip, not a FREE one
 	 * with a magic (which they count as damaged).  The release fence
@@ -454,6 +475,9 @@ static void record_commit(struct pt_writer_cursor *c, uint32_t size,
 			  uint32_t chunk_size)
 {
 	uint8_t *at = c->chunk + c->offset;
+	/* W3: the record fits, and its commit word was zero until now. */
+	PT_DEBUG_ASSERT(c->offset + size <= chunk_size);
+	PT_DEBUG_ASSERT(__atomic_load_n((uint64_t *)at, __ATOMIC_RELAXED) == 0);
 	if (c->offset + size < chunk_size)
 		memset(at + size, 0, sizeof(uint64_t));
 	/* Release: the record's bytes (and the zeroed next word) are visible
@@ -860,12 +884,12 @@ static void emit_leave(struct pt_writer_cursor *c)
 
 int pt_writer_prepare_dir(const char *dir)
 {
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (pt_sys.mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	int fd = writer_open_dir(dir);
 	if (fd < 0)
 		return fd;
-	close(fd);
+	pt_sys.close(fd);
 	return 0;
 }
 
@@ -880,24 +904,24 @@ static int writer_create_file(struct pt_writer *w,
 	writer_stem(cfg->name_hint, stem, sizeof(stem));
 	int fd = writer_create(dirfd, stem, name, sizeof(name));
 	if (fd < 0) {
-		close(dirfd);
+		pt_sys.close(dirfd);
 		return fd;
 	}
 	int rc = writer_alloc(fd, 0, w->header_size);
 	void *map = MAP_FAILED;
 	if (rc == 0) {
-		map = mmap(NULL, w->map_size, PROT_READ | PROT_WRITE,
-			   MAP_SHARED, fd, 0);
+		map = pt_sys.mmap(NULL, w->map_size, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, fd, 0);
 		if (map == MAP_FAILED)
 			rc = -errno;
 	}
 	if (rc < 0) {
-		unlinkat(dirfd, name, 0);
-		close(fd);
-		close(dirfd);
+		pt_sys.unlinkat(dirfd, name, 0);
+		pt_sys.close(fd);
+		pt_sys.close(dirfd);
 		return rc;
 	}
-	close(dirfd);
+	pt_sys.close(dirfd);
 	w->fd = fd;
 	w->map = map;
 	w->hdr = map;
@@ -1006,9 +1030,9 @@ void pt_writer_cursor_release(struct pt_writer *w, struct pt_writer_cursor *c)
 void pt_writer_close(struct pt_writer *w)
 {
 	if (w->map)
-		munmap(w->map, w->map_size);
+		pt_sys.munmap(w->map, w->map_size);
 	if (w->fd >= 0)
-		close(w->fd);
+		pt_sys.close(w->fd);
 	w->map = NULL;
 	w->hdr = NULL;
 	w->fd = -1;

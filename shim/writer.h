@@ -11,7 +11,8 @@
  * (PT_DROP_NESTED), never interleaved.
  *
  * Errors: functions return 0 or -errno; they never print and never exit.
- * None allocates memory after pt_writer_open().
+ * None allocates memory after pt_writer_open().  Every system call goes
+ * through pt_sys (sys.h), where tests inject failures.
  */
 #ifndef PERFTAP_WRITER_H
 #define PERFTAP_WRITER_H
@@ -181,15 +182,6 @@ struct pt_conn_info {
  * owned by geteuid() and closed to group and others.  Returns 0, -ENOTDIR
  * or -EACCES (unfit), or another -errno. */
 int pt_writer_prepare_dir(const char *dir);
-
-/* Test seam (SQLite os_unix.c style): the calls that allocate file space,
- * replaceable so that tests can inject ENOSPC.  Both follow their libc
- * contracts (fallocate: -1 and errno; posix_fallocate: the error number). */
-struct pt_writer_sys {
-	int (*fallocate)(int fd, int mode, off_t off, off_t len);
-	int (*posix_fallocate)(int fd, off_t off, off_t len);
-};
-extern struct pt_writer_sys pt_writer_sys;
 
 /* Create a new dump file in cfg->dir (0600, O_EXCL|O_NOFOLLOW|O_CLOEXEC,
  * never overwriting: a collision picks the next free name) and map it. */

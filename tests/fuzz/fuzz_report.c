@@ -37,9 +37,6 @@
 #include "load.h"
 #include "model.h"
 
-static const char *const formats[] = {"text", "json", "markdown", "junit",
-				      "csv",  "html", "otlp",	  "prometheus"};
-
 static FILE *devnull;
 static int all_formats; /* PERFTAP_FUZZ_ALL_FORMATS=1 */
 
@@ -82,13 +79,13 @@ static void check_same(const struct pt_model *a, const struct pt_model *b)
 	}
 }
 
-#define NFORMATS (sizeof(formats) / sizeof(formats[0]))
+#define NFORMATS format_count()
 
-/* Writer `which` of formats[], or NFORMATS for text again with colour,
- * every row and verbose. */
+/* Writer `which` of the format table, or NFORMATS for text (the first)
+ * again with colour, every row and verbose. */
 static void emit(const struct pt_analysis *a, size_t which)
 {
-	const struct pt_format *f = format_find(formats[which % NFORMATS]);
+	const struct pt_format *f = format_at(which % NFORMATS);
 	struct pt_out_opts o = {10, 0, 0};
 	if (!f)
 		abort();

@@ -212,3 +212,36 @@ def test_asyncio_cancellation_and_pool_churn_print_the_same(servers,
             if e["text"].upper().startswith("INCR")]
     assert len(incr) == ran  # every job's INCR, awaited or not, once
     assert sum(_head(recs)["drops"].values()) == 0
+
+
+def _dynamic_symbols(args):
+    out = subprocess.run(args, check=True, capture_output=True,
+                         text=True).stdout
+    return out.splitlines()
+
+
+def test_shim_never_calls_its_own_exported_hooks():
+    """Every libc call the shim makes for itself goes through pt_sys
+    (shim/sys.h), whose entries are the real functions: no relocation of
+    libperftap.so may bind to a symbol the library itself defines (a
+    close@@Base, fcntl64@@Base, fclose@@Base, write@@Base would be the
+    shim's own call running through its hooks)."""
+    if not shutil.which("objdump") or not shutil.which("nm"):
+        pytest.skip("binutils not installed")
+    defined = set()
+    for line in _dynamic_symbols(["nm", "-D", "--defined-only",
+                                  str(ptenv.LIB)]):
+        parts = line.split()
+        if len(parts) == 3:
+            defined.add(parts[2].split("@")[0])
+    assert {"close", "fcntl64", "fclose", "write"} <= defined, \
+        "the hooks this test is about are no longer exported"
+    self_bound = []
+    for line in _dynamic_symbols(["objdump", "-R", str(ptenv.LIB)]):
+        parts = line.split()
+        if len(parts) != 3 or not parts[1].startswith("R_"):
+            continue
+        name = parts[2].split("@")[0].split("+")[0]
+        if name in defined:
+            self_bound.append(parts[2])
+    assert self_bound == []

@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 
 #include "dump_test_util.h"
+#include "sys.h"
 
 #define CHUNK	   4096u
 #define SLOTS	   8u
@@ -29,8 +30,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	pt_writer_sys.fallocate = fallocate;
-	pt_writer_sys.posix_fallocate = posix_fallocate;
+	pt_sys = pt_sys_real;
 	dumptest_rmdir(dir);
 }
 
@@ -199,15 +199,15 @@ Test(dump_limits, disk_full_drops_as_disk_and_recovers_with_space)
 
 	open_small(&w, PT_MODE_STOP);
 	pt_writer_cursor_init(&c, 1);
-	pt_writer_sys.fallocate = fail_fallocate;
-	pt_writer_sys.posix_fallocate = fail_posix_fallocate;
+	pt_sys.fallocate = fail_fallocate;
+	pt_sys.posix_fallocate = fail_posix_fallocate;
 	struct pt_event ev = dumptest_event(0, 0, NULL);
 	errno = 1234;
 	cr_assert_eq(pt_writer_emit_event(&w, &c, &ev), -ENOSPC);
 	cr_assert_eq(errno, 1234, "the host's errno must survive");
 	cr_assert_eq(posix_calls, 1);
 	/* fallocate unsupported, posix_fallocate works: the fallback. */
-	pt_writer_sys.posix_fallocate = counting_posix_fallocate;
+	pt_sys.posix_fallocate = counting_posix_fallocate;
 	cr_assert_eq(emit_range(&w, &c, 0, 1, 5), 5);
 	cr_assert_eq(posix_calls, 2);
 	pt_writer_close(&w);
