@@ -242,7 +242,9 @@ static void command_done(void *s, redisContext *c, const void *reply)
 	errno = e;
 }
 
-PT_EXPORT void *redisvCommand(redisContext *c, const char *fmt, va_list ap)
+/* Both hooks' body: redisCommand calls it directly, not through the
+ * exported redisvCommand (the shim never binds to its own symbols). */
+static void *vcommand(redisContext *c, const char *fmt, va_list ap)
 {
 	if (!ready() || !real.vcommand)
 		return NULL;
@@ -256,12 +258,17 @@ PT_EXPORT void *redisvCommand(redisContext *c, const char *fmt, va_list ap)
 	return r;
 }
 
+PT_EXPORT void *redisvCommand(redisContext *c, const char *fmt, va_list ap)
+{
+	return vcommand(c, fmt, ap);
+}
+
 /* hiredis's own redisCommand is va_start, redisvCommand, va_end. */
 PT_EXPORT void *redisCommand(redisContext *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	void *r = redisvCommand(c, fmt, ap);
+	void *r = vcommand(c, fmt, ap);
 	va_end(ap);
 	return r;
 }
