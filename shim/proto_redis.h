@@ -8,7 +8,7 @@
  * (a 1024-deep request ring of 24-byte entries, moved into spill memory
  * when a pipeline goes deeper, a 64-slot table of 256-byte
  * interned texts, a 32-deep reply nesting stack, a few small buffers).
- * Everything inside is private to proto_redis.c; the fields are here only
+ * Everything inside is private to proto_redis*.c; the fields are here only
  * so that callers can size and embed the context.
  *
  * Semantics (details in proto_redis.c's header comment):
