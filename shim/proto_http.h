@@ -25,7 +25,7 @@
  * keeps one per connection.  sizeof(struct proto_http) is about 24 KiB: a
  * 16 KiB text arena shared by the outstanding requests, a 64-deep request
  * ring of 32-byte entries, a 4 KiB request-line buffer, small header-line
- * buffers.  Everything inside is private to proto_http.c; the fields are
+ * buffers.  Everything inside is private to proto_http*.c; the fields are
  * here only so that callers can size and embed the context.
  */
 #ifndef PERFTAP_PROTO_HTTP_H
