@@ -1,5 +1,5 @@
 /*
- * redis_cmds.h -- what the Redis decoder (proto_redis.c) and the hiredis
+ * redis_cmds.h -- what the Redis decoder (proto_redis*.c) and the hiredis
  * hooks know about Redis commands and replies: the command table (name,
  * first key's position, special handling, flags), the error prefixes, the
  * pub/sub words, and the cache rule.  Pure tables and lookups: no state.
