@@ -7,7 +7,6 @@
  *   1. command names
  *   2. client packets (commands, LOCAL INFILE data, auth data)
  */
-
 #include <string.h>
 
 #include "normalize.h"

@@ -3,11 +3,13 @@
  * greeting, client handshake response (where TLS and compression are
  * negotiated), and the auth exchange up to the server's OK or ERR.
  */
-
 #include "proto_mysql_int.h"
 
 #include <string.h>
 
+/* Server greeting (protocol 10): the server's capabilities, and its version
+ * and connection id as PT_NOTE_SERVER_INFO; an ERR instead means the
+ * connection was refused and is ignored. */
 int proto_mysql_on_greeting(struct proto_mysql *m, struct proto_mysql_framer *f)
 {
 	const uint8_t *h = f->head;

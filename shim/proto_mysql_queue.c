@@ -7,7 +7,6 @@
  *   1. statement table and text arena
  *   2. command queue and event emission
  */
-
 #include "proto_mysql_int.h"
 
 #include <string.h>

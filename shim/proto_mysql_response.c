@@ -7,10 +7,11 @@
  *   1. OK, ERR and EOF packets
  *   2. response states (one function per state, one dispatch switch)
  */
-
 #include "proto_mysql_int.h"
 
 #include <string.h>
+
+/* ---- 1. OK, ERR and EOF packets ---------------------------------------- */
 
 /* ERR packet: 0xFF, code, ['#', SQLSTATE]. */
 static int parse_err(struct proto_mysql *m, const struct proto_mysql_framer *f,
