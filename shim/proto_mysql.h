@@ -8,7 +8,7 @@
  * at compile time); its queue points into itself until a deep pipeline
  * moves it into spill memory (options->spill), which proto_mysql_close()
  * gives back.  proto_mysql_init() must run before the first feed.  The fields
- * are private to proto_mysql.c; they are spelled out here only so that callers
+ * are private to proto_mysql*.c; they are spelled out here only so that callers
  * can embed the context.
  *
  * Events (see proto_mysql.c for the details):
