@@ -401,6 +401,13 @@ bench_requests() {
 	done < <(set -a && . "$WORK/servers/env" && set +a &&
 		/usr/bin/python3 scripts/bench/requests.py "$LIB" \
 			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME" asgi)
+	say "4d. call stacks: threaded backend, PERFTAP_STACKS=off / all"
+	cmd_note requests_stacks "python3 scripts/bench/requests.py $LIB DIR ROUNDS $WRK_TIME threaded stacks  # threaded http.server, 15 httpx clients; shim with PERFTAP_STACKS=off|all"
+	while read -r v r m x; do
+		rec requests_stacks "$v" "$r" "$m" "$x"
+	done < <(set -a && . "$WORK/servers/env" && set +a &&
+		/usr/bin/python3 scripts/bench/requests.py "$LIB" \
+			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME" threaded stacks)
 }
 
 # -------------------------------------------------------- 5. event ---

@@ -6,10 +6,12 @@ PERFTAP_REQUESTS=off / shim with PERFTAP_REQUESTS=on, alternating.
 Prints one line per run: variant round metric value (rps, cpu_us_per_req:
 the server's user+system CPU over the requests it served).
 
-Usage: python3 requests.py LIB DUMPDIR ROUNDS SECONDS [BACKEND]   (servers'
-PERFTAP_* variables in the environment).  BACKEND: threaded (default), or
-asgi: the tagged test's uvicorn h11 backend doing its work with
-asyncio.to_thread, as AFIRGen does (attribution by task context)."""
+Usage: python3 requests.py LIB DUMPDIR ROUNDS SECONDS [BACKEND [KNOB]]
+(servers' PERFTAP_* variables in the environment).  BACKEND: threaded
+(default), or asgi: the tagged test's uvicorn h11 backend doing its work
+with asyncio.to_thread, as AFIRGen does (attribution by task context).
+KNOB: requests (default: the variants off/on are PERFTAP_REQUESTS), or
+stacks (off/on are PERFTAP_STACKS=off/all: a stack with every event)."""
 
 import os
 import shutil
@@ -25,6 +27,7 @@ import test_requests as tr  # the tagged backend, reused as is
 LIB, DUMPS, ROUNDS, SECONDS = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
     float(sys.argv[4])
 BACKEND = sys.argv[5] if len(sys.argv) > 5 else "threaded"
+KNOB = sys.argv[6] if len(sys.argv) > 6 else "requests"
 
 
 def cpu_ticks(pid):
@@ -39,7 +42,8 @@ def run(variant):
         shutil.rmtree(DUMPS, ignore_errors=True)
         os.makedirs(DUMPS, mode=0o700)
         env.update(LD_PRELOAD=LIB, PERFTAP_DIR=DUMPS, PERFTAP_QUIET="1",
-                   PERFTAP_REQUESTS=variant,
+                   **({"PERFTAP_STACKS": "all" if variant == "on" else "off"}
+                      if KNOB == "stacks" else {"PERFTAP_REQUESTS": variant}),
                    PERFTAP_MYSQL_PORTS=env["PERFTAP_MYSQL_PORT"],
                    PERFTAP_REDIS_PORTS=env["PERFTAP_REDIS_PORT"])
     if BACKEND == "asgi":

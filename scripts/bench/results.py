@@ -239,16 +239,22 @@ def section_requests():
             ("requests", "4b. Request attribution: threaded backend, 15 clients",
              "A threaded http.server doing one Redis GET and one SQL query per"),
             ("requests_asgi", "4c. Request attribution: uvicorn h11 + asyncio.to_thread, 15 clients",
-             "The same work in asyncio.to_thread under uvicorn (task contexts,")):
+             "The same work in asyncio.to_thread under uvicorn (task contexts,"),
+            ("requests_stacks", "4d. Call stacks on every event: threaded backend, 15 clients",
+             "The 4b backend with PERFTAP_STACKS=off and =all (native and Python")):
         if not series(group, "plain", "rps"):
             continue
         p(f"## {title}")
         p()
         p(what)
-        p("request; the shim with PERFTAP_REQUESTS=off and =on, side by side." if group == "requests"
-          else "pool handoff: shim/task.c); PERFTAP_REQUESTS=off and =on, side by side.")
+        p({"requests": "request; the shim with PERFTAP_REQUESTS=off and =on, side by side.",
+           "requests_asgi": "pool handoff: shim/task.c); PERFTAP_REQUESTS=off and =on, side by side.",
+           "requests_stacks": "frames captured with every operation's event), side by side."}[group])
         p()
-        p("| figure | plain | shim, off | shim, on | on / off |")
+        if group == "requests_stacks":
+            p("| figure | plain | shim, stacks off | shim, stacks all | all / off |")
+        else:
+            p("| figure | plain | shim, off | shim, on | on / off |")
         p("|---|---:|---:|---:|---:|")
         for m, label in (("rps", "requests/s"), ("cpu_us_per_req", "CPU us/request")):
             r = ratios(group, "on", "off", m)
