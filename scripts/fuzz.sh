@@ -66,8 +66,13 @@ summary() {
 	rate=$(awk '/^stat::average_exec_per_sec:/ { print $2 }' "$log")
 	done=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 |
 		sed -E 's/.*(cov: [0-9]+ ft: [0-9]+ corp: [^ ]+).*/\1/')
-	crashes=$(find "$art" -maxdepth 1 -type f | wc -l)
-	echo "fuzz: $name: ${execs:-?} executions in ${secs}s (${rate:-?}/s), ${done:-no DONE line}, $(find "$work" -type f | wc -l) new inputs, $crashes crashes"
+	# crash-, leak-, timeout-, oom-: failures.  slow-unit-: an input
+	# over libFuzzer's slow threshold (10 s), which on a niced run of a
+	# busy machine is as often the scheduler as the input: listed apart,
+	# to be replayed (fuzz.sh replay) before it is called slow.
+	crashes=$(find "$art" -maxdepth 1 -type f ! -name 'slow-unit-*' | wc -l)
+	slow=$(find "$art" -maxdepth 1 -type f -name 'slow-unit-*' | wc -l)
+	echo "fuzz: $name: ${execs:-?} executions in ${secs}s (${rate:-?}/s), ${done:-no DONE line}, $(find "$work" -type f | wc -l) new inputs, $crashes crashes, $slow slow units"
 }
 
 cmd=${1:-}
