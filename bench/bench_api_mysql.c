@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 		}
 		pt_writer_cursor_init(&cur, (uint32_t)getpid());
 		api_mysql_reset_all();
-		struct pt_mysql_peer peer = {0};
+		struct pt_peer peer = {0};
 		void *c = api_mysql_connect_begin(&mysql_obj);
 		api_mysql_connect_end(c, 1, now_ns(), now_ns(), 7, &peer);
 		events = 0;

@@ -273,7 +273,7 @@ void *api_mysql_connect_begin(void *mysql)
 }
 
 void api_mysql_connect_end(void *conn, int ok, uint64_t t0, uint64_t t1, int fd,
-			   const struct pt_mysql_peer *peer)
+			   const struct pt_peer *peer)
 {
 	struct conn_slot *c = conn;
 	static const char text[] = "CONNECT";

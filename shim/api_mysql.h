@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "peer.h"
+
 #include "api_sqlite.h" /* struct pt_api_out */
 #include "writer.h"
 
@@ -63,12 +65,6 @@ struct pt_mysql_fns {
 #define PT_MYSQL_TEXT_MAX 480u
 
 /* The peer of a connection, read by the hooks (getpeername). */
-struct pt_mysql_peer {
-	uint8_t family; /* AF_INET, AF_INET6, AF_UNIX; 0 = unknown */
-	uint16_t port;
-	uint8_t addr[16];
-};
-
 /* take_fd: make fd's socket decoding passive for good (preload.c). */
 void api_mysql_init(const struct pt_mysql_fns *fns,
 		    const struct pt_api_out *out, void (*take_fd)(int fd));
@@ -89,7 +85,7 @@ void api_mysql_leave(void *conn);
  * result (ok), the clock around the call, the socket and its peer. */
 void *api_mysql_connect_begin(void *mysql);
 void api_mysql_connect_end(void *conn, int ok, uint64_t t0, uint64_t t1, int fd,
-			   const struct pt_mysql_peer *peer);
+			   const struct pt_peer *peer);
 /* Before mysql_close's real call. */
 void api_mysql_close(void *mysql, uint64_t now);
 

@@ -45,7 +45,7 @@ struct ctx_slot {
 	uint64_t events;
 	uint64_t connect_ns;
 	const void *reply_fns;	   /* the reader's at connect */
-	struct pt_redis_peer peer; /* repeated in the close record */
+	struct pt_peer peer; /* repeated in the close record */
 	struct proto_redis *dec;   /* R3 */
 	struct pt_sink sink;
 };
@@ -278,7 +278,7 @@ static void emit_connect(uint32_t conn_id, int err, uint64_t t0, uint64_t t1)
 		out.event(&ev);
 }
 
-void api_redis_connect(void *ctx, int fd, const struct pt_redis_peer *peer,
+void api_redis_connect(void *ctx, int fd, const struct pt_peer *peer,
 		       const void *reply_fns, int err, uint64_t t0, uint64_t t1)
 {
 	uint32_t id = out.conn_id ? out.conn_id() : 0;

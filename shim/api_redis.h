@@ -51,6 +51,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "peer.h"
+
 #include "api_sqlite.h" /* struct pt_api_out */
 #include "proto.h"	/* struct pt_spill */
 
@@ -60,12 +62,6 @@ struct redisReply;
 #define PT_REDIS_CTX_SLOTS 1024u
 
 /* The peer of a connection, read by the hooks (getpeername). */
-struct pt_redis_peer {
-	uint8_t family; /* AF_INET, AF_INET6, AF_UNIX; 0 = unknown */
-	uint16_t port;
-	uint8_t addr[16];
-};
-
 /* spill: memory for the decoders; take_fd: make fd's socket decoding
  * passive for good (preload.c). */
 void api_redis_init(const struct pt_api_out *out, const struct pt_spill *spill,
@@ -78,7 +74,7 @@ void api_redis_reset_all(void);
  * its reader's reply-object functions (c->reader->fn), hiredis's own at
  * connect.  A context that connected gets a slot (unless the table or the
  * spill is out). */
-void api_redis_connect(void *ctx, int fd, const struct pt_redis_peer *peer,
+void api_redis_connect(void *ctx, int fd, const struct pt_peer *peer,
 		       const void *reply_fns, int err, uint64_t t0,
 		       uint64_t t1);
 

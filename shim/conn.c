@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 
 #include "op_event.h"
+#include "peer.h"
 #include "real.h"
 #include "request.h"
 #include "sniff.h"
@@ -177,16 +178,12 @@ static void peer_from(struct pt_conn *c, const struct sockaddr *a,
 {
 	if (!a || alen < sizeof(sa_family_t))
 		return;
-	c->family = (uint8_t)a->sa_family;
-	if (a->sa_family == AF_INET && alen >= sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *in = (const void *)a;
-		c->port = ntohs(in->sin_port);
-		memcpy(c->addr, &in->sin_addr, 4);
-	} else if (a->sa_family == AF_INET6 &&
-		   alen >= sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *in6 = (const void *)a;
-		c->port = ntohs(in6->sin6_port);
-		memcpy(c->addr, &in6->sin6_addr, 16);
+	struct pt_peer p;
+	pt_peer_from(&p, a, alen);
+	c->family = p.family;
+	if (p.family == AF_INET || p.family == AF_INET6) {
+		c->port = p.port;
+		memcpy(c->addr, p.addr, sizeof(c->addr));
 	} else if (a->sa_family == AF_UNIX) {
 		const struct sockaddr_un *un = (const void *)a;
 		size_t max = alen - offsetof(struct sockaddr_un, sun_path);

@@ -207,25 +207,6 @@ static inline void *enter(void *m)
 	return tracing() ? api_mysql_enter(m) : NULL;
 }
 
-static void peer_of(int fd, struct pt_mysql_peer *p)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	memset(p, 0, sizeof(*p));
-	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-		return;
-	p->family = (uint8_t)ss.ss_family;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)&ss;
-		p->port = ntohs(a->sin_port);
-		memcpy(p->addr, &a->sin_addr, 4);
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)&ss;
-		p->port = ntohs(a->sin6_port);
-		memcpy(p->addr, &a->sin6_addr, 16);
-	}
-}
-
 PT_EXPORT void *mysql_real_connect(void *m, const char *host, const char *user,
 				   const char *pw, const char *db,
 				   unsigned port, const char *sock,
@@ -247,8 +228,8 @@ PT_EXPORT void *mysql_real_connect(void *m, const char *host, const char *user,
 	int e = errno;
 	pt_tflags.guard++;
 	int fd = r ? real.fns.get_socket(m) : -1;
-	struct pt_mysql_peer peer;
-	peer_of(fd, &peer);
+	struct pt_peer peer;
+	pt_peer_of_fd(fd, &peer);
 	pt_tflags.guard--;
 	api_mysql_connect_end(c, r != NULL, t0, t1, fd, &peer);
 	errno = e;

@@ -124,33 +124,14 @@ static inline int tracing(void)
 	       pt_shim_api_on();
 }
 
-static void peer_of(int fd, struct pt_redis_peer *p)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	memset(p, 0, sizeof(*p));
-	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-		return;
-	p->family = (uint8_t)ss.ss_family;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)&ss;
-		p->port = ntohs(a->sin_port);
-		memcpy(p->addr, &a->sin_addr, 4);
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)&ss;
-		p->port = ntohs(a->sin6_port);
-		memcpy(p->addr, &a->sin6_addr, 16);
-	}
-}
-
 static void connected(redisContext *c, uint64_t t0)
 {
 	uint64_t t1 = pt_now();
 	int e = errno;
 	pt_tflags.guard++;
 	int ok = c && !c->err && (c->flags & REDIS_BLOCK);
-	struct pt_redis_peer peer;
-	peer_of(ok ? c->fd : -1, &peer);
+	struct pt_peer peer;
+	pt_peer_of_fd(ok ? c->fd : -1, &peer);
 	api_redis_connect(ok ? c : NULL, ok ? c->fd : -1, &peer,
 			  ok && c->reader ? c->reader->fn : NULL,
 			  c ? c->err : REDIS_ERR_OOM, t0, t1);

@@ -127,7 +127,7 @@ static void *connected(void)
 	nev = nconn = 0;
 	api_mysql_init(&fns, &out, f_take);
 	api_mysql_reset_all();
-	struct pt_mysql_peer peer = {0};
+	struct pt_peer peer = {0};
 	void *c = api_mysql_connect_begin(&mysql_obj);
 	cr_assert_not_null(c);
 	api_mysql_connect_end(c, 1, 100, 600, 9, &peer);

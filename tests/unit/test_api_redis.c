@@ -85,7 +85,7 @@ static void *connected(void)
 	nev = nconn = ndrop = spill_gets = 0;
 	taken = -1;
 	olen = 0;
-	struct pt_redis_peer peer = {.family = 2, .port = 6379};
+	struct pt_peer peer = {.family = 2, .port = 6379};
 	api_redis_connect(&ctx_obj, 7, &peer, NULL, 0, 100, 400);
 	void *s = api_redis_find(&ctx_obj);
 	cr_assert_not_null(s);
@@ -418,7 +418,7 @@ Test(redis_api, reconnect_takes_the_new_socket_and_starts_afresh)
 Test(redis_api, contexts_are_told_apart)
 {
 	void *s = connected();
-	struct pt_redis_peer peer = {0};
+	struct pt_peer peer = {0};
 	api_redis_connect(&other_obj, 9, &peer, NULL, 0, 100, 200);
 	void *o = api_redis_find(&other_obj);
 	cr_assert_not_null(o);
