@@ -25,6 +25,7 @@
 #include "sniff.h"
 #include "stack.h"
 #include "task.h"
+#include "task_create.h"
 #include "writer.h"
 
 /* ---- 1. state, the host ---- */
@@ -377,11 +378,15 @@ static void note_task(struct pt_conn *c, uint64_t t)
 	}
 }
 
-static void conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
-		      size_t n, uint64_t t)
+/* Feed n bytes of c in direction dir.  Returns 1 when they completed a
+ * request's head (request_step), else 0. */
+static int conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
+		     size_t n, uint64_t t)
 {
 	if (n == 0 || fdtab_is_passive(c))
-		return;
+		return 0;
+	if (task_create_enabled()) /* C1: only the feed just made counts */
+		task_create_note(-1, NULL, 0, NULL, 0);
 	if (dir == PT_DIR_OUT && task_enabled())
 		note_task(c, t);
 	if (!c->decided) {
@@ -389,13 +394,13 @@ static void conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 		if (s == PT_SNIFF_STOP)
 			fdtab_set_passive(c);
 		if (s != PT_SNIFF_FEED)
-			return;
+			return 0;
 	} else if (sniff_decoder_tls_wait(&c->dec, c->proto)) {
 		/* Upgraded to TLS, and these bytes came past the SSL hooks:
 		 * ciphertext, so the plaintext will not be seen. */
 		host.count(PT_CNT_CONN_TLS);
 		fdtab_set_passive(c);
-		return;
+		return 0;
 	}
 	/* A decoder stopped at a TLS upgrade stays live (see above);
 	 * otherwise stopped means passive: later calls are cheap. */
@@ -407,7 +412,7 @@ static void conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 	c->stack_batch = NULL;
 	if (fs != PT_FEED_OK && !sniff_decoder_tls_wait(&c->dec, c->proto))
 		fdtab_set_passive(c);
-	request_step(c, t);
+	return request_step(c, t);
 }
 
 /* Lock the connection at fd, or count why not. */
@@ -471,8 +476,36 @@ void pt_conn_bytes(int fd, enum pt_dir dir, const void *buf, size_t n,
 		c->bytes_out += n;
 		connect_end(c, t); /* written: it was connected */
 	}
-	conn_feed(c, dir, buf, n, t);
+	int head = conn_feed(c, dir, buf, n, t);
+	if (!task_create_enabled()) {
+		fdtab_release(&pt_fdtab, c);
+		return;
+	}
+	/* One read, one buffer: the bytes data_received will be given
+	 * (task_create.h C1, C4).  A readv's are never noted. */
+	if (head && dir == PT_DIR_IN)
+		task_create_note(fd, c, c->req_open, buf, n);
 	fdtab_release(&pt_fdtab, c);
+	task_create_arm();
+}
+
+/* task_create.h: request req's head, read on fd from conn, created the
+ * task whose context is key. */
+static void conn_task_created(int fd, const void *conn, uint64_t req,
+			      uint64_t key)
+{
+	int busy;
+	struct pt_conn *c = fdtab_acquire(&pt_fdtab, fd, &busy);
+	if (!c)
+		return; /* busy: the binding is lost, never waited for */
+	if (c == conn && c->req_open == req && !c->create_key)
+		c->create_key = key;
+	fdtab_release(&pt_fdtab, c);
+}
+
+void pt_conn_task_setup(void)
+{
+	task_create_enable(conn_task_created);
 }
 
 void pt_conn_iov(int fd, enum pt_dir dir, const struct iovec *iov, int cnt,

@@ -83,6 +83,10 @@ void pt_conn_iov(int fd, enum pt_dir dir, const struct iovec *iov, int cnt,
 		 size_t n, uint64_t t);
 /* n bytes sent from a file (sendfile): content not seen. */
 void pt_conn_file_bytes(int fd, size_t n, uint64_t t);
+
+/* From the constructor, after task_enable: let the asyncio task-creation
+ * hook (task_create.h) bind requests of these connections. */
+void pt_conn_task_setup(void);
 /* Bytes were consumed without being seen (MSG_TRUNC on a stream). */
 void pt_conn_lost(int fd);
 

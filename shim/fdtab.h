@@ -121,6 +121,8 @@ struct pt_conn {
 	struct pt_task_sends sends; /* client: recent sends */
 	uint64_t resp_key;	    /* server: who wrote the response's first
 				       byte (valid when resp_seen) */
+	uint64_t create_key;	    /* server: the task its head created
+				       (task_create.h); 0 none */
 	uint64_t head_ns;	    /* server: the request's head complete */
 	uint8_t resp_seen;
 	/* The feed in progress keeps one stack for every operation it ends

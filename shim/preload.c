@@ -431,9 +431,10 @@ static int setup(void)
 	if (cfg.disabled)
 		return -1;
 	request_enable(cfg.requests);
-	pyrt_init(); /* dlsym: here, never on a hook's path */
+	pyrt_init();	      /* dlsym: here, never on a hook's path */
 	pt_stack_setup(&cfg); /* dlopen libunwind: likewise */
 	task_enable(cfg.requests);
+	pt_conn_task_setup(); /* dlsym, likewise */
 	popts.raw = cfg.raw;
 	popts.raw_max = cfg.raw_max;
 	popts.spill = &pt_spill_mmap; /* deep pipelines (spill.c) */

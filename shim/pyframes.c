@@ -89,11 +89,11 @@ static int frame_read(const struct walk_window *win, uintptr_t frame,
 
 int pyframes_walk(struct pyframe_raw *out, int max, int *fault)
 {
-	return pyframes_walk_locals(out, NULL, max, fault);
+	return pyframes_walk_locals(out, NULL, 0, max, fault);
 }
 
-int pyframes_walk_locals(struct pyframe_raw *out, uintptr_t *local0, int max,
-			 int *fault)
+int pyframes_walk_locals(struct pyframe_raw *out, uintptr_t *locals,
+			 int nlocals, int max, int *fault)
 {
 	const struct pyrt_offsets *o = pyrt_offsets();
 	struct walk_window win;
@@ -105,10 +105,12 @@ int pyframes_walk_locals(struct pyframe_raw *out, uintptr_t *local0, int max,
 		return 0;
 	frame = walk_start(o, ts, &win, fault);
 	while (frame && n < max) {
-		uint8_t f[80];
+		uint8_t f[80 + PYFRAMES_LOCALS_MAX * sizeof(uintptr_t)];
 		uintptr_t code, prev, instr;
-		/* With local0: one word past the specials as well. */
-		size_t len = o->if_size + (local0 ? sizeof(uintptr_t) : 0);
+		/* With locals: that many words past the specials as well. */
+		if (!locals || nlocals < 0 || nlocals > PYFRAMES_LOCALS_MAX)
+			nlocals = 0;
+		size_t len = o->if_size + (size_t)nlocals * sizeof(uintptr_t);
 		if (frame_read(&win, frame, f, len)) {
 			*fault = 1;
 			break;
@@ -126,8 +128,9 @@ int pyframes_walk_locals(struct pyframe_raw *out, uintptr_t *local0, int max,
 			addr = -2;
 		out[n].code = code;
 		out[n].addr = (int32_t)addr;
-		if (local0) /* localsplus[0] follows the specials (if_size) */
-			memcpy(&local0[n], f + o->if_size, sizeof(*local0));
+		if (nlocals) /* localsplus[] follows the specials (if_size) */
+			memcpy(&locals[n * nlocals], f + o->if_size,
+			       (size_t)nlocals * sizeof(*locals));
 		n++;
 		frame = prev;
 	}

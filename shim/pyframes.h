@@ -36,10 +36,13 @@ struct pyframe_text {
  * pyrt is not available. */
 int pyframes_walk(struct pyframe_raw *out, int max, int *fault);
 
-/* The same, with each frame's first local (localsplus[0]: `self` of a
- * method) in local0[i], as an address to read through pyrt_read. */
-int pyframes_walk_locals(struct pyframe_raw *out, uintptr_t *local0, int max,
-			 int *fault);
+/* The same, with each frame's first nlocals locals (localsplus[0..]: a
+ * function's arguments come first, `self` of a method at 0) in
+ * locals[i * nlocals ...], as addresses to read through pyrt_read.  A
+ * local not yet bound reads as 0.  nlocals is at most PYFRAMES_LOCALS_MAX. */
+#define PYFRAMES_LOCALS_MAX 2
+int pyframes_walk_locals(struct pyframe_raw *out, uintptr_t *locals,
+			 int nlocals, int max, int *fault);
 
 /* Names for one frame.  Returns 0, or -EFAULT / -EINVAL (the object at
  * code is not a live code object). */

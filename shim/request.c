@@ -100,23 +100,27 @@ void request_after_fork(void)
 	tls.multiplex = 0;
 }
 
-void request_step(struct pt_conn *c, uint64_t now_ns)
+int request_step(struct pt_conn *c, uint64_t now_ns)
 {
 	if (c->role != PT_ROLE_SERVER || c->proto != PT_PROTO_HTTP ||
 	    !c->decided)
-		return;
+		return 0;
 	if (c->req_open) {
-		if (!c->head_ns && proto_http_request_head_seen(&c->dec.http))
-			c->head_ns = now_ns;
-		return;
+		if (c->head_ns || !proto_http_request_head_seen(&c->dec.http))
+			return 0;
+		c->head_ns = now_ns;
+		return 1;
 	}
 	if (proto_http_request_open(&c->dec.http) &&
 	    request_begin(&c->req_open, now_ns)) {
 		c->resp_seen = 0;
 		c->resp_key = 0;
+		c->create_key = 0;
 		c->head_ns =
 		    proto_http_request_head_seen(&c->dec.http) ? now_ns : 0;
+		return c->head_ns != 0;
 	}
+	return 0;
 }
 
 /* The request's head arrived head_ns - start_ns after its first byte. */
@@ -128,6 +132,18 @@ static uint32_t head_us(uint64_t start_ns, uint64_t head_ns)
 	return us < UINT32_MAX ? (uint32_t)us : UINT32_MAX;
 }
 
+/* The request's context key: the task that wrote its response (task.h)
+ * or the one its head created (task_create.h); two different keys name
+ * no one task (task_create.h C5). */
+static uint64_t request_key(const struct pt_conn *c)
+{
+	uint64_t wrote = c->resp_seen ? c->resp_key : 0;
+	uint64_t made = c->create_key;
+	if (wrote && made && wrote != made)
+		return 0;
+	return wrote ? wrote : made;
+}
+
 void request_attribute(struct pt_conn *c, const struct pt_op *op,
 		       struct pt_event *ev)
 {
@@ -136,8 +152,8 @@ void request_attribute(struct pt_conn *c, const struct pt_op *op,
 		 * the last byte (attr stays UNKNOWN: not an attribution). */
 		ev->request_id = c->req_open ? request_end(&c->req_open) : 0;
 		ev->head_us = head_us(op->start_ns, c->head_ns);
-		if (ev->request_id && c->resp_seen)
-			ev->task_key = c->resp_key;
+		if (ev->request_id)
+			ev->task_key = request_key(c);
 		c->head_ns = 0;
 		c->resp_seen = 0;
 		return;

@@ -41,8 +41,9 @@ struct pt_conn;
 struct pt_op;
 struct pt_event;
 /* After each feed of c (locked): a server HTTP request that just began
- * takes an id on this thread. */
-void request_step(struct pt_conn *c, uint64_t now_ns);
+ * takes an id on this thread.  Returns 1 when this feed completed the
+ * open request's head (task_create.h), else 0. */
+int request_step(struct pt_conn *c, uint64_t now_ns);
 /* Fill ev's request_id and attr for op, decoded on c (locked). */
 void request_attribute(struct pt_conn *c, const struct pt_op *op,
 		       struct pt_event *ev);

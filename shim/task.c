@@ -75,6 +75,11 @@ static int in_coroutine(uintptr_t ts)
 	return 0;
 }
 
+int task_in_coroutine(void)
+{
+	return enabled && in_coroutine(pyrt_thread_state());
+}
+
 uint64_t task_response_key(void)
 {
 	/* uvloop flushes every response from one long-lived handle, in one
@@ -413,7 +418,7 @@ static uintptr_t work_item(void)
 	struct pyframe_raw f[64];
 	uintptr_t self[64];
 	int fault = 0;
-	int n = pyframes_walk_locals(f, self, 64, &fault);
+	int n = pyframes_walk_locals(f, self, 1, 64, &fault);
 	for (int i = 0; i < n; i++) {
 		if (f[i].code == ho.workitem_code)
 			return self[i];

@@ -50,6 +50,9 @@ void task_note_send(struct pt_task_sends *s, uint64_t t);
 /* The key of the send at exactly start_ns; 0 when not in the ring. */
 uint64_t task_key_at(const struct pt_task_sends *s, uint64_t start_ns);
 
+/* Is a coroutine executing on the calling thread (a task's step)? */
+int task_in_coroutine(void);
+
 /* On a thread-pool worker running an asyncio job (to_thread,
  * run_in_executor): the context key of the task awaiting the job; 0
  * otherwise (and, after one clean look, cheaply 0 forever on a thread

@@ -8,8 +8,8 @@ Wrong attributions must be 0 everywhere; every model reaches 99%:
 threads (threaded http.server, gunicorn sync and gthread workers, by
 thread: request.c) and uvicorn's asyncio loop (by the task's context:
 shim/task.c, joined by report/task_join.c), for operations on the loop
-thread, outbound httpx calls and asyncio.to_thread jobs.  uvloop names no
-task in its responses: unattributed, never wrongly.  Requests served
+thread, outbound httpx calls and asyncio.to_thread jobs; with uvloop, by
+the context of the task the request's head created (shim/task_create.c).  Requests served
 equal the clients' count, Redis GETs equal the server's commandstats."""
 
 import json
@@ -376,15 +376,17 @@ def test_uvicorn_h11_attributes_every_op(servers, dump_dir, tmp_path, mode):
         _check_report(dump_dir, tmp_path, right, total)
 
 
-def test_uvloop_is_never_attributed_wrongly(servers, dump_dir):
-    """uvloop writes every response from one shared handle with no
-    coroutine running, so no response names its task: nothing is
-    attributed (task.c refuses the shared key), and nothing wrongly."""
+@pytest.mark.parametrize("mode", ["to_thread", "loop_redis", "httpx"])
+def test_uvloop_httptools_attributes_every_op(servers, dump_dir, mode):
+    """uvloop flushes responses outside every task, so the request's key
+    is the context of the task its head created (shim/task_create.c):
+    the jobs it hands to the pool, its Redis calls on the loop thread and
+    its outbound httpx calls."""
     right, none, total = _asgi(servers, dump_dir, "uvloop", "httptools",
-                               "to_thread")
-    assert right == 0 and none == total
-    print(f"uvloop/httptools/to_thread: unattributed "
-          f"{100.0 * none / total:.1f}%")
+                               mode)
+    print(f"uvloop/httptools/{mode}: right {right} of {total}, "
+          f"unattributed {none}")
+    assert right >= 0.99 * total, (right, total)
 
 
 # A request hands work to a task of its own that outlives the response:
