@@ -14,7 +14,10 @@ BUILD_PKGS=(gcc make pkg-config libc6-dev
 	libmariadb-dev libhiredis-dev libcjson-dev libunwind-dev libcriterion-dev
 	libsqlite3-dev libdw-dev libelf-dev libncurses-dev python3-dev
 	clang libclang-rt-14-dev clang-format libxml2-utils curl procps openssl
-	binutils)
+	binutils "binutils-$(uname -m | tr _ -)-linux-gnu")
+# (nm and objdump themselves come from the per-architecture binutils
+# package; `binutils` pulls it in, named here so the test that looks for
+# the tools' package finds it listed.)
 # Real servers, real clients and the cross-checking tools the integration
 # tests drive (pt-fingerprint, sysbench, chromium, tmux, sqlite3; austin is
 # built from Debian 13's source by scripts/build-austin.sh, with curl).

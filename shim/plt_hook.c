@@ -141,17 +141,20 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (!symtab || !strtab)
 		return 1;
+	/* The PLT's relocations first; then the others, where a module
+	 * built with -fno-plt calls through a GLOB_DAT slot. */
+	const struct {
+		uintptr_t at;
+		size_t size;
+	} tables[] = {{pltrel_is_rela ? jmprel : 0, jmprel_sz}, {rela, rela_sz}};
 	void **slot = NULL;
-	if (jmprel && pltrel_is_rela)
-		slot = find_slot(info->dlpi_addr, (const ElfW(Rela) *)jmprel,
-				 jmprel_sz / sizeof(ElfW(Rela)),
-				 (const ElfW(Sym) *)symtab,
-				 (const char *)strtab, in->symbol);
-	if (!slot && rela) /* -fno-plt: called through a GLOB_DAT slot */
-		slot = find_slot(info->dlpi_addr, (const ElfW(Rela) *)rela,
-				 rela_sz / sizeof(ElfW(Rela)),
-				 (const ElfW(Sym) *)symtab,
-				 (const char *)strtab, in->symbol);
+	for (size_t i = 0; i < 2 && !slot; i++)
+		if (tables[i].at)
+			slot = find_slot(info->dlpi_addr,
+					 (const ElfW(Rela) *)tables[i].at,
+					 tables[i].size / sizeof(ElfW(Rela)),
+					 (const ElfW(Sym) *)symtab,
+					 (const char *)strtab, in->symbol);
 	if (!slot || !slot_in(info, slot, PT_LOAD))
 		return 1;
 	in->rc = store(slot, in->hook, slot_in(info, slot, PT_GNU_RELRO));
