@@ -269,6 +269,14 @@ static void print_conn(const struct pt_dump *d, const struct pt_read_conn *c)
 	emit_line(o);
 }
 
+/* The dump version that brought counter i (1: there from the start). */
+static uint32_t counter_since(int i)
+{
+	if (i >= PT_CNT_STACK_UNSENT)
+		return 3;
+	return i >= PT_CNT_CONN_FORK_MIDOP ? 2 : 1;
+}
+
 /* drops, counters and problems of the dump line. */
 static void add_tallies(cJSON *o, const struct pt_dump *d)
 {
@@ -291,10 +299,9 @@ static void add_tallies(cJSON *o, const struct pt_dump *d)
 	}
 	for (int i = 0; i < PT_CNT_COUNT; i++) {
 		const char *n = pt_counter_name(i);
-		/* A version 1 writer had no such counter: its slot says
-		 * nothing, so a version 1 dump prints as it always did. */
-		if (i >= PT_CNT_CONN_FORK_MIDOP && in->version < 2 &&
-		    !in->counters[i])
+		/* An older writer had no such counter: its slot says
+		 * nothing, so an older dump prints as it always did. */
+		if (in->version < counter_since(i) && !in->counters[i])
 			continue;
 		if (!strcmp(n, "unknown")) {
 			if (!in->counters[i])
@@ -358,7 +365,8 @@ static int events_one(const char *path)
 	/* First pass: the requests asyncio operations join (task_join.h). */
 	struct pt_task_join join = {0};
 	while (pt_dump_next(d, &rec))
-		if (rec.type == PT_REC_EVENT && rec.ev.kind == PT_KIND_HTTP_IN &&
+		if (rec.type == PT_REC_EVENT &&
+		    rec.ev.kind == PT_KIND_HTTP_IN &&
 		    task_join_add_http(&join, rec.ev.task_key, rec.ev.start_ns,
 				       rec.ev.duration_ns, rec.ev.head_us,
 				       rec.ev.request_id) < 0) {
@@ -375,8 +383,8 @@ static int events_one(const char *path)
 	uint32_t nmods = pt_dump_modules(d, &mods);
 	struct pt_sym *sym = nmods ? pt_sym_open(mods, nmods) : NULL;
 	while (pt_dump_next(d, &rec)) {
-		if (rec.type == PT_REC_EVENT && rec.ev.kind != PT_KIND_HTTP_IN &&
-		    !rec.ev.request_id)
+		if (rec.type == PT_REC_EVENT &&
+		    rec.ev.kind != PT_KIND_HTTP_IN && !rec.ev.request_id)
 			rec.ev.request_id =
 			    task_join_find(&join, rec.ev.task_key,
 					   rec.ev.start_ns, &rec.ev.attr);

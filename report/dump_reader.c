@@ -51,6 +51,7 @@ static const char *const counter_names[] = {
     [PT_CNT_CONN_UPGRADED] = "conn_upgraded",
     [PT_CNT_CONN_UNKNOWN] = "conn_unknown",
     [PT_CNT_CONN_FORK_MIDOP] = "conn_fork_midop",
+    [PT_CNT_STACK_UNSENT] = "stack_unsent",
 };
 
 static const char *const kind_names[] = {

@@ -54,6 +54,12 @@ void fmt_callsites_text(const struct pt_analysis *a, size_t top, FILE *out)
 					"  Python frames not read (a CPython "
 					"version without a known layout): "
 					"native frames only\n");
+			uint64_t unsent = a->m->counters[PT_CNT_STACK_UNSENT];
+			if (unsent)
+				fprintf(out,
+					"  %llu asyncio client operations have "
+					"no stack: their send's was not kept\n",
+					(unsigned long long)unsent);
 			header = 1;
 		}
 		shown++;

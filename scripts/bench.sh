@@ -408,6 +408,13 @@ bench_requests() {
 	done < <(set -a && . "$WORK/servers/env" && set +a &&
 		/usr/bin/python3 scripts/bench/requests.py "$LIB" \
 			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME" threaded stacks)
+	say "4e. call stacks, asyncio client: redis.asyncio, PERFTAP_STACKS=off / slow / all"
+	cmd_note async_stacks "python3 scripts/bench/async_client.py $LIB DIR ROUNDS $WRK_TIME  # 4 tasks of redis.asyncio GETs; shim with PERFTAP_STACKS=off|slow|all (the stack of every send is taken)"
+	while read -r v r m x; do
+		rec async_stacks "$v" "$r" "$m" "$x"
+	done < <(set -a && . "$WORK/servers/env" && set +a &&
+		/usr/bin/python3 scripts/bench/async_client.py "$LIB" \
+			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME")
 }
 
 # -------------------------------------------------------- 5. event ---

@@ -25,7 +25,8 @@ SERVER_PKGS=(mariadb-server mariadb-client redis-server redis-tools
 	percona-toolkit sysbench chromium tmux sqlite3 gdb)
 PYTHON_PKGS=(python3 python3-redis python3-pymysql python3-mysqldb
 	python3-fastapi python3-uvicorn python3-httpx python3-locust
-	python3-uvloop python3-httptools python3-pytest python3-flask gunicorn)
+	python3-uvloop python3-httptools python3-pytest python3-flask gunicorn
+	python3-aiomysql)
 # Only `make bench` needs these; install them with `install-deps.sh --bench`.
 BENCH_PKGS=(wrk valgrind hyperfine)
 

@@ -75,6 +75,54 @@ static void emit_conn(struct pt_conn *c, uint8_t event, uint64_t now)
 	host.conn(&ci);
 }
 
+/* ---- asyncio clients: the stack of a send (stack.h) ----
+ *
+ * A connection's sends come from one kind of code, mostly: an asyncio
+ * driver's connections are used from tasks, a blocking driver's from
+ * threads.  So the first send of a connection is looked at, and one in
+ * SENDER_RECHECK after that while its sender looks plain; a connection
+ * whose sends come from a coroutine keeps the stack of every send.
+ */
+enum pt_sender {
+	PT_SENDER_UNKNOWN = 0, /* no send with Python frames yet */
+	PT_SENDER_PLAIN,       /* sends come from plain (threaded) code */
+	PT_SENDER_COROUTINE,   /* a send came from a coroutine */
+};
+
+#define SENDER_RECHECK 64
+
+/* The send in ring slot `slot` was just noted (lock held). */
+static void sent_stack_note(struct pt_conn *c, int slot)
+{
+	if (c->sender == PT_SENDER_PLAIN && ++c->sender_skip < SENDER_RECHECK)
+		return;
+	c->sender_skip = 0;
+	struct pt_stack_capture *cap = &c->sent_stack[slot];
+	if (!pt_stack_capture_send(cap))
+		return; /* no Python frames: nothing learnt */
+	if (cap->coroutine)
+		c->sender = PT_SENDER_COROUTINE;
+	else if (c->sender != PT_SENDER_COROUTINE)
+		c->sender = PT_SENDER_PLAIN;
+	/* On a coroutine's connection every send's stack is the caller's,
+	 * whoever completes the operation; on a plain one the reply is read
+	 * on the sender's own stack, which the completion takes. */
+	c->sends.has_stack[slot] = c->sender == PT_SENDER_COROUTINE;
+}
+
+/* Where op's stack comes from: on a coroutine's connection, its send's. */
+static void sent_stack_of(struct pt_conn *c, const struct pt_op *op,
+			  struct pt_op_stack *how)
+{
+	if (c->role != PT_ROLE_CLIENT || c->sender != PT_SENDER_COROUTINE)
+		return;
+	int slot = task_send_slot(&c->sends, op->start_ns);
+	if (slot >= 0 && c->sends.has_stack[slot])
+		how->sent = &c->sent_stack[slot];
+	else
+		how->unsent = 1;
+}
+
 static void sink_op(void *arg, const struct pt_op *op)
 {
 	struct pt_conn *c = arg;
@@ -89,7 +137,9 @@ static void sink_op(void *arg, const struct pt_op *op)
 	request_attribute(c, op, &ev);
 	if (c->tls == PT_TLS_ON)
 		ev.flags |= PT_EV_TLS;
-	host.event(&ev, c->stack_batch);
+	struct pt_op_stack how = {.batch = c->stack_batch};
+	sent_stack_of(c, op, &how);
+	host.event(&ev, &how);
 }
 
 static void sink_note(void *arg, enum pt_note note, const char *text,
@@ -371,8 +421,11 @@ static enum pt_sniff_step conn_sniff(struct pt_conn *c, enum pt_dir dir,
 static void note_task(struct pt_conn *c, uint64_t t)
 {
 	if (c->role == PT_ROLE_CLIENT) {
-		task_note_send(&c->sends, t);
-	} else if (c->role == PT_ROLE_SERVER && c->req_open && !c->resp_seen) {
+		int slot = task_note_send(&c->sends, t, task_key_now());
+		if (slot >= 0 && pt_stack_at_send_on())
+			sent_stack_note(c, slot);
+	} else if (c->role == PT_ROLE_SERVER && c->req_open && !c->resp_seen &&
+		   task_enabled()) {
 		c->resp_key = task_response_key();
 		c->resp_seen = 1;
 	}
@@ -387,7 +440,7 @@ static int conn_feed(struct pt_conn *c, enum pt_dir dir, const uint8_t *buf,
 		return 0;
 	if (task_create_enabled()) /* C1: only the feed just made counts */
 		task_create_note(-1, NULL, 0, NULL, 0);
-	if (dir == PT_DIR_OUT && task_enabled())
+	if (dir == PT_DIR_OUT && (task_enabled() || pt_stack_at_send_on()))
 		note_task(c, t);
 	if (!c->decided) {
 		enum pt_sniff_step s = conn_sniff(c, dir, buf, n, t);

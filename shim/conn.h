@@ -49,10 +49,9 @@ struct pt_conn_host {
 	/* 1 when records can be written now; 0: this one is lost. */
 	int (*ready)(void);
 	/* One decoded operation (attributed, flagged), and one connection
-	 * record; called only after ready() said 1.  batch: the stack of
-	 * the call in progress, shared by every operation it ends
-	 * (stack.h); NULL outside a socket feed. */
-	void (*event)(const struct pt_event *ev, struct pt_stack_batch *batch);
+	 * record; called only after ready() said 1.  how: where its stack
+	 * comes from, should it get one (stack.h). */
+	void (*event)(const struct pt_event *ev, const struct pt_op_stack *how);
 	void (*conn)(const struct pt_conn_info *ci);
 	/* Dump counters (the host checks it can write them). */
 	void (*count)(enum pt_counter what);

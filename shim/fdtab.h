@@ -34,6 +34,7 @@
 
 #include "perftap/dump_format.h"
 #include "proto.h"
+#include "stack.h"
 #include "task.h"
 
 #if __has_include("proto_mysql.h")
@@ -125,6 +126,10 @@ struct pt_conn {
 				       (task_create.h); 0 none */
 	uint64_t head_ns;	    /* server: the request's head complete */
 	uint8_t resp_seen;
+	/* client: who sends on it (enum pt_sender, conn.c), and sends left
+	 * until a plain sender is looked at again */
+	uint8_t sender;
+	uint8_t sender_skip;
 	/* The feed in progress keeps one stack for every operation it ends
 	 * (stack.h); NULL outside conn_feed. */
 	struct pt_stack_batch *stack_batch;
@@ -134,6 +139,10 @@ struct pt_conn {
 	uint8_t sniff[PT_SNIFF_BYTES];
 	struct pt_sink sink; /* the decoder keeps a pointer to it */
 	union pt_decoder dec;
+	/* client, asyncio (stack.h): the stack of each send in the ring
+	 * sends, valid where sends.has_stack says so.  Last, and outside the
+	 * allocation's clearing: 5 KiB no new connection needs zeroed. */
+	struct pt_stack_capture sent_stack[PT_TASK_SENDS];
 };
 
 struct pt_fdtab {

@@ -352,10 +352,10 @@ static inline void sample_maybe(uint64_t now)
 
 /* A decoded operation (conn.c has attributed it): with a stack if slow
  * enough, then maybe a resource sample. */
-static void host_event(const struct pt_event *ev, struct pt_stack_batch *batch)
+static void host_event(const struct pt_event *ev, const struct pt_op_stack *how)
 {
 	if (pt_stack_qualifies(ev->duration_ns))
-		pt_stack_emit_in(&writer, cursor(), ev, batch);
+		pt_stack_emit_op(&writer, cursor(), ev, how);
 	else
 		pt_writer_emit_event(&writer, cursor(), ev);
 	sample_maybe(ev->start_ns + ev->duration_ns);

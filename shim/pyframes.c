@@ -26,65 +26,238 @@
 #define WALK_TS_SPAN 256
 
 /* The newest frames of a thread live at the top of its data stack chunk:
- * one copy of that window replaces a system call per frame.  8 KiB holds
- * about 60 typical frames and is a modest use of the host's stack. */
+ * one copy of a window of it replaces a system call per frame.  8 KiB
+ * holds about 60 typical frames and is a modest use of the host's stack. */
 #define WALK_WINDOW 8192
+
+/* A copy's cost is per page touched, not per byte (about 330 ns plus
+ * 110 ns a page here): the guessed window spans the pages the last walk
+ * touched, whole, which leaves free room for a call a little deeper than
+ * the last or a frame a little older, and no more. */
+#define WALK_PAGE 4096
+
+/* Frames outside the window (a generator's, or in an older chunk) that a
+ * guess copies along: at most this many, each this long. */
+#define WALK_EXTRA     4
+#define FRAME_COPY_MAX (80 + PYFRAMES_LOCALS_MAX * sizeof(uintptr_t))
 
 struct walk_window {
 	uintptr_t lo, hi; /* [lo, hi) copied into buf */
+	uintptr_t base;	  /* first frame byte of the current chunk */
+	uintptr_t low;	  /* lowest frame this walk took from buf */
+	int refilled;	  /* the window was widened once already */
+	/* Frames outside [lo, hi) copied with the guess, and the ones this
+	 * walk needed (for the next guess). */
+	int n_extra, n_missed;
+	uintptr_t extra[WALK_EXTRA], missed[WALK_EXTRA];
+	uint8_t extra_buf[WALK_EXTRA][FRAME_COPY_MAX];
 	uint8_t buf[WALK_WINDOW];
 };
 
-/* Read the thread state's cframe and data stack fields in one copy, then
- * the current frame pointer and the top of the data stack together in a
- * second: two system calls per walk, whatever its depth (a copy costs
- * 1-2 us on a loaded two-core machine; every other step of the walk is a
- * few ns).  Returns the current frame, or 0. */
+/*
+ * Where the last walk on this thread found things.  A hot call site is
+ * reached through the same C frames each time, so the thread's current
+ * _PyCFrame sits at the same C stack address and its data stack has the
+ * same top: the next walk can copy the thread state, the current frame
+ * pointer and the frames it needs in one system call instead of two.
+ * A copy costs about 100 ns per page it touches on top of 300 ns, so the
+ * guessed window spans only what the last walk used.  A guess is used
+ * only where the thread state, copied in that same call, confirms it;
+ * the copy is consistent because all three ranges belong to this thread,
+ * which runs no Python code while it is in the shim.
+ */
+struct walk_guess {
+	uintptr_t ts, cframe; /* thread state and _PyCFrame last seen */
+	uintptr_t lo, hi;     /* the window to copy: [lo, hi) */
+	int n_extra;
+	uintptr_t extra[WALK_EXTRA]; /* frames outside it */
+	uint64_t hits;		     /* walks that took one system call */
+};
+
+static __thread struct walk_guess walk_guess
+    __attribute__((tls_model("initial-exec")));
+
+struct walk_ts {
+	uintptr_t cframe, chunk, top;
+};
+
+static void walk_ts_parse(const struct pyrt_offsets *o, const uint8_t *t,
+			  struct walk_ts *w)
+{
+	memcpy(&w->cframe, t, sizeof(w->cframe));
+	memcpy(&w->chunk, t + (o->ts_datastack_chunk - o->ts_cframe),
+	       sizeof(w->chunk));
+	memcpy(&w->top, t + (o->ts_datastack_top - o->ts_cframe),
+	       sizeof(w->top));
+}
+
+/* The first frame byte of the thread's current chunk, or 0 when the
+ * thread state names no usable chunk. */
+static uintptr_t chunk_base(const struct pyrt_offsets *o,
+			    const struct walk_ts *w)
+{
+	uintptr_t base = w->chunk + o->chunk_data;
+	if (!w->chunk || w->top < base || w->top - base > (1u << 30))
+		return 0;
+	return base;
+}
+
+/* One system call, on a guess the thread state confirms.  Returns 1 with
+ * *frame and the window set, 0 with t filled when only the thread state
+ * is usable (the caller goes on from it), -1 when not even that arrived. */
+static int walk_start_guessed(const struct pyrt_offsets *o, uintptr_t ts,
+			      uint8_t *t, struct walk_window *win,
+			      uintptr_t *frame)
+{
+	const struct walk_guess g = walk_guess;
+	/* A signal handler's walk on this thread may have rewritten the
+	 * guess halfway through this thread's update of it: never copy more
+	 * than the buffers hold. */
+	if (g.hi <= g.lo || g.hi - g.lo > WALK_WINDOW || g.n_extra < 0 ||
+	    g.n_extra > WALK_EXTRA)
+		return pyrt_read(t, ts + o->ts_cframe, WALK_TS_SPAN) ? -1 : 0;
+	struct pyrt_span spans[3 + WALK_EXTRA] = {
+	    {t, ts + o->ts_cframe, WALK_TS_SPAN},
+	    {frame, g.cframe + o->cframe_current_frame, sizeof(*frame)},
+	    {win->buf, g.lo, g.hi - g.lo},
+	};
+	for (int i = 0; i < g.n_extra; i++)
+		spans[3 + i] = (struct pyrt_span){win->extra_buf[i], g.extra[i],
+						  FRAME_COPY_MAX};
+	int whole = pyrt_readv(spans, 3 + g.n_extra);
+	if (whole < 1)
+		return -1;
+	struct walk_ts w;
+	walk_ts_parse(o, t, &w);
+	uintptr_t base = chunk_base(o, &w);
+	if (whole < 3 || w.cframe != g.cframe || !base || g.lo < base ||
+	    w.top < g.lo || w.top > g.hi)
+		return 0;
+	win->lo = g.lo;
+	win->hi = w.top;
+	win->base = base;
+	walk_guess.hits++;
+	/* Each arrived copy is what is at that address now; the walk uses
+	 * one only if the frame chain leads there. */
+	win->n_extra = whole - 3;
+	memcpy(win->extra, g.extra, sizeof(win->extra));
+	return 1;
+}
+
+/* The thread state's cframe and data stack fields, then the current frame
+ * pointer and the newest frames of the data stack: one system call when
+ * the last walk's guess holds, two otherwise, whatever the depth.  Returns
+ * the current frame, or 0. */
 static uintptr_t walk_start(const struct pyrt_offsets *o, uintptr_t ts,
 			    struct walk_window *win, int *fault)
 {
 	uint8_t t[WALK_TS_SPAN];
-	uintptr_t cframe, frame, chunk, top;
+	uintptr_t frame = 0;
+	struct walk_ts w;
 
-	win->lo = win->hi = 0;
-	if (pyrt_read(t, ts + o->ts_cframe, sizeof(t))) {
+	win->lo = win->hi = win->base = win->low = 0;
+	win->refilled = win->n_extra = win->n_missed = 0;
+	int rc = walk_guess.ts == ts && walk_guess.cframe
+		     ? walk_start_guessed(o, ts, t, win, &frame)
+		     : (pyrt_read(t, ts + o->ts_cframe, sizeof(t)) ? -1 : 0);
+	if (rc == 1)
+		return frame;
+	walk_guess.ts = 0;
+	if (rc < 0) {
+		pyrt_count_fault();
 		*fault = 1;
 		return 0;
 	}
-	memcpy(&cframe, t, sizeof(cframe));
-	memcpy(&chunk, t + (o->ts_datastack_chunk - o->ts_cframe),
-	       sizeof(chunk));
-	memcpy(&top, t + (o->ts_datastack_top - o->ts_cframe), sizeof(top));
-	if (!cframe)
+	walk_ts_parse(o, t, &w);
+	if (!w.cframe)
 		return 0;
-	uintptr_t lo = chunk + o->chunk_data;
-	size_t span = 0;
-	if (chunk && top > lo && top - lo <= (1u << 30)) {
-		if (top - lo > WALK_WINDOW)
-			lo = top - WALK_WINDOW;
-		span = top - lo;
-	}
-	int rc = pyrt_read2(&frame, cframe + o->cframe_current_frame,
-			    sizeof(frame), win->buf, lo, span);
+	uintptr_t base = chunk_base(o, &w), lo = base;
+	if (base && w.top - base > WALK_WINDOW)
+		lo = w.top - WALK_WINDOW;
+	size_t span = base ? w.top - lo : 0;
+	rc = pyrt_read2(&frame, w.cframe + o->cframe_current_frame,
+			sizeof(frame), win->buf, lo, span);
 	if (rc < 0) {
 		*fault = 1;
 		return 0;
 	}
 	if (rc == 0 && span) {
 		win->lo = lo;
-		win->hi = top;
+		win->hi = w.top;
+		win->base = base;
+		win->refilled = 1; /* already as wide as it gets */
 	}
+	walk_guess.ts = ts;
+	walk_guess.cframe = w.cframe;
+	walk_guess.lo = 0;
+	walk_guess.hi = w.top;
+	walk_guess.n_extra = 0;
 	return frame;
 }
 
-static int frame_read(const struct walk_window *win, uintptr_t frame,
-		      uint8_t *f, size_t len)
+/* After the walk: the next guess spans the pages of the frames this one
+ * used, capped at the window and at the chunk's first frame. */
+static void walk_guess_finish(const struct walk_window *win)
 {
-	if (frame >= win->lo && frame + len <= win->hi && frame + len > frame) {
-		memcpy(f, win->buf + (frame - win->lo), len);
-		return 0;
+	if (!walk_guess.ts || !win->low || !win->hi) {
+		walk_guess.ts = 0;
+		return;
 	}
-	return pyrt_read(f, frame, len); /* generator, older chunk */
+	uintptr_t hi = (win->hi + WALK_PAGE - 1) & ~(uintptr_t)(WALK_PAGE - 1);
+	uintptr_t lo = win->low & ~(uintptr_t)(WALK_PAGE - 1);
+	if (hi - lo > WALK_WINDOW)
+		lo = hi - WALK_WINDOW;
+	if (lo < win->base)
+		lo = win->base;
+	walk_guess.lo = lo;
+	walk_guess.hi = hi;
+	walk_guess.n_extra = win->n_missed;
+	memcpy(walk_guess.extra, win->missed, sizeof(walk_guess.extra));
+}
+
+static int in_window(const struct walk_window *win, uintptr_t frame, size_t len)
+{
+	return frame >= win->lo && frame + len <= win->hi &&
+	       frame + len > frame;
+}
+
+/* The len bytes of the frame at address frame: a pointer into the window
+ * or a copy taken with the guess when they hold it (no copy made), else
+ * into spare after a read of its own.  NULL when unreadable. */
+static const uint8_t *frame_at(struct walk_window *win, uintptr_t frame,
+			       size_t len, uint8_t *spare)
+{
+	/* A frame of this chunk below a narrow guessed window: widen the
+	 * window to the whole WALK_WINDOW once, rather than a system call
+	 * for each older frame. */
+	if (!in_window(win, frame, len) && !win->refilled && win->base &&
+	    frame >= win->base && frame < win->lo) {
+		uintptr_t lo = win->hi - win->base > WALK_WINDOW
+				   ? win->hi - WALK_WINDOW
+				   : win->base;
+		win->refilled = 1;
+		if (pyrt_read(win->buf, lo, win->hi - lo) == 0)
+			win->lo = lo;
+		else
+			win->lo = win->hi = 0;
+	}
+	if (in_window(win, frame, len)) {
+		if (!win->low || frame < win->low)
+			win->low = frame;
+		return win->buf + (frame - win->lo);
+	}
+	/* A generator's frame, or one in an older chunk. */
+	if (win->n_missed < WALK_EXTRA)
+		win->missed[win->n_missed++] = frame;
+	for (int i = 0; i < win->n_extra; i++)
+		if (win->extra[i] == frame && len <= FRAME_COPY_MAX)
+			return win->extra_buf[i];
+	return pyrt_read(spare, frame, len) ? NULL : spare;
+}
+
+uint64_t pyframes_guess_hits(void)
+{
+	return walk_guess.hits;
 }
 
 int pyframes_walk(struct pyframe_raw *out, int max, int *fault)
@@ -104,14 +277,15 @@ int pyframes_walk_locals(struct pyframe_raw *out, uintptr_t *locals,
 	if (!o || !(ts = pyrt_thread_state()))
 		return 0;
 	frame = walk_start(o, ts, &win, fault);
+	/* With locals: that many words past the specials as well. */
+	if (!locals || nlocals < 0 || nlocals > PYFRAMES_LOCALS_MAX)
+		nlocals = 0;
+	size_t len = o->if_size + (size_t)nlocals * sizeof(uintptr_t);
 	while (frame && n < max) {
-		uint8_t f[80 + PYFRAMES_LOCALS_MAX * sizeof(uintptr_t)];
+		uint8_t spare[FRAME_COPY_MAX];
 		uintptr_t code, prev, instr;
-		/* With locals: that many words past the specials as well. */
-		if (!locals || nlocals < 0 || nlocals > PYFRAMES_LOCALS_MAX)
-			nlocals = 0;
-		size_t len = o->if_size + (size_t)nlocals * sizeof(uintptr_t);
-		if (frame_read(&win, frame, f, len)) {
+		const uint8_t *f = frame_at(&win, frame, len, spare);
+		if (!f) {
 			*fault = 1;
 			break;
 		}
@@ -128,12 +302,14 @@ int pyframes_walk_locals(struct pyframe_raw *out, uintptr_t *locals,
 			addr = -2;
 		out[n].code = code;
 		out[n].addr = (int32_t)addr;
+		out[n].gen = f[o->if_owner] == PYRT_FRAME_OWNED_BY_GENERATOR;
 		if (nlocals) /* localsplus[] follows the specials (if_size) */
 			memcpy(&locals[n * nlocals], f + o->if_size,
 			       (size_t)nlocals * sizeof(*locals));
 		n++;
 		frame = prev;
 	}
+	walk_guess_finish(&win);
 	return n;
 }
 

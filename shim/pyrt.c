@@ -106,28 +106,60 @@ int pyrt_read(void *dst, uintptr_t src, size_t len)
 	return 0;
 }
 
+int pyrt_readv(const struct pyrt_span *spans, int n)
+{
+	struct iovec local[PYRT_SPANS_MAX], remote[PYRT_SPANS_MAX];
+	size_t total = 0;
+
+	if (n < 1 || n > PYRT_SPANS_MAX)
+		return -EFAULT;
+	for (int i = 0; i < n; i++) {
+		const struct pyrt_span *s = &spans[i];
+		if (s->len == 0 || s->src == 0 || s->src + s->len < s->src) {
+			n = i; /* the ranges before it can still be copied */
+			break;
+		}
+		local[i] = (struct iovec){s->dst, s->len};
+		remote[i] = (struct iovec){(void *)s->src, s->len};
+		total += s->len;
+	}
+	if (n == 0)
+		return -EFAULT;
+	int saved = errno;
+	/* The kernel copies the remote ranges in order and stops at the
+	 * first unreadable byte, so a short count still tells how many
+	 * ranges arrived whole. */
+	ssize_t got = process_vm_readv(pyrt.pid, local, (unsigned long)n,
+				       remote, (unsigned long)n, 0);
+	errno = saved;
+	if (got == (ssize_t)total)
+		return n;
+	int whole = 0;
+	for (size_t sum = 0; got > 0 && whole < n; whole++) {
+		sum += spans[whole].len;
+		if ((ssize_t)sum > got)
+			break;
+	}
+	return whole ? whole : -EFAULT;
+}
+
 int pyrt_read2(void *dst1, uintptr_t src1, size_t len1, void *dst2,
 	       uintptr_t src2, size_t len2)
 {
 	if (len2 == 0 || src2 == 0 || src2 + len2 < src2)
 		return pyrt_read(dst1, src1, len1) ? -EFAULT : 1;
-	if (len1 == 0 || src1 == 0 || src1 + len1 < src1) {
-		atomic_fetch_add_explicit(&pyrt_fault_count, 1,
-					  memory_order_relaxed);
-		return -EFAULT;
-	}
-	int saved = errno;
-	struct iovec local[2] = {{dst1, len1}, {dst2, len2}};
-	struct iovec remote[2] = {{(void *)src1, len1}, {(void *)src2, len2}};
-	/* The kernel copies the remote ranges in order and stops at the
-	 * first unreadable byte: a count short of len1 + len2 but at least
-	 * len1 means the first range arrived whole. */
-	ssize_t n = process_vm_readv(pyrt.pid, local, 2, remote, 2, 0);
-	errno = saved;
-	if (n == (ssize_t)(len1 + len2))
+	struct pyrt_span spans[2] = {{dst1, src1, len1}, {dst2, src2, len2}};
+	int whole = pyrt_readv(spans, 2);
+	if (whole == 2)
 		return 0;
+	/* Relaxed: a statistic, ordered with nothing. */
 	atomic_fetch_add_explicit(&pyrt_fault_count, 1, memory_order_relaxed);
-	return n >= (ssize_t)len1 ? 1 : -EFAULT;
+	return whole == 1 ? 1 : -EFAULT;
+}
+
+void pyrt_count_fault(void)
+{
+	atomic_fetch_add_explicit(&pyrt_fault_count, 1, memory_order_relaxed);
 }
 
 int pyrt_read_ptr(uintptr_t src, uintptr_t *out)

@@ -62,6 +62,10 @@ struct pyrt_offsets {
 	uint16_t ctx_prev, ctx_vars, ctx_entered, hamt_root, hamt_count;
 };
 
+/* _PyInterpreterFrame.owner of a frame embedded in a generator or
+ * coroutine object (3.11's FRAME_OWNED_BY_GENERATOR). */
+#define PYRT_FRAME_OWNED_BY_GENERATOR 1
+
 /* Addresses of the type objects a reader checks ob_type against, so that
  * a stale pointer that still reads is not taken for a code object or a
  * str.  All 0 unless pyrt_available(). */
@@ -124,6 +128,21 @@ int pyrt_read_ptr(uintptr_t src, uintptr_t *out);
  * first was.  A short read is counted in pyrt_faults(); errno unchanged. */
 int pyrt_read2(void *dst1, uintptr_t src1, size_t len1, void *dst2,
 	       uintptr_t src2, size_t len2);
+
+/* Several copies in one system call: spans[i].len bytes at spans[i].src
+ * into spans[i].dst, in order.  Returns how many leading spans arrived
+ * whole (n when all did), or -EFAULT when not even the first did.  Counts
+ * nothing: a caller that reads a guessed address (see pyframes.c) misses
+ * without a stale pointer being involved; pyrt_count_fault() is for the
+ * caller that decides a miss was a fault. */
+#define PYRT_SPANS_MAX 8
+struct pyrt_span {
+	void *dst;
+	uintptr_t src;
+	size_t len;
+};
+int pyrt_readv(const struct pyrt_span *spans, int n);
+void pyrt_count_fault(void);
 
 /* Copy the text of a str object at addr as UTF-8 into buf (NUL-terminated,
  * cut at cap - 1 bytes on a character boundary).  Compact strings only

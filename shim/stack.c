@@ -262,10 +262,24 @@ static void capture(struct pt_stack_capture *cap, int native, int python)
 	    mix(0, (uint64_t)cap->n_native << 32 | (uint32_t)cap->n_python);
 	for (int i = 0; i < cap->n_native; i++)
 		h = mix(h, cap->native[i]);
-	for (int i = 0; i < cap->n_python; i++)
+	cap->coroutine = 0;
+	for (int i = 0; i < cap->n_python; i++) {
 		h = mix(mix(h, cap->py[i].code),
 			(uint64_t)(uint32_t)cap->py[i].addr);
+		cap->coroutine |= cap->py[i].gen;
+	}
 	cap->hash = h;
+}
+
+int pt_stack_at_send_on(void)
+{
+	return pt_stack_mode != PT_STACKS_OFF && pyrt_available();
+}
+
+int pt_stack_capture_send(struct pt_stack_capture *cap)
+{
+	capture(cap, 0, 1);
+	return cap->n_python > 0;
 }
 
 int pt_stack_capture_only(int native, int python)
@@ -275,23 +289,14 @@ int pt_stack_capture_only(int native, int python)
 	return cap.n_native + cap.n_python;
 }
 
-int pt_stack_emit_in(struct pt_writer *w, struct pt_writer_cursor *c,
-		     const struct pt_event *ev, struct pt_stack_batch *batch)
+/* Emit ev with raw, a capture made now or at the operation's send. */
+static int emit_with(struct pt_writer *w, struct pt_writer_cursor *c,
+		     const struct pt_event *ev,
+		     const struct pt_stack_capture *raw)
 {
-	struct pt_stack_capture own;
-	struct capture cap;
+	struct capture cap = {.raw = raw};
 	struct pt_stack st = {0};
 
-	if (batch && batch->have) {
-		cap.raw = &batch->cap;
-	} else {
-		struct pt_stack_capture *raw = batch ? &batch->cap : &own;
-		capture(raw, 1, 1);
-		if (batch)
-			batch->have = 1;
-		cap.raw = raw;
-	}
-	const struct pt_stack_capture *raw = cap.raw;
 	st.hash = raw->hash;
 	st.native = raw->native;
 	st.n_native = (uint32_t)raw->n_native;
@@ -308,4 +313,30 @@ int pt_stack_emit_in(struct pt_writer *w, struct pt_writer_cursor *c,
 		st.modules_gen = st.n_modules;
 	}
 	return pt_writer_emit_event_stack(w, c, ev, &st);
+}
+
+int pt_stack_emit_in(struct pt_writer *w, struct pt_writer_cursor *c,
+		     const struct pt_event *ev, struct pt_stack_batch *batch)
+{
+	struct pt_stack_capture own;
+
+	if (batch && batch->have)
+		return emit_with(w, c, ev, &batch->cap);
+	struct pt_stack_capture *raw = batch ? &batch->cap : &own;
+	capture(raw, 1, 1);
+	if (batch)
+		batch->have = 1;
+	return emit_with(w, c, ev, raw);
+}
+
+int pt_stack_emit_op(struct pt_writer *w, struct pt_writer_cursor *c,
+		     const struct pt_event *ev, const struct pt_op_stack *how)
+{
+	if (how->sent)
+		return emit_with(w, c, ev, how->sent);
+	if (how->unsent) {
+		pt_writer_count(w, PT_CNT_STACK_UNSENT);
+		return pt_writer_emit_event(w, c, ev);
+	}
+	return pt_stack_emit_in(w, c, ev, how->batch);
 }

@@ -40,8 +40,34 @@ struct pt_stack_capture {
 	uint64_t native[PT_STACK_MAX_NATIVE];
 	struct pyframe_raw py[PT_STACK_MAX_PYTHON];
 	int n_native, n_python, fault;
+	int coroutine; /* a Python frame is a coroutine's (or generator's) */
 	uint64_t hash;
 };
+
+/*
+ * asyncio clients.  A coroutine sends a query, then waits; its reply is
+ * read by the event loop's callback (_read_ready, data_received), on a
+ * stack that holds the loop and not the coroutine.  So for such a client
+ * connection the stack is taken when the operation is sent, from inside
+ * the task's step, and the operation is emitted with that one (conn.c
+ * keeps one per recent send).  Python frames only: the native frames at
+ * a send are the interpreter's own.
+ *
+ * The frames are resolved when the operation completes, a few ms later.
+ * The coroutines of the chain are suspended then, not gone, so their code
+ * objects live; a synchronous frame of the send (the driver's write) has
+ * returned, but its code is a module's function, which lives as long as
+ * the module.  A code object freed in between would fail resolve's type
+ * and cache checks or name the frame "?" -- never another function.
+ */
+
+/* Stacks at send are wanted (PERFTAP_STACKS is not off and this is a
+ * CPython whose frames can be read). */
+int pt_stack_at_send_on(void);
+
+/* Take the calling thread's Python frames into cap, at a send.  Returns 1
+ * when there are any. */
+int pt_stack_capture_send(struct pt_stack_capture *cap);
 
 /* One call that completes many operations -- the read that brings a deep
  * pipeline's replies -- is one moment of one thread: every operation it
@@ -60,13 +86,28 @@ static inline void pt_stack_batch_init(struct pt_stack_batch *b)
 	b->have = 0;
 }
 
+/* How one operation gets its stack. */
+struct pt_op_stack {
+	/* The call in progress (NULL outside a socket feed). */
+	struct pt_stack_batch *batch;
+	/* Taken at the operation's send (an asyncio client), or NULL. */
+	const struct pt_stack_capture *sent;
+	/* An asyncio client's operation whose send left no stack: the stack
+	 * now is the event loop's, which names no caller, so it gets none
+	 * (counted: PT_CNT_STACK_UNSENT). */
+	int unsent;
+};
+
+/* Emit ev (a decoded operation) with its stack as how says. */
+int pt_stack_emit_op(struct pt_writer *w, struct pt_writer_cursor *c,
+		     const struct pt_event *ev, const struct pt_op_stack *how);
+
 /* Capture the calling thread's stack (or take batch's, when it has one;
  * batch may be NULL) and emit ev with it. */
 int pt_stack_emit_in(struct pt_writer *w, struct pt_writer_cursor *c,
 		     const struct pt_event *ev, struct pt_stack_batch *batch);
 
-static inline int pt_stack_emit(struct pt_writer *w,
-				struct pt_writer_cursor *c,
+static inline int pt_stack_emit(struct pt_writer *w, struct pt_writer_cursor *c,
 				const struct pt_event *ev)
 {
 	return pt_stack_emit_in(w, c, ev, NULL);

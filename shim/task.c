@@ -8,8 +8,7 @@
 #include "pyrt.h"
 #include "task.h"
 
-#define COROUTINE_DEPTH		 16 /* frames looked at for a coroutine */
-#define FRAME_OWNED_BY_GENERATOR 1  /* _PyInterpreterFrame.owner (3.11) */
+#define COROUTINE_DEPTH 16 /* frames looked at for a coroutine */
 
 static int enabled; /* written once, before any thread */
 
@@ -68,7 +67,7 @@ static int in_coroutine(uintptr_t ts)
 		if (len > sizeof(f) ||
 		    pyrt_read(f, frame + o->if_previous, len))
 			return 0;
-		if (f[len - 1] == FRAME_OWNED_BY_GENERATOR)
+		if (f[len - 1] == PYRT_FRAME_OWNED_BY_GENERATOR)
 			return 1;
 		memcpy(&frame, f, sizeof(frame));
 	}
@@ -90,28 +89,36 @@ uint64_t task_response_key(void)
 	return task_key_now();
 }
 
-void task_note_send(struct pt_task_sends *s, uint64_t t)
+int task_note_send(struct pt_task_sends *s, uint64_t t, uint64_t key)
 {
-	uint64_t key = task_key_now();
 	uint32_t last = (s->at + PT_TASK_SENDS - 1) % PT_TASK_SENDS;
 	if (s->t[last] == t) {
 		/* One feed time, one op start: the same send. */
 		s->key[last] = key;
-		return;
+		return -1;
 	}
-	s->t[s->at] = t;
-	s->key[s->at] = key;
+	int slot = (int)s->at;
+	s->t[slot] = t;
+	s->key[slot] = key;
+	s->has_stack[slot] = 0;
 	s->at = (s->at + 1) % PT_TASK_SENDS;
+	return slot;
+}
+
+int task_send_slot(const struct pt_task_sends *s, uint64_t start_ns)
+{
+	if (!start_ns)
+		return -1;
+	for (int i = 0; i < PT_TASK_SENDS; i++)
+		if (s->t[i] == start_ns)
+			return i;
+	return -1;
 }
 
 uint64_t task_key_at(const struct pt_task_sends *s, uint64_t start_ns)
 {
-	if (!start_ns)
-		return 0;
-	for (int i = 0; i < PT_TASK_SENDS; i++)
-		if (s->t[i] == start_ns)
-			return s->key[i];
-	return 0;
+	int i = task_send_slot(s, start_ns);
+	return i < 0 ? 0 : s->key[i];
 }
 
 /* ---- handoff: a thread-pool job's requesting task ----

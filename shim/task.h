@@ -28,7 +28,9 @@
 struct pt_task_sends {
 	uint64_t t[PT_TASK_SENDS];
 	uint64_t key[PT_TASK_SENDS];
-	uint32_t at; /* next slot to write */
+	uint8_t has_stack[PT_TASK_SENDS]; /* the connection keeps the stack
+					     this send was made from (conn.c) */
+	uint32_t at;			  /* next slot to write */
 };
 
 /* On when attribution is on and pyrt can read this interpreter (set once,
@@ -44,8 +46,14 @@ uint64_t task_key_now(void);
  * requests, as uvloop's write flush has, must never be a request's). */
 uint64_t task_response_key(void);
 
-/* A client connection sends bytes at feed time t (lock held). */
-void task_note_send(struct pt_task_sends *s, uint64_t t);
+/* A client connection sends bytes at feed time t from context key (lock
+ * held).  Returns the slot of a new send (its has_stack cleared), or -1
+ * when t is the send just noted (one feed, several iovecs: the key is
+ * updated). */
+int task_note_send(struct pt_task_sends *s, uint64_t t, uint64_t key);
+
+/* The slot of the send at exactly start_ns; -1 when not in the ring. */
+int task_send_slot(const struct pt_task_sends *s, uint64_t start_ns);
 
 /* The key of the send at exactly start_ns; 0 when not in the ring. */
 uint64_t task_key_at(const struct pt_task_sends *s, uint64_t start_ns);

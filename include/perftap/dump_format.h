@@ -46,9 +46,9 @@
 
 #define PT_DUMP_MAGIC	  "PERFTAP\0" /* 8 bytes, NUL included */
 #define PT_DUMP_MAGIC_LEN 8
-#define PT_DUMP_VERSION                                                        \
-	2		      /* 2: event and conn records grew; stack,        \
-					 module and sample records */
+/* 2: event and conn records grew; stack, module and sample records.
+ * 3: counter PT_CNT_STACK_UNSENT (the layout is version 2's). */
+#define PT_DUMP_VERSION 3
 #define PT_DUMP_VERSION_MIN 1 /* oldest version the reader still reads */
 #define PT_BYTE_ORDER_MARK  0x01020304u
 
@@ -98,6 +98,8 @@ enum pt_counter {
 	PT_CNT_CONN_UNKNOWN,	 /* sniffed, matched no protocol */
 	PT_CNT_CONN_FORK_MIDOP,	 /* (v2) forked child: an inherited connection was
 				    mid-operation, not decoded there */
+	PT_CNT_STACK_UNSENT,	 /* (v3) slow asyncio client operation left
+				    without a stack: its send's was not kept */
 	PT_CNT_COUNT = 16
 };
 

@@ -266,6 +266,30 @@ def section_requests():
         p()
 
 
+def section_async_stacks():
+    group = "async_stacks"
+    if not series(group, "plain", "ops"):
+        return
+    p("## 4e. Call stacks, asyncio client: 4 tasks of redis.asyncio GETs")
+    p()
+    p("The reply is read by the event loop's callback, so with stacks on the shim")
+    p("takes the Python frames of every send (one walk each), and keeps them for a")
+    p("slow reply; PERFTAP_STACKS=off, =slow (the default) and =all, side by side.")
+    p()
+    p("| figure | plain | shim, off | shim, slow | shim, all | slow / off | all / off |")
+    p("|---|---:|---:|---:|---:|---:|---:|")
+    for m, label in (("ops", "GETs/s"), ("cpu_us_per_op", "CPU us/GET")):
+        p(f"| {label} | {span(series(group, 'plain', m).values())} "
+          f"| {span(series(group, 'off', m).values())} "
+          f"| {span(series(group, 'slow', m).values())} "
+          f"| {span(series(group, 'all', m).values())} "
+          f"| {rspan(ratios(group, 'slow', 'off', m))} "
+          f"| {rspan(ratios(group, 'all', 'off', m))} |")
+    p()
+    p(cmd(group))
+    p()
+
+
 def section_event():
     if not series("event", "redis", "ns_median"):
         return
@@ -503,6 +527,7 @@ def main():
     section_mysql()
     section_http()
     section_requests()
+    section_async_stacks()
     section_event()
     section_report()
     section_drops()

@@ -66,6 +66,11 @@ __attribute__((visibility("default"))) unsigned long probe_faults(void)
 	return (unsigned long)pyrt_faults();
 }
 
+__attribute__((visibility("default"))) unsigned long probe_guess_hits(void)
+{
+	return (unsigned long)pyframes_guess_hits();
+}
+
 /* Frames of the calling thread, innermost first; returns the count or -1
  * on a fault. */
 __attribute__((visibility("default"))) int probe_stack(char *out, size_t cap)

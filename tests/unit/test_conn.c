@@ -68,12 +68,15 @@ static void keep_text(char *dst, const char *src, size_t n)
 	dst[src ? n : 0] = '\0';
 }
 
-static void on_event(const struct pt_event *ev, struct pt_stack_batch *batch)
+static void on_event(const struct pt_event *ev, const struct pt_op_stack *how)
 {
 	cr_assert_lt(cap.nev, MAX_EVENTS);
 	struct ev_copy *e = &cap.ev[cap.nev++];
 	e->ev = *ev;
-	e->batch = batch;
+	e->batch = how->batch;
+	/* Not a CPython process: no send ever keeps a stack. */
+	cr_assert_null(how->sent);
+	cr_assert_eq(how->unsent, 0);
 	keep_text(e->text, ev->text, ev->text_len);
 	e->ev.text = e->text;
 }

@@ -212,8 +212,11 @@ Test(dump_corrupt, unreadable_files_are_refused_with_a_clear_reason)
 
 	h->version = PT_DUMP_VERSION + 1;
 	cr_assert_eq(dumptest_spit(other, buf, len), 0);
-	expect_refusal(other,
-		       "made by a newer perftap: format 3, this reads up to 2");
+	char newer[96];
+	snprintf(newer, sizeof(newer),
+		 "made by a newer perftap: format %d, this reads up to %d",
+		 PT_DUMP_VERSION + 1, PT_DUMP_VERSION);
+	expect_refusal(other, newer);
 	h->version = 0;
 	cr_assert_eq(dumptest_spit(other, buf, len), 0);
 	expect_refusal(other, "damaged header: format version 0");

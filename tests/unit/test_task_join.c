@@ -114,17 +114,22 @@ Test(task_join, http_window_opens_after_the_head_rounded_up)
 Test(task_ring, an_op_finds_the_send_that_started_it)
 {
 	struct pt_task_sends s = {0};
-	/* Not a CPython process here: keys are 0, the times are kept. */
-	task_note_send(&s, 10);
-	task_note_send(&s, 10); /* one feed, two iovecs: one entry */
-	task_note_send(&s, 20);
+	cr_assert_eq(task_note_send(&s, 10, 0xA0), 0);
+	/* One feed, two iovecs: the same send, its key updated. */
+	cr_assert_eq(task_note_send(&s, 10, 0xA1), -1);
+	cr_assert_eq(task_note_send(&s, 20, 0xB0), 1);
 	cr_assert_eq(s.at, 2);
-	cr_assert_eq(task_key_at(&s, 10), 0);
-	s.key[0] = 0xA0; /* as a Python send would have written it */
-	cr_assert_eq(task_key_at(&s, 10), 0xA0);
+	cr_assert_eq(task_key_at(&s, 10), 0xA1);
+	cr_assert_eq(task_key_at(&s, 20), 0xB0);
+	cr_assert_eq(task_send_slot(&s, 20), 1);
 	cr_assert_eq(task_key_at(&s, 15), 0);
+	cr_assert_eq(task_send_slot(&s, 15), -1);
+	s.has_stack[0] = 1; /* as conn.c marks a send's kept stack */
 	for (uint64_t t = 30; t < 30 + PT_TASK_SENDS; t++)
-		task_note_send(&s, t);
+		task_note_send(&s, t, 0xC0);
 	cr_assert_eq(task_key_at(&s, 10), 0); /* overwritten: keyless */
+	cr_assert_eq(task_send_slot(&s, 10), -1);
+	/* A slot's new send does not inherit the old send's stack. */
+	cr_assert_eq(s.has_stack[task_send_slot(&s, 32)], 0);
 	cr_assert_eq(task_key_at(&s, 0), 0);
 }
