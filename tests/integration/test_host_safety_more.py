@@ -200,10 +200,14 @@ asyncio.run(main())
 """
 
 
+# stacks=all: every send on the loop's Redis connection also has its
+# Python frames taken (shim/stack.h, asyncio clients), tasks cancelled
+# between a send and its reply included.
+@pytest.mark.parametrize("stacks", ["slow", "all"])
 def test_asyncio_cancellation_and_pool_churn_print_the_same(servers,
-                                                           dump_dir):
+                                                           dump_dir, stacks):
     t = ptenv.run_same([ptenv.PYTHON, "-c", ASYNCIO_CHURN], dump_dir,
-                       timeout=120)
+                       env={"PERFTAP_STACKS": stacks}, timeout=120)
     assert t.returncode == 0, ptenv.describe(t)
     ran = int(t.stderr.split()[-1])
     assert 96 <= ran <= 120, ptenv.describe(t)  # 24 cancelled at most
@@ -212,6 +216,15 @@ def test_asyncio_cancellation_and_pool_churn_print_the_same(servers,
             if e["text"].upper().startswith("INCR")]
     assert len(incr) == ran  # every job's INCR, awaited or not, once
     assert sum(_head(recs)["drops"].values()) == 0
+    if stacks == "all":
+        gets = [e for e in ptenv.events(recs, "redis")
+                if e["text"].upper().startswith("GET")]
+        funcs = [[f["func"] for f in e["stack"]["python"]] for e in gets]
+        # the loop's 120 GETs carry the awaiting coroutine, `one`; the 7
+        # blocking ones at the end, main's
+        assert sum("one" in f for f in funcs) == 120, funcs
+        assert sum("main" in f and "one" not in f for f in funcs) == 7
+        assert len(gets) == 127
 
 
 def _dynamic_symbols(args):
