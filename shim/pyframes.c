@@ -36,9 +36,13 @@
  * the last or a frame a little older, and no more. */
 #define WALK_PAGE 4096
 
-/* Frames outside the window (a generator's, or in an older chunk) that a
- * guess copies along: at most this many, each this long. */
-#define WALK_EXTRA     4
+/* Frames outside the window live elsewhere: a coroutine's or a
+ * generator's frame is part of its object, and an await chain's objects
+ * sit close together (pymalloc pools), a frame of an older chunk next to
+ * its neighbours.  So such frames are copied a page at a time, at most
+ * this many pages a walk, and the pages the last walk used are copied
+ * with the guess. */
+#define WALK_PAGES     4
 #define FRAME_COPY_MAX (80 + PYFRAMES_LOCALS_MAX * sizeof(uintptr_t))
 
 struct walk_window {
@@ -46,11 +50,12 @@ struct walk_window {
 	uintptr_t base;	  /* first frame byte of the current chunk */
 	uintptr_t low;	  /* lowest frame this walk took from buf */
 	int refilled;	  /* the window was widened once already */
-	/* Frames outside [lo, hi) copied with the guess, and the ones this
-	 * walk needed (for the next guess). */
-	int n_extra, n_missed;
-	uintptr_t extra[WALK_EXTRA], missed[WALK_EXTRA];
-	uint8_t extra_buf[WALK_EXTRA][FRAME_COPY_MAX];
+	/* Pages copied for frames outside [lo, hi): page[i] in page_buf[i],
+	 * used[i] when a frame of this walk was read there. */
+	int n_pages;
+	uintptr_t page[WALK_PAGES];
+	uint8_t used[WALK_PAGES];
+	uint8_t page_buf[WALK_PAGES][WALK_PAGE];
 	uint8_t buf[WALK_WINDOW];
 };
 
@@ -69,9 +74,9 @@ struct walk_window {
 struct walk_guess {
 	uintptr_t ts, cframe; /* thread state and _PyCFrame last seen */
 	uintptr_t lo, hi;     /* the window to copy: [lo, hi) */
-	int n_extra;
-	uintptr_t extra[WALK_EXTRA]; /* frames outside it */
-	uint64_t hits;		     /* walks that took one system call */
+	int n_pages;
+	uintptr_t page[WALK_PAGES]; /* pages of frames outside it */
+	uint64_t hits;		    /* walks that took one system call */
 };
 
 static __thread struct walk_guess walk_guess
@@ -113,18 +118,18 @@ static int walk_start_guessed(const struct pyrt_offsets *o, uintptr_t ts,
 	/* A signal handler's walk on this thread may have rewritten the
 	 * guess halfway through this thread's update of it: never copy more
 	 * than the buffers hold. */
-	if (g.hi <= g.lo || g.hi - g.lo > WALK_WINDOW || g.n_extra < 0 ||
-	    g.n_extra > WALK_EXTRA)
+	if (g.hi <= g.lo || g.hi - g.lo > WALK_WINDOW || g.n_pages < 0 ||
+	    g.n_pages > WALK_PAGES)
 		return pyrt_read(t, ts + o->ts_cframe, WALK_TS_SPAN) ? -1 : 0;
-	struct pyrt_span spans[3 + WALK_EXTRA] = {
+	struct pyrt_span spans[3 + WALK_PAGES] = {
 	    {t, ts + o->ts_cframe, WALK_TS_SPAN},
 	    {frame, g.cframe + o->cframe_current_frame, sizeof(*frame)},
 	    {win->buf, g.lo, g.hi - g.lo},
 	};
-	for (int i = 0; i < g.n_extra; i++)
-		spans[3 + i] = (struct pyrt_span){win->extra_buf[i], g.extra[i],
-						  FRAME_COPY_MAX};
-	int whole = pyrt_readv(spans, 3 + g.n_extra);
+	for (int i = 0; i < g.n_pages; i++)
+		spans[3 + i] =
+		    (struct pyrt_span){win->page_buf[i], g.page[i], WALK_PAGE};
+	int whole = pyrt_readv(spans, 3 + g.n_pages);
 	if (whole < 1)
 		return -1;
 	struct walk_ts w;
@@ -137,10 +142,10 @@ static int walk_start_guessed(const struct pyrt_offsets *o, uintptr_t ts,
 	win->hi = w.top;
 	win->base = base;
 	walk_guess.hits++;
-	/* Each arrived copy is what is at that address now; the walk uses
-	 * one only if the frame chain leads there. */
-	win->n_extra = whole - 3;
-	memcpy(win->extra, g.extra, sizeof(win->extra));
+	/* Each arrived page is what is there now; the walk uses one only
+	 * if the frame chain leads there. */
+	win->n_pages = whole - 3;
+	memcpy(win->page, g.page, sizeof(win->page));
 	return 1;
 }
 
@@ -156,7 +161,8 @@ static uintptr_t walk_start(const struct pyrt_offsets *o, uintptr_t ts,
 	struct walk_ts w;
 
 	win->lo = win->hi = win->base = win->low = 0;
-	win->refilled = win->n_extra = win->n_missed = 0;
+	win->refilled = win->n_pages = 0;
+	memset(win->used, 0, sizeof(win->used));
 	int rc = walk_guess.ts == ts && walk_guess.cframe
 		     ? walk_start_guessed(o, ts, t, win, &frame)
 		     : (pyrt_read(t, ts + o->ts_cframe, sizeof(t)) ? -1 : 0);
@@ -191,7 +197,7 @@ static uintptr_t walk_start(const struct pyrt_offsets *o, uintptr_t ts,
 	walk_guess.cframe = w.cframe;
 	walk_guess.lo = 0;
 	walk_guess.hi = w.top;
-	walk_guess.n_extra = 0;
+	walk_guess.n_pages = 0;
 	return frame;
 }
 
@@ -211,8 +217,11 @@ static void walk_guess_finish(const struct walk_window *win)
 		lo = win->base;
 	walk_guess.lo = lo;
 	walk_guess.hi = hi;
-	walk_guess.n_extra = win->n_missed;
-	memcpy(walk_guess.extra, win->missed, sizeof(walk_guess.extra));
+	int k = 0;
+	for (int i = 0; i < win->n_pages; i++)
+		if (win->used[i])
+			walk_guess.page[k++] = win->page[i];
+	walk_guess.n_pages = k;
 }
 
 static int in_window(const struct walk_window *win, uintptr_t frame, size_t len)
@@ -246,12 +255,21 @@ static const uint8_t *frame_at(struct walk_window *win, uintptr_t frame,
 			win->low = frame;
 		return win->buf + (frame - win->lo);
 	}
-	/* A generator's frame, or one in an older chunk. */
-	if (win->n_missed < WALK_EXTRA)
-		win->missed[win->n_missed++] = frame;
-	for (int i = 0; i < win->n_extra; i++)
-		if (win->extra[i] == frame && len <= FRAME_COPY_MAX)
-			return win->extra_buf[i];
+	/* A coroutine's frame, or one in an older chunk: from a page copy
+	 * (one is made if there is room), unless it straddles two pages. */
+	uintptr_t pg = frame & ~(uintptr_t)(WALK_PAGE - 1);
+	if (frame + len > frame && frame + len <= pg + WALK_PAGE) {
+		int i = 0;
+		while (i < win->n_pages && win->page[i] != pg)
+			i++;
+		if (i == win->n_pages && i < WALK_PAGES &&
+		    pyrt_read(win->page_buf[i], pg, WALK_PAGE) == 0)
+			win->page[win->n_pages++] = pg;
+		if (i < win->n_pages) {
+			win->used[i] = 1;
+			return win->page_buf[i] + (frame - pg);
+		}
+	}
 	return pyrt_read(spare, frame, len) ? NULL : spare;
 }
 
