@@ -84,7 +84,7 @@ static void emit_conn(struct pt_conn *c, uint8_t event, uint64_t now)
  * whose sends come from a coroutine keeps the stack of every send.
  */
 enum pt_sender {
-	PT_SENDER_UNKNOWN = 0, /* no send with Python frames yet */
+	PT_SENDER_UNKNOWN = 0, /* no send looked at yet */
 	PT_SENDER_PLAIN,       /* sends come from plain (threaded) code */
 	PT_SENDER_COROUTINE,   /* a send came from a coroutine */
 };
@@ -98,8 +98,13 @@ static void sent_stack_note(struct pt_conn *c, int slot)
 		return;
 	c->sender_skip = 0;
 	struct pt_stack_capture *cap = &c->sent_stack[slot];
-	if (!pt_stack_capture_send(cap))
-		return; /* no Python frames: nothing learnt */
+	if (!pt_stack_capture_send(cap)) {
+		/* No Python frames (a C thread): the reply is read on this
+		 * stack too.  Looked at again in SENDER_RECHECK sends. */
+		if (c->sender == PT_SENDER_UNKNOWN)
+			c->sender = PT_SENDER_PLAIN;
+		return;
+	}
 	if (cap->coroutine)
 		c->sender = PT_SENDER_COROUTINE;
 	else if (c->sender != PT_SENDER_COROUTINE)

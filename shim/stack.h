@@ -57,8 +57,10 @@ struct pt_stack_capture {
  * The coroutines of the chain are suspended then, not gone, so their code
  * objects live; a synchronous frame of the send (the driver's write) has
  * returned, but its code is a module's function, which lives as long as
- * the module.  A code object freed in between would fail resolve's type
- * and cache checks or name the frame "?" -- never another function.
+ * the module.  Only a code object freed within the operation's lifetime
+ * (code compiled at run time and dropped) whose memory then went to
+ * another code object could name the wrong function; one freed and not
+ * reused fails resolve's type check and is left unnamed.
  */
 
 /* Stacks at send are wanted (PERFTAP_STACKS is not off and this is a
