@@ -385,36 +385,31 @@ bench_http() {
 
 # ---------------------------------------------------- 4b. requests ---
 
+# Record every "variant round metric value" line a Python bench script
+# (scripts/bench/SCRIPT) prints under key, run with the servers' settings.
+rec_python_bench() {
+	local key=$1 script=$2 v r m x
+	shift 2
+	while read -r v r m x; do
+		rec "$key" "$v" "$r" "$m" "$x"
+	done < <(set -a && . "$WORK/servers/env" && set +a &&
+		/usr/bin/python3 "scripts/bench/$script" "$LIB" \
+			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME" "$@")
+}
+
 bench_requests() {
 	say "4b. request attribution: $WRK_ROUNDS rounds x {plain, off, on} x ${WRK_TIME}s"
 	cmd_note requests "python3 scripts/bench/requests.py $LIB DIR ROUNDS $WRK_TIME  # threaded http.server, 15 httpx clients; shim with PERFTAP_REQUESTS=off|on"
-	local v r m x
-	while read -r v r m x; do
-		rec requests "$v" "$r" "$m" "$x"
-	done < <(set -a && . "$WORK/servers/env" && set +a &&
-		/usr/bin/python3 scripts/bench/requests.py "$LIB" \
-			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME")
+	rec_python_bench requests requests.py
 	say "4c. request attribution, asyncio: uvicorn h11 + asyncio.to_thread"
 	cmd_note requests_asgi "python3 scripts/bench/requests.py $LIB DIR ROUNDS $WRK_TIME asgi  # uvicorn h11, work in asyncio.to_thread; shim with PERFTAP_REQUESTS=off|on"
-	while read -r v r m x; do
-		rec requests_asgi "$v" "$r" "$m" "$x"
-	done < <(set -a && . "$WORK/servers/env" && set +a &&
-		/usr/bin/python3 scripts/bench/requests.py "$LIB" \
-			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME" asgi)
+	rec_python_bench requests_asgi requests.py asgi
 	say "4d. call stacks: threaded backend, PERFTAP_STACKS=off / all"
 	cmd_note requests_stacks "python3 scripts/bench/requests.py $LIB DIR ROUNDS $WRK_TIME threaded stacks  # threaded http.server, 15 httpx clients; shim with PERFTAP_STACKS=off|all"
-	while read -r v r m x; do
-		rec requests_stacks "$v" "$r" "$m" "$x"
-	done < <(set -a && . "$WORK/servers/env" && set +a &&
-		/usr/bin/python3 scripts/bench/requests.py "$LIB" \
-			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME" threaded stacks)
+	rec_python_bench requests_stacks requests.py threaded stacks
 	say "4e. call stacks, asyncio client: redis.asyncio, PERFTAP_STACKS=off / slow / all"
 	cmd_note async_stacks "python3 scripts/bench/async_client.py $LIB DIR ROUNDS $WRK_TIME  # 4 tasks of redis.asyncio GETs; shim with PERFTAP_STACKS=off|slow|all (the stack of every send is taken)"
-	while read -r v r m x; do
-		rec async_stacks "$v" "$r" "$m" "$x"
-	done < <(set -a && . "$WORK/servers/env" && set +a &&
-		/usr/bin/python3 scripts/bench/async_client.py "$LIB" \
-			"$WORK/dumps" "$WRK_ROUNDS" "$WRK_TIME")
+	rec_python_bench async_stacks async_client.py
 }
 
 # -------------------------------------------------------- 5. event ---

@@ -12,9 +12,11 @@ Usage: python3 async_client.py LIB DUMPDIR ROUNDS SECONDS
 (the servers' PERFTAP_* variables in the environment)."""
 
 import os
-import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runs import alternate, child_env  # noqa: E402
 
 LIB, DUMPS, ROUNDS, SECONDS = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
     float(sys.argv[4])
@@ -50,24 +52,12 @@ asyncio.run(main(float(sys.argv[1])))
 
 
 def run(variant):
-    env = dict(os.environ)
-    if variant != "plain":
-        shutil.rmtree(DUMPS, ignore_errors=True)
-        os.makedirs(DUMPS, mode=0o700)
-        env.update(LD_PRELOAD=LIB, PERFTAP_DIR=DUMPS, PERFTAP_QUIET="1",
-                   PERFTAP_STACKS=variant,
-                   PERFTAP_REDIS_PORTS=env["PERFTAP_REDIS_PORT"])
+    env = child_env(LIB, DUMPS, None if variant == "plain"
+                    else {"PERFTAP_STACKS": variant})
     out = subprocess.run([sys.executable, "-c", CLIENT, str(SECONDS)],
                          env=env, capture_output=True, text=True, check=True)
     ops, cpu = map(float, out.stdout.split())
     return ops, cpu
 
 
-for r in range(1, ROUNDS + 1):
-    order = ["plain", "off", "slow", "all"]
-    if r % 2 == 0:
-        order.reverse()
-    for v in order:
-        ops, cpu = run(v)
-        print(v, r, "ops", f"{ops:.1f}", flush=True)
-        print(v, r, "cpu_us_per_op", f"{cpu:.1f}", flush=True)
+alternate(ROUNDS, ["plain", "off", "slow", "all"], run, ["ops", "cpu_us_per_op"])

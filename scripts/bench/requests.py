@@ -14,7 +14,6 @@ KNOB: requests (default: the variants off/on are PERFTAP_REQUESTS), or
 stacks (off/on are PERFTAP_STACKS=off/all: a stack with every event)."""
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 import test_requests as tr  # the tagged backend, reused as is
+from runs import alternate, child_env
 
 LIB, DUMPS, ROUNDS, SECONDS = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
     float(sys.argv[4])
@@ -37,15 +37,11 @@ def cpu_ticks(pid):
 
 
 def run(variant):
-    env = dict(os.environ)
+    settings = None
     if variant != "plain":
-        shutil.rmtree(DUMPS, ignore_errors=True)
-        os.makedirs(DUMPS, mode=0o700)
-        env.update(LD_PRELOAD=LIB, PERFTAP_DIR=DUMPS, PERFTAP_QUIET="1",
-                   **({"PERFTAP_STACKS": "all" if variant == "on" else "off"}
-                      if KNOB == "stacks" else {"PERFTAP_REQUESTS": variant}),
-                   PERFTAP_MYSQL_PORTS=env["PERFTAP_MYSQL_PORT"],
-                   PERFTAP_REDIS_PORTS=env["PERFTAP_REDIS_PORT"])
+        settings = ({"PERFTAP_STACKS": "all" if variant == "on" else "off"}
+                    if KNOB == "stacks" else {"PERFTAP_REQUESTS": variant})
+    env = child_env(LIB, DUMPS, settings)
     if BACKEND == "asgi":
         env["TAGTEST_MODE"] = "to_thread"
         argv = [sys.executable, "-c", tr.ASGI, "asyncio", "h11"]
@@ -79,11 +75,4 @@ def run(variant):
     return n / wall, (c1 - c0) / tick * 1e6 / max(n, 1)
 
 
-for r in range(1, ROUNDS + 1):
-    order = ["plain", "off", "on"]
-    if r % 2 == 0:
-        order.reverse()
-    for v in order:
-        rps, cpu = run(v)
-        print(v, r, "rps", f"{rps:.1f}", flush=True)
-        print(v, r, "cpu_us_per_req", f"{cpu:.1f}", flush=True)
+alternate(ROUNDS, ["plain", "off", "on"], run, ["rps", "cpu_us_per_req"])
