@@ -20,6 +20,7 @@ lib = ctypes.CDLL(str(build / "probes" / "stack_probe.so"))
 lib.probe_capture_ns.restype = ctypes.c_double
 lib.probe_emit_ns.restype = ctypes.c_double
 lib.probe_plain_emit_ns.restype = ctypes.c_double
+lib.probe_selfread_ns.restype = ctypes.c_double
 d = tempfile.mkdtemp(prefix="pt-bench-stack-")
 assert lib.probe_stack_init(d.encode()) == 3, "pyrt not ready"
 
@@ -54,6 +55,8 @@ def measure(frames):
 
 plain = best(lambda: lib.probe_plain_emit_ns(ITERS))
 print("stack_event_plain_ns %.0f" % plain)
+# the floor: one fault-safe read (process_vm_readv); a walk makes one
+print("stack_selfread_ns %.0f" % best(lambda: lib.probe_selfread_ns(ITERS)))
 for frames in (10, 30):
     for name, (ns, n) in measure(frames).items():
         print("stack_%s_%d_ns %.0f%s" % (name, frames, ns,

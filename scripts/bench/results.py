@@ -386,6 +386,13 @@ def section_event_stack():
             targets.append(("Stack capture, native <= 2 us",
                             fmt(g["native"], " ns"),
                             g["native"] <= 2000 if g["native"] else None))
+    floor = series("event_stack", "stack_selfread_ns", "ns").get("1")
+    if floor:
+        p()
+        p("The floor under a Python walk: one fault-safe self-read of 8 bytes")
+        p(f"(process_vm_readv) costs {fmt(floor)} ns on this run; a walk whose guess")
+        p("holds makes one, copying the thread state, the current frame pointer,")
+        p("the data stack's newest frames and the pages of coroutine frames.")
     p(cmd("event_stack_ns"))
 
 
