@@ -9,15 +9,21 @@
 # starts for the duration of the install.
 set -euo pipefail
 
+# nm and objdump (the shim's symbol tests) come from the per-architecture
+# binutils package; `binutils` pulls it in, named here so that the test
+# that looks for the tools' package finds it listed.
+case "$(uname -m)" in
+x86_64) BINUTILS_TOOLS=binutils-x86-64-linux-gnu ;;
+aarch64) BINUTILS_TOOLS=binutils-aarch64-linux-gnu ;;
+*) BINUTILS_TOOLS=binutils ;;
+esac
+
 # Build and unit-test needs.
 BUILD_PKGS=(gcc make pkg-config libc6-dev
 	libmariadb-dev libhiredis-dev libcjson-dev libunwind-dev libcriterion-dev
 	libsqlite3-dev libdw-dev libelf-dev libncurses-dev python3-dev
 	clang libclang-rt-14-dev clang-format libxml2-utils curl procps openssl
-	binutils "binutils-$(uname -m | tr _ -)-linux-gnu")
-# (nm and objdump themselves come from the per-architecture binutils
-# package; `binutils` pulls it in, named here so the test that looks for
-# the tools' package finds it listed.)
+	binutils "$BINUTILS_TOOLS")
 # Real servers, real clients and the cross-checking tools the integration
 # tests drive (pt-fingerprint, sysbench, chromium, tmux, sqlite3; austin is
 # built from Debian 13's source by scripts/build-austin.sh, with curl).

@@ -130,8 +130,10 @@ static int walk_start_guessed(const struct pyrt_offsets *o, uintptr_t ts,
 		spans[3 + i] =
 		    (struct pyrt_span){win->page_buf[i], g.page[i], WALK_PAGE};
 	int whole = pyrt_readv(spans, 3 + g.n_pages);
-	if (whole < 1)
+	if (whole < 1) {
+		pyrt_count_fault(); /* the thread state itself */
 		return -1;
+	}
 	struct walk_ts w;
 	walk_ts_parse(o, t, &w);
 	uintptr_t base = chunk_base(o, &w);
@@ -169,8 +171,7 @@ static uintptr_t walk_start(const struct pyrt_offsets *o, uintptr_t ts,
 	if (rc == 1)
 		return frame;
 	walk_guess.ts = 0;
-	if (rc < 0) {
-		pyrt_count_fault();
+	if (rc < 0) { /* counted where it failed */
 		*fault = 1;
 		return 0;
 	}
@@ -181,13 +182,18 @@ static uintptr_t walk_start(const struct pyrt_offsets *o, uintptr_t ts,
 	if (base && w.top - base > WALK_WINDOW)
 		lo = w.top - WALK_WINDOW;
 	size_t span = base ? w.top - lo : 0;
-	rc = pyrt_read2(&frame, w.cframe + o->cframe_current_frame,
-			sizeof(frame), win->buf, lo, span);
-	if (rc < 0) {
+	struct pyrt_span spans[2] = {
+	    {&frame, w.cframe + o->cframe_current_frame, sizeof(frame)},
+	    {win->buf, lo, span},
+	};
+	int want = span ? 2 : 1, whole = pyrt_readv(spans, want);
+	if (whole < want)
+		pyrt_count_fault();
+	if (whole < 1) {
 		*fault = 1;
 		return 0;
 	}
-	if (rc == 0 && span) {
+	if (whole == 2) {
 		win->lo = lo;
 		win->hi = w.top;
 		win->base = base;

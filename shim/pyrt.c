@@ -143,20 +143,6 @@ int pyrt_readv(const struct pyrt_span *spans, int n)
 	return whole ? whole : -EFAULT;
 }
 
-int pyrt_read2(void *dst1, uintptr_t src1, size_t len1, void *dst2,
-	       uintptr_t src2, size_t len2)
-{
-	if (len2 == 0 || src2 == 0 || src2 + len2 < src2)
-		return pyrt_read(dst1, src1, len1) ? -EFAULT : 1;
-	struct pyrt_span spans[2] = {{dst1, src1, len1}, {dst2, src2, len2}};
-	int whole = pyrt_readv(spans, 2);
-	if (whole == 2)
-		return 0;
-	/* Relaxed: a statistic, ordered with nothing. */
-	atomic_fetch_add_explicit(&pyrt_fault_count, 1, memory_order_relaxed);
-	return whole == 1 ? 1 : -EFAULT;
-}
-
 void pyrt_count_fault(void)
 {
 	atomic_fetch_add_explicit(&pyrt_fault_count, 1, memory_order_relaxed);

@@ -121,14 +121,6 @@ int pyrt_read(void *dst, uintptr_t src, size_t len);
 /* Read one pointer-sized word. */
 int pyrt_read_ptr(uintptr_t src, uintptr_t *out);
 
-/* Two copies in one system call (each costs more than a walk's every other
- * step together): len1 bytes at src1 into dst1, then len2 at src2 into
- * dst2.  Returns 0 when both were read, 1 when only the first was (the
- * second range is unreadable: dst2 undefined), -EFAULT when not even the
- * first was.  A short read is counted in pyrt_faults(); errno unchanged. */
-int pyrt_read2(void *dst1, uintptr_t src1, size_t len1, void *dst2,
-	       uintptr_t src2, size_t len2);
-
 /* Several copies in one system call: spans[i].len bytes at spans[i].src
  * into spans[i].dst, in order.  Returns how many leading spans arrived
  * whole (n when all did), or -EFAULT when not even the first did.  Counts
